@@ -1,0 +1,29 @@
+"""losskit: loss functions written once for NumPy, PyTorch and JAX.
+
+Every loss takes arrays of any array-API library (NumPy, PyTorch, JAX, ...) and returns
+an array of the same library, on the same device. ``losskit.get(name)`` and
+``losskit.names()`` describe them; ``losskit.torch`` has ``nn.Module`` shells.
+"""
+
+__version__ = "0.1.0"
+
+from ._grad import value_and_grad
+from .registry import get, names
+
+# --- textbook: see losskit.textbook (imported as a module, not flattened) ---
+from . import textbook
+
+# --- regression (losskit/regression.py) ---
+
+# --- classification (losskit/classification.py) ---
+
+# --- segmentation (losskit/segmentation.py) ---
+
+# --- boxes (losskit/boxes/) ---
+
+# --- metric learning (losskit/metric_learning.py) ---
+
+__all__ = sorted(
+    name for name, value in globals().items()
+    if not name.startswith("_") and getattr(value, "__losskit__", None) is not None
+) + ["value_and_grad", "get", "names", "textbook", "__version__"]

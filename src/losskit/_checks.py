@@ -1,0 +1,164 @@
+"""Validation shared by every loss.
+
+Shapes, dtypes and option values are always checked and raise ``ValueError`` or
+``TypeError`` with the argument's name and "expected X, got Y". Checks that need the
+array's *values* (labels in range, probabilities in [0, 1], boxes with x2 >= x1) run in
+eager mode only: under ``jax.jit`` or ``torch.compile`` the arrays are symbolic, and a
+data-dependent Python branch would break compilation (see :func:`losskit._xp.is_traced`).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable
+
+from ._xp import is_traced, to_numpy
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction: Any) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction: expected one of 'mean', 'sum', 'none', got {reduction!r}")
+    return reduction
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    choices = tuple(choices)
+    if value not in choices:
+        shown = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name}: expected one of {shown}, got {value!r}")
+    return value
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_none: bool = False,
+) -> Any:
+    """A real Python number inside [low, high] (open ends when asked); finite."""
+    if value is None and allow_none:
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    if low is not None and (value < low or (low_open and value == low)):
+        op = ">" if low_open else ">="
+        raise ValueError(f"{name}: expected a number {op} {low}, got {value!r}")
+    if high is not None and (value > high or (high_open and value == high)):
+        op = "<" if high_open else "<="
+        raise ValueError(f"{name}: expected a number {op} {high}, got {value!r}")
+    return value
+
+
+def check_array(name: str, x: Any) -> None:
+    if x is None or not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise TypeError(f"{name}: expected an array (numpy, torch, jax, ...), got {type(x).__name__}")
+
+
+def check_floating(name: str, x: Any, xp) -> None:
+    """``x`` must be a real floating array (losses are defined on real-valued predictions)."""
+    check_array(name, x)
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise TypeError(f"{name}: expected a floating-point array, got dtype {x.dtype}")
+
+
+def check_integer(name: str, x: Any, xp) -> None:
+    check_array(name, x)
+    if not xp.isdtype(x.dtype, "integral"):
+        raise TypeError(f"{name}: expected an integer array of class indices, got dtype {x.dtype}")
+
+
+def check_same_shape(name_a: str, a: Any, name_b: str, b: Any) -> None:
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(
+            f"{name_b}: expected the shape of {name_a} {tuple(a.shape)}, got {tuple(b.shape)}"
+        )
+
+
+def check_broadcastable(name_a: str, a: Any, name_b: str, b: Any) -> tuple:
+    """The broadcast shape of ``a`` and ``b``; ValueError naming both if there is none."""
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    out = []
+    for i in range(1, max(len(sa), len(sb)) + 1):
+        da = sa[-i] if i <= len(sa) else 1
+        db = sb[-i] if i <= len(sb) else 1
+        if da != db and 1 not in (da, db):
+            raise ValueError(
+                f"{name_b}: expected a shape broadcastable with {name_a} {sa}, got {sb}"
+            )
+        out.append(max(da, db) if 0 not in (da, db) else 0)
+    return tuple(reversed(out))
+
+
+def check_ndim(name: str, x: Any, *, min_ndim: int | None = None, ndim: int | None = None) -> None:
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {tuple(x.shape)}")
+    if min_ndim is not None and x.ndim < min_ndim:
+        raise ValueError(
+            f"{name}: expected at least {min_ndim} dimensions, got shape {tuple(x.shape)}"
+        )
+
+
+def normalize_axis(name: str, axis: Any, ndim: int) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{name}: expected an int, got {type(axis).__name__}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: expected an axis in [{-ndim}, {ndim}), got {axis}")
+    return int(axis) % ndim
+
+
+def _eager_values(x: Any):
+    """A NumPy view of ``x``'s values, or ``None`` when ``x`` is traced or empty."""
+    if is_traced(x):
+        return None
+    if math.prod(x.shape) == 0:
+        return None
+    return to_numpy(x)
+
+
+def check_labels_in_range(
+    name: str, labels: Any, num_classes: int, *, ignore_index: int | None = None
+) -> None:
+    """Integer class labels in [0, num_classes) (``ignore_index`` allowed); eager only."""
+    v = _eager_values(labels)
+    if v is None:
+        return
+    if ignore_index is not None:
+        v = v[v != ignore_index]
+        if v.size == 0:
+            return
+    lo, hi = int(v.min()), int(v.max())
+    if lo < 0 or hi >= num_classes:
+        bad = lo if lo < 0 else hi
+        extra = f" or ignore_index={ignore_index}" if ignore_index is not None else ""
+        raise ValueError(
+            f"{name}: expected class indices in [0, {num_classes - 1}]{extra}, got {bad}"
+        )
+
+
+def check_in_unit_interval(name: str, x: Any) -> None:
+    """Probabilities in [0, 1] (NaN counts as outside); eager only."""
+    v = _eager_values(x)
+    if v is None:
+        return
+    lo, hi = float(v.min()), float(v.max())
+    if not (lo >= 0.0 and hi <= 1.0):  # NaN fails both comparisons
+        raise ValueError(f"{name}: expected probabilities in [0, 1], got values in [{lo}, {hi}]")
+
+
+def check_nonnegative_values(name: str, x: Any) -> None:
+    """Values >= 0 (counts, variances, ...); eager only."""
+    v = _eager_values(x)
+    if v is None:
+        return
+    lo = float(v.min())
+    if not lo >= 0.0:
+        raise ValueError(f"{name}: expected non-negative values, got a minimum of {lo}")

@@ -1,0 +1,116 @@
+"""Metadata attached to each public loss, read by :mod:`losskit.registry` and the CLI.
+
+A family module decorates its public losses with :func:`loss` (family, LaTeX formula,
+reference, aliases, how to plot it) and may attach a hand-derived gradient with
+:func:`analytic_grad`. The decorators only set attributes: they do not wrap the function,
+so the loss keeps its signature, docstring and speed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any, Callable
+
+FAMILIES = ("textbook", "regression", "classification", "segmentation", "boxes", "metric_learning", "torch")
+
+# How `losskit plot` draws a loss (see losskit.cli.plot):
+#   "residual": elementwise regression, plotted against input - target
+#   "margin":   binary classification, plotted against the margin y * f(x)
+#   "box":      box regression, plotted against the offset / scale of a unit box
+#   "dice":     segmentation, plotted against the predicted probability of the true class
+#   None:       not plottable as a 1-D curve
+PLOT_KINDS = ("residual", "margin", "box", "dice", None)
+
+
+@dataclasses.dataclass(frozen=True)
+class LossInfo:
+    name: str
+    fn: Callable[..., Any]
+    family: str
+    formula: str
+    reference: str | None = None
+    aliases: tuple[str, ...] = ()
+    differentiable: bool = True
+    plot: str | None = None
+    backends: tuple[str, ...] = ("numpy", "torch", "jax", "array-api")
+
+    @property
+    def summary(self) -> str:
+        doc = inspect.getdoc(self.fn) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Keyword-only hyperparameters and their defaults (``reduction`` included)."""
+        sig = inspect.signature(self.fn)
+        return {
+            p.name: p.default
+            for p in sig.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """The positional array arguments (``input``, ``target``, ...)."""
+        sig = inspect.signature(self.fn)
+        return tuple(
+            p.name
+            for p in sig.parameters.values()
+            if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        )
+
+    @property
+    def grad(self) -> Callable[..., Any] | None:
+        return getattr(self.fn, "__losskit_grad__", None)
+
+
+def loss(
+    *,
+    family: str,
+    formula: str,
+    reference: str | None = None,
+    aliases: tuple[str, ...] = (),
+    differentiable: bool = True,
+    plot: str | None = None,
+    backends: tuple[str, ...] = ("numpy", "torch", "jax", "array-api"),
+    name: str | None = None,
+):
+    """Mark ``fn`` as a public loss with its registry metadata."""
+    if family not in FAMILIES:
+        raise ValueError(f"family: expected one of {FAMILIES}, got {family!r}")
+    if plot not in PLOT_KINDS:
+        raise ValueError(f"plot: expected one of {PLOT_KINDS}, got {plot!r}")
+
+    def deco(fn):
+        fn.__losskit__ = LossInfo(
+            name=name or fn.__name__,
+            fn=fn,
+            family=family,
+            formula=formula,
+            reference=reference,
+            aliases=tuple(aliases),
+            differentiable=differentiable,
+            plot=plot,
+            backends=tuple(backends),
+        )
+        return fn
+
+    return deco
+
+
+def analytic_grad(loss_fn: Callable[..., Any]):
+    """Register ``grad_fn`` as the hand-derived gradient of ``loss_fn``.
+
+    ``grad_fn`` takes the loss's arguments and options and returns ``(value, grad)``, where
+    ``grad`` is the gradient of ``value`` with respect to ``input`` (for
+    ``reduction="none"``: the gradient of ``sum(value)``). It is used by
+    :func:`losskit.value_and_grad` for NumPy arrays; tests pin it to autograd and to the
+    numerical gradient on every backend.
+    """
+
+    def deco(grad_fn):
+        loss_fn.__losskit_grad__ = grad_fn
+        return grad_fn
+
+    return deco

@@ -1,0 +1,287 @@
+"""Array namespace resolution and the few functions the array API standard lacks.
+
+Every public loss resolves ``xp = namespace(input, ...)`` once and threads ``xp`` down.
+Nothing here imports a framework at module level: torch and jax are imported lazily,
+only when an array of theirs is actually seen (``import losskit`` stays framework-free).
+
+Where a backend has a native, fused and well-tested kernel for one of these functions
+(``torch.logsumexp``, ``jax.nn.log_sigmoid``, ...) we call it: it is faster and its
+gradient is exact. The generic fallback is the reference used for NumPy and any other
+array-API library, and the tests pin both together on every backend.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import array_api_compat
+from array_api_compat import array_namespace as _array_namespace
+
+__all__ = [
+    "namespace",
+    "backend_name",
+    "compute_dtype",
+    "as_float",
+    "is_traced",
+    "logsumexp",
+    "log_softmax",
+    "softmax",
+    "log_sigmoid",
+    "sigmoid",
+    "softplus",
+    "xlogy",
+    "one_hot",
+    "stop_gradient",
+    "take_along_axis",
+    "size",
+    "to_numpy",
+]
+
+
+def namespace(*arrays: Any):
+    """The array namespace of ``arrays`` (``None`` and Python scalars are ignored).
+
+    Raises ``TypeError`` naming the types when the arrays come from different libraries
+    or when none of them is an array.
+    """
+    arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, bool, complex))]
+    if not arrs:
+        raise TypeError("expected at least one array (numpy, torch, jax, ...), got only scalars/None")
+    try:
+        return _array_namespace(*arrs)
+    except TypeError as exc:
+        kinds = sorted({type(a).__module__ + "." + type(a).__name__ for a in arrs})
+        raise TypeError(f"expected arrays from one library, got {', '.join(kinds)}") from exc
+
+
+def backend_name(xp) -> str:
+    """'torch', 'jax', 'numpy' or 'other' (array_api_strict, cupy, ...)."""
+    if array_api_compat.is_torch_namespace(xp):
+        return "torch"
+    if array_api_compat.is_jax_namespace(xp):
+        return "jax"
+    if array_api_compat.is_numpy_namespace(xp):
+        return "numpy"
+    return "other"
+
+
+def compute_dtype(x, xp):
+    """The floating dtype a loss computes in for ``x``.
+
+    float64 stays float64; float32, float16, bfloat16, integers and booleans compute in
+    float32. Half precision is upcast because the reductions inside losses (sums over
+    classes or pixels, areas of 600 x 600 boxes) overflow 65504 and their ``eps`` terms
+    underflow; it is what torchvision's box losses and torch's AMP autocast lists do.
+    """
+    if x.dtype == xp.float64:
+        return xp.float64
+    return xp.float32
+
+
+def as_float(x, xp, dtype=None):
+    """``x`` cast to ``dtype`` (default: its :func:`compute_dtype`); no copy if already there."""
+    dtype = compute_dtype(x, xp) if dtype is None else dtype
+    if x.dtype == dtype:
+        return x
+    return xp.astype(x, dtype)
+
+
+def is_traced(x) -> bool:
+    """True when ``x`` is symbolic (under ``jax.jit`` or ``torch.compile``/FX tracing).
+
+    Value checks (labels in range, probabilities in [0, 1]) need concrete values; they run
+    in eager mode and are skipped for traced arrays so that every loss stays compilable.
+    """
+    mod = type(x).__module__
+    if mod.startswith("jax"):
+        jax_core = sys.modules.get("jax.core")
+        tracer = getattr(jax_core, "Tracer", None) if jax_core else None
+        return tracer is not None and isinstance(x, tracer)
+    if mod.startswith("torch"):
+        torch = sys.modules.get("torch")
+        if torch is None:
+            return False
+        compiler = getattr(torch, "compiler", None)
+        if compiler is not None and compiler.is_compiling():
+            return True
+        # FakeTensor / functional tensors used by export and AOT autograd.
+        return type(x).__name__ in ("FakeTensor", "FunctionalTensor", "Proxy")
+    return False
+
+
+def size(x) -> int:
+    """Number of elements (``x.size`` is a method in torch and may be ``None`` in the standard)."""
+    return math.prod(x.shape)
+
+
+def stop_gradient(x, xp):
+    """``x`` as a constant for autodiff.
+
+    The standard has no autodiff, so no stop-gradient either. Losses whose paper defines
+    a detached term (CIoU's alpha, Wise-IoU's normaliser, AdaSP's weight) need one.
+    """
+    name = backend_name(xp)
+    if name == "torch":
+        return x.detach()
+    if name == "jax":
+        import jax
+
+        return jax.lax.stop_gradient(x)
+    return x
+
+
+def logsumexp(x, xp, axis=-1, keepdims=False):
+    """log(sum(exp(x))) along ``axis`` without overflow (the standard has no logsumexp).
+
+    The maximum is subtracted first; a row that is all ``-inf`` gives ``-inf``, not NaN.
+    """
+    name = backend_name(xp)
+    if name == "torch":
+        import torch
+
+        return torch.logsumexp(x, dim=axis, keepdim=keepdims)
+    if name == "jax":
+        import jax
+
+        return jax.nn.logsumexp(x, axis=axis, keepdims=keepdims)
+    m = xp.max(x, axis=axis, keepdims=True)
+    # A row of -inf has max -inf; shifting by it would give -inf - -inf = NaN.
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = xp.squeeze(out, axis=axis)
+    return out
+
+
+def log_softmax(x, xp, axis=-1):
+    """x - logsumexp(x): log-probabilities without computing log(softmax(x)) (which underflows)."""
+    name = backend_name(xp)
+    if name == "torch":
+        return x.log_softmax(dim=axis)
+    if name == "jax":
+        import jax
+
+        return jax.nn.log_softmax(x, axis=axis)
+    return x - logsumexp(x, xp, axis=axis, keepdims=True)
+
+
+def softmax(x, xp, axis=-1):
+    """exp(log_softmax(x)): the shift makes it overflow-free for logits of any size."""
+    name = backend_name(xp)
+    if name == "torch":
+        return x.softmax(dim=axis)
+    if name == "jax":
+        import jax
+
+        return jax.nn.softmax(x, axis=axis)
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    e = xp.exp(x - m)
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def softplus(x, xp):
+    """log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)): no overflow for large x,
+    no loss of precision for very negative x (the standard has no softplus)."""
+    name = backend_name(xp)
+    if name == "torch":
+        import torch
+
+        # threshold=20 in torch's default switches to the identity; the result is the
+        # same to float precision and the gradient (sigmoid) is exact either way.
+        return torch.nn.functional.softplus(x)
+    if name == "jax":
+        import jax
+
+        return jax.nn.softplus(x)
+    return xp.maximum(x, xp.zeros_like(x)) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def log_sigmoid(x, xp):
+    """log(sigmoid(x)) = -softplus(-x), finite for logits of any magnitude."""
+    name = backend_name(xp)
+    if name == "torch":
+        import torch
+
+        return torch.nn.functional.logsigmoid(x)
+    if name == "jax":
+        import jax
+
+        return jax.nn.log_sigmoid(x)
+    return xp.minimum(x, xp.zeros_like(x)) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def sigmoid(x, xp):
+    """1 / (1 + exp(-x)) computed as exp(log_sigmoid(x)).
+
+    The textbook two-branch ``where`` form has a NaN gradient in the branch it discards
+    (inf / inf); this form has a finite value and gradient everywhere.
+    """
+    name = backend_name(xp)
+    if name == "torch":
+        return x.sigmoid()
+    if name == "jax":
+        import jax
+
+        return jax.nn.sigmoid(x)
+    return xp.exp(log_sigmoid(x, xp))
+
+
+def xlogy(x, y, xp):
+    """x * log(y) with 0 * log(0) = 0 (entropy terms of one-hot or sparse targets).
+
+    The ``where`` also guards the gradient: log is taken of 1 where x == 0, so no
+    ``0 * inf = NaN`` reaches the backward pass.
+    """
+    zero = x == 0
+    safe_y = xp.where(zero, xp.ones_like(y), y)
+    return xp.where(zero, xp.zeros_like(x * safe_y), x * xp.log(safe_y))
+
+
+def one_hot(labels, num_classes: int, xp, *, axis: int = -1, dtype=None):
+    """One-hot encoding of integer ``labels`` with the class axis inserted at ``axis``.
+
+    The standard gained no ``one_hot``; a comparison against ``arange`` works everywhere.
+    Labels outside [0, num_classes) give an all-zero row (used for ``ignore_index``).
+    """
+    dtype = xp.float32 if dtype is None else dtype
+    classes = xp.arange(num_classes, dtype=labels.dtype)
+    if hasattr(labels, "device"):
+        classes = xp.asarray(classes, device=labels.device)
+    out = xp.astype(labels[..., None] == classes, dtype)
+    nd = out.ndim
+    axis = axis % nd
+    if axis != nd - 1:
+        out = xp.moveaxis(out, -1, axis)
+    return out
+
+
+def take_along_axis(x, indices, xp, axis: int = -1):
+    """``x`` picked at ``indices`` along ``axis`` (same rank, size 1 on ``axis`` for a gather).
+
+    ``take_along_axis`` entered the standard in 2024.12; older namespaces fall back to a
+    one-hot product, which costs a pass over ``x`` but gives the same value and gradient.
+    """
+    if hasattr(xp, "take_along_axis"):
+        name = backend_name(xp)
+        if name == "torch":
+            return x.gather(axis, indices)
+        return xp.take_along_axis(x, indices, axis=axis)
+    num_classes = x.shape[axis]
+    idx = xp.squeeze(indices, axis=axis)
+    oh = one_hot(idx, num_classes, xp, axis=axis, dtype=x.dtype)
+    return xp.sum(x * oh, axis=axis, keepdims=True)
+
+
+def to_numpy(x):
+    """A NumPy copy of any array (torch tensors are detached and moved to the CPU)."""
+    import numpy as np
+
+    mod = type(x).__module__
+    if mod.startswith("torch"):
+        return x.detach().cpu().numpy()
+    if mod.startswith("array_api_strict"):
+        return np.from_dlpack(x)
+    return np.asarray(x)

@@ -1,0 +1,3 @@
+"""Box regression: the IoU loss family (being written)."""
+
+__all__: list[str] = []

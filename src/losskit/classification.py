@@ -1,0 +1,3 @@
+"""classification losses (being written)."""
+
+__all__: list[str] = []

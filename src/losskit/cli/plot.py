@@ -1,0 +1,12 @@
+"""`losskit plot` (being written)."""
+
+
+def register(subparsers):
+    p = subparsers.add_parser("plot", help="(not available yet)")
+    p.set_defaults(func=_run)
+
+
+def _run(args):
+    from losskit.cli import CLIError
+
+    raise CLIError("`losskit plot` is not available in this version")

@@ -1,0 +1,3 @@
+"""segmentation losses (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""textbook losses (being written)."""
+
+__all__: list[str] = []

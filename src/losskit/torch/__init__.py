@@ -1,0 +1,23 @@
+"""PyTorch front end: ``nn.Module`` shells over the functional losses, and the losses that
+only make sense in PyTorch (perceptual losses, fused large-vocabulary cross-entropy,
+distributed helpers).
+
+A shell stores its options, shows them in ``repr`` and its ``forward`` is one call to the
+function it names; no logic lives in the shell.
+"""
+
+from ._module import LossModule
+
+# --- regression shells ---
+
+# --- classification shells ---
+
+# --- segmentation shells ---
+
+# --- box shells ---
+
+# --- metric learning shells ---
+
+# --- perceptual / large-vocabulary (torch only) ---
+
+__all__ = sorted(name for name in globals() if not name.startswith("_") and name[0].isupper()) + []

@@ -1,0 +1,133 @@
+"""The multi-backend core: namespace helpers, reduction, validation, registry."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import losskit
+from losskit import _xp
+from losskit._reduce import reduce_loss
+
+
+def test_import_losskit_imports_no_framework():
+    code = (
+        "import sys, time; t = time.perf_counter(); import losskit; "
+        "dt = time.perf_counter() - t; "
+        "bad = [m for m in ('torch', 'jax', 'matplotlib', 'sklearn', 'scipy') if m in sys.modules]; "
+        "print(dt); assert not bad, bad"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_logsumexp_matches_reference_and_handles_extremes(xp):
+    x = np.array([[1e4, 1e4 - 1.0, -3.0], [-np.inf, -np.inf, -np.inf], [0.0, 1.0, 2.0]])
+    ns = _xp.namespace(xp.asarray(x))
+    out = xp.np(xp.call(lambda a: _xp.logsumexp(a, ns, axis=1), xp.asarray(x)))
+    assert out[0] == pytest.approx(1e4 + np.log1p(np.exp(-1.0)), rel=1e-6)
+    assert out[1] == -np.inf
+    assert out[2] == pytest.approx(np.log(np.exp(0) + np.exp(1) + np.exp(2)), rel=1e-6)
+
+
+def test_log_sigmoid_softplus_sigmoid_are_finite_for_huge_logits(xp):
+    x = xp.asarray(np.array([-1e4, -30.0, 0.0, 30.0, 1e4]))
+    ns = _xp.namespace(x)
+    ls = xp.np(xp.call(lambda a: _xp.log_sigmoid(a, ns), x))
+    sp = xp.np(xp.call(lambda a: _xp.softplus(a, ns), x))
+    sg = xp.np(xp.call(lambda a: _xp.sigmoid(a, ns), x))
+    np.testing.assert_allclose(ls, [-1e4, -30.0, -np.log(2.0), -np.exp(-30.0), 0.0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sp, [0.0, np.exp(-30.0), np.log(2.0), 30.0, 1e4], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sg, [0.0, np.exp(-30.0), 0.5, 1.0, 1.0], rtol=1e-5, atol=1e-6)
+
+
+def test_xlogy_zero_times_log_zero_is_zero(xp):
+    x = xp.asarray(np.array([0.0, 1.0, 2.0]))
+    y = xp.asarray(np.array([0.0, 0.5, 3.0]))
+    ns = _xp.namespace(x)
+    out = xp.np(xp.call(lambda a, b: _xp.xlogy(a, b, ns), x, y))
+    np.testing.assert_allclose(out, [0.0, np.log(0.5), 2 * np.log(3.0)], rtol=1e-6)
+
+
+def test_one_hot_and_take_along_axis(xp):
+    labels = xp.asarray(np.array([[0, 2], [1, 5]]))
+    ns = _xp.namespace(labels)
+    oh = xp.np(_xp.one_hot(labels, 3, ns, axis=1, dtype=ns.float32))
+    assert oh.shape == (2, 3, 2)
+    np.testing.assert_array_equal(oh[0, :, 0], [1, 0, 0])
+    np.testing.assert_array_equal(oh[1, :, 1], [0, 0, 0])  # out of range -> all zero
+    x = xp.asarray(np.arange(6.0).reshape(2, 3))
+    idx = xp.asarray(np.array([[2], [0]]))
+    np.testing.assert_array_equal(xp.np(_xp.take_along_axis(x, idx, ns, axis=1)), [[2.0], [3.0]])
+
+
+def test_stop_gradient_blocks_torch_and_jax_gradients(autodiff_xp):
+    b = autodiff_xp
+    x = b.asarray(np.array([1.0, 2.0]))
+    ns = _xp.namespace(x)
+
+    def f(a):
+        return ns.sum(a * _xp.stop_gradient(a, ns))
+
+    _, g = b.grad(f, x)
+    np.testing.assert_allclose(g, [1.0, 2.0])  # d/da (a * const(a)) = a
+
+
+def test_compute_dtype_upcasts_half_and_ints(xp):
+    ns = _xp.namespace(xp.asarray(np.zeros(1)))
+    for dt in ("float16", "bfloat16", "int64"):
+        if not xp.has_dtype(dt):
+            continue
+        a = xp.asarray(np.zeros(2), dtype=dt)
+        assert _xp.compute_dtype(a, ns) == ns.float32
+    a64 = xp.asarray(np.zeros(2), dtype="float64")
+    assert _xp.compute_dtype(a64, ns) == ns.float64
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_reduce_loss_weighted_mean_and_empty(xp, reduction):
+    loss = xp.asarray(np.array([1.0, 2.0, 3.0]))
+    w = xp.asarray(np.array([1.0, 0.0, 3.0]))
+    ns = _xp.namespace(loss)
+    out = xp.np(reduce_loss(loss, reduction, ns, weight=w))
+    expected = {"mean": 10.0 / 4.0, "sum": 10.0, "none": [1.0, 0.0, 9.0]}[reduction]
+    np.testing.assert_allclose(out, expected)
+    empty = xp.asarray(np.zeros((0,)))
+    assert np.all(np.isfinite(xp.np(reduce_loss(empty, reduction, ns))))
+    zero_w = xp.asarray(np.zeros(3))
+    assert np.all(xp.np(reduce_loss(loss, reduction, ns, weight=zero_w)) == 0)
+
+
+def test_reduce_loss_rejects_unknown_reduction():
+    with pytest.raises(ValueError, match="reduction: expected one of 'mean', 'sum', 'none', got 'avg'"):
+        reduce_loss(np.zeros(2), "avg", _xp.namespace(np.zeros(2)))
+
+
+def test_namespace_rejects_mixed_libraries():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="expected arrays from one library"):
+        _xp.namespace(np.zeros(2), torch.zeros(2))
+
+
+def test_registry_names_and_unknown_name():
+    assert names_are_sorted(losskit.names())
+    with pytest.raises(ValueError, match="name: expected a registered loss"):
+        losskit.get("no_such_loss_anywhere")
+
+
+def names_are_sorted(ns):
+    return list(ns) == sorted(ns)
+
+
+def test_every_registered_loss_is_exported_and_documented():
+    for info in losskit.registry.infos():
+        if info.family in ("textbook", "torch"):
+            continue
+        assert getattr(losskit, info.name) is info.fn, info.name
+        assert info.name in losskit.__all__
+        doc = info.fn.__doc__ or ""
+        assert info.summary, info.name
+        assert "reduction" not in info.options or info.options["reduction"] == "mean", info.name
+        assert info.formula, info.name
+        assert "Args:" in doc and "Returns:" in doc, f"{info.name}: docstring needs Args/Returns"
