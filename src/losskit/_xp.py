@@ -281,7 +281,11 @@ def to_numpy(x):
 
     mod = type(x).__module__
     if mod.startswith("torch"):
-        return x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        # NumPy has no bfloat16: torch refuses .numpy() on it; float32 holds it exactly.
+        if str(x.dtype) == "torch.bfloat16":
+            x = x.float()
+        return x.numpy()
     if mod.startswith("array_api_strict"):
         return np.from_dlpack(x)
     return np.asarray(x)
