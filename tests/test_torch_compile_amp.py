@@ -1,0 +1,446 @@
+"""Every ``losskit.torch`` module under ``torch.compile``, CPU autocast and pickle.
+
+The modules are *discovered*, not listed: every ``nn.Module`` subclass exported by
+``losskit.torch`` is tested, so a new shell is covered as soon as it is exported. For a
+:class:`~losskit.torch.LossModule` the example inputs are built from its function's family
+(``fn.__losskit__.family``) and positional parameters; ``_PREFERRED`` lists, per loss,
+the input kinds a loss needs (log-probabilities for ``kl_div``, ``{-1, 1}`` labels for
+hinge, ...), and the first candidate that the loss accepts in eager mode is used (the
+eager value checks reject the wrong kinds). Modules with their own constructor or that
+are not ``LossModule`` shells have an entry in ``_CUSTOM``; a module with neither fails
+with a message saying what to add.
+
+Checks, per module:
+
+* ``torch.compile(module, fullgraph=True, backend="aot_eager")`` gives the value and the
+  gradients (of the prediction and of the module's parameters) of eager mode, to
+  rtol 1e-5 / atol 1e-6 (float32). ``fullgraph=True`` fails on any graph break, e.g. a
+  data-dependent Python branch or a value check that does not skip traced tensors. A
+  compile counter asserts that a graph was really compiled (dynamo falls back to eager
+  silently when its recompile limit is hit, which would make the test vacuous; hence
+  ``torch._dynamo.reset()`` before each compilation).
+* Under ``torch.autocast("cpu", dtype=torch.bfloat16)``, with float32 inputs and with
+  bfloat16 inputs (what a model under autocast emits), the value and gradients are
+  finite and close to a float32 run on the same (bf16-rounded) values. Tolerance
+  (documented in README/DESIGN): ``|amp - fp32| <= 0.03 * max(|fp32|) + 1e-3`` elementwise,
+  i.e. about 8 bf16 ulps of the largest entry. bfloat16 keeps 8 significand bits (relative
+  step 2**-8 = 0.4%); losses compute in float32 internally (``compute_dtype``), so only the
+  ops autocast sends to bf16 (matmul, conv, linear) round, plus the inputs themselves.
+* ``pickle`` round trip (of our own modules only) keeps type, ``repr``, state and value.
+* ``repr`` shows every option (``name=value``) and the class docstring points to the
+  function (a ``:func:`` reference that resolves to ``Module.function``).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import pickle
+import re
+import zlib
+
+import numpy as np
+import pytest
+import torch
+import torch._dynamo.testing  # CompileCounterWithBackend (not imported by `import torch`)
+
+import losskit.torch as lt
+from losskit.torch import LossModule
+
+# --------------------------------------------------------------------------- discovery
+
+
+def _exported_modules() -> list[type]:
+    names = getattr(lt, "__all__", None) or [n for n in dir(lt) if not n.startswith("_")]
+    out = []
+    for name in sorted(set(names)):
+        obj = getattr(lt, name, None)
+        if isinstance(obj, type) and issubclass(obj, torch.nn.Module) and obj is not LossModule:
+            out.append(obj)
+    return out
+
+
+MODULES = _exported_modules()
+
+# array_api_compat's lru_cache'd helpers are traced through by dynamo (harmless: pure
+# functions of types); the warning says so for every compiled loss.
+pytestmark = pytest.mark.filterwarnings("ignore:Dynamo detected a call to a `functools.lru_cache`")
+
+
+def _fn_name(cls) -> str | None:
+    fn = getattr(cls, "function", None)
+    return getattr(fn, "__name__", None)
+
+
+def _family(cls) -> str | None:
+    info = getattr(getattr(cls, "function", None), "__losskit__", None)
+    return getattr(info, "family", None)
+
+
+# --------------------------------------------------------------------------- example data
+# Small arrays: N samples, C classes. Every builder takes a NumPy Generator and returns a
+# tuple of NumPy arrays (floats become float32 tensors, integers int64).
+
+N, C = 6, 4
+
+
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _labels(rng, shape, c=C):
+    return rng.integers(0, c, size=shape).astype(np.int64)
+
+
+def _binary(rng, shape):
+    return (rng.random(shape) < 0.5).astype(np.float64)
+
+
+def _boxes(rng, n):
+    """Valid xyxy boxes (x2 > x1, y2 > y1) and overlapping targets."""
+    xy = rng.uniform(0.0, 10.0, size=(n, 2))
+    wh = rng.uniform(1.0, 5.0, size=(n, 2))
+    pred = np.concatenate([xy, xy + wh], axis=1)
+    txy = xy + rng.uniform(-1.0, 1.0, size=(n, 2))
+    twh = wh * rng.uniform(0.7, 1.3, size=(n, 2))
+    return pred, np.concatenate([txy, txy + twh], axis=1)
+
+
+B = {
+    # regression
+    "real": lambda r: (r.standard_normal((N, 3)), r.standard_normal((N, 3)), r.random((N, 3)) + 0.5),
+    "positive": lambda r: (r.random((N, 3)) + 0.1, r.random((N, 3)) + 0.1, r.random((N, 3)) + 0.5),
+    "counts": lambda r: (r.standard_normal((N, 3)), r.poisson(2.0, (N, 3)).astype(np.float64)),
+    # classification
+    "logits_labels": lambda r: (r.standard_normal((N, C)), _labels(r, (N,))),
+    "logits_binary": lambda r: (r.standard_normal((N, 3)), _binary(r, (N, 3))),
+    "probs_binary": lambda r: (1 / (1 + np.exp(-r.standard_normal((N, 3)))), _binary(r, (N, 3))),
+    "logprobs_labels": lambda r: (np.log(_softmax(r.standard_normal((N, C)), 1)), _labels(r, (N,))),
+    "logprobs_probs": lambda r: (
+        np.log(_softmax(r.standard_normal((N, C)), 1)),
+        _softmax(r.standard_normal((N, C)), 1),
+    ),
+    "logits_probs": lambda r: (r.standard_normal((N, C)), _softmax(r.standard_normal((N, C)), 1)),
+    "probs_labels": lambda r: (_softmax(r.standard_normal((N, C)), 1), _labels(r, (N,))),
+    "scores_pm1": lambda r: (r.standard_normal((N,)), 2 * _binary(r, (N,)) - 1),
+    "scores_pm1_int": lambda r: (r.standard_normal((N,)), (2 * _binary(r, (N,)) - 1).astype(np.int64)),
+    "scores_01_int": lambda r: (r.standard_normal((N,)), _binary(r, (N,)).astype(np.int64)),
+    "prob1_01_int": lambda r: (1 / (1 + np.exp(-r.standard_normal((N,)))), _binary(r, (N,)).astype(np.int64)),
+    # segmentation: (N, C, H, W) with N=2, C=3, 5 x 5 pixels
+    "seg_probs_labels": lambda r: (_softmax(r.standard_normal((2, 3, 5, 5)), 1), _labels(r, (2, 5, 5), 3)),
+    "seg_logits_labels": lambda r: (r.standard_normal((2, 3, 5, 5)), _labels(r, (2, 5, 5), 3)),
+    "seg_probs_onehot": lambda r: (
+        _softmax(r.standard_normal((2, 3, 5, 5)), 1),
+        np.moveaxis(np.eye(3)[_labels(r, (2, 5, 5), 3)], -1, 1),
+    ),
+    "seg_binary_logits": lambda r: (r.standard_normal((2, 5, 5)), _binary(r, (2, 5, 5))),
+    "seg_binary_logits_int": lambda r: (r.standard_normal((2, 5, 5)), _binary(r, (2, 5, 5)).astype(np.int64)),
+    "seg_binary_logits_ch": lambda r: (r.standard_normal((2, 1, 5, 5)), _binary(r, (2, 1, 5, 5))),
+    # boxes
+    "boxes": lambda r: _boxes(r, N),
+    # metric learning: 4 identities x 2 samples
+    "embeddings": lambda r: (r.standard_normal((8, 5)), np.array([0, 0, 1, 1, 2, 2, 3, 3], dtype=np.int64)),
+}
+
+_FAMILY_DEFAULTS = {
+    "regression": ["real", "positive", "counts"],
+    "classification": [
+        "logits_labels", "logits_binary", "probs_binary", "logprobs_probs",
+        "probs_labels", "scores_pm1", "scores_pm1_int", "scores_01_int", "prob1_01_int",
+    ],
+    "segmentation": [
+        "seg_probs_labels", "seg_logits_labels", "seg_probs_onehot",
+        "seg_binary_logits", "seg_binary_logits_int", "seg_binary_logits_ch",
+    ],
+    "boxes": ["boxes"],
+    "metric_learning": ["embeddings"],
+}
+
+# Per loss (function name): the input kinds it is meant for, tried before the family's.
+_PREFERRED = {
+    "msle_loss": ["positive"],
+    "poisson_nll_loss": ["counts"],
+    "nll_loss": ["logprobs_labels"],
+    "kl_div": ["logprobs_probs"],
+    "binary_cross_entropy": ["probs_binary"],
+    "binary_cross_entropy_with_logits": ["logits_binary"],
+    "sigmoid_focal_loss": ["logits_binary"],
+    "log_loss": ["probs_labels", "prob1_01_int"],
+    "hinge_loss": ["scores_pm1", "scores_pm1_int", "scores_01_int"],
+    "squared_hinge_loss": ["scores_pm1", "scores_pm1_int", "scores_01_int"],
+    "poly1_cross_entropy": ["logits_labels", "logits_probs"],
+    "dice_ce_loss": ["seg_logits_labels"],
+    "lovasz_hinge_loss": ["seg_binary_logits", "seg_binary_logits_int", "seg_binary_logits_ch"],
+    "lovasz_softmax_loss": ["seg_probs_labels", "seg_logits_labels"],
+}
+
+# Required constructor options (keyword-only options without a default), per loss.
+_REQUIRED_OPTIONS = {
+    "mpdiou_loss": {"image_size": (20.0, 20.0)},
+}
+
+
+class Case:
+    """A module factory and its example inputs (NumPy), plus which inputs to differentiate."""
+
+    def __init__(self, make, arrays, grad_args=(0,), differentiable=True, note=""):
+        self.make = make
+        self.arrays = arrays
+        self.grad_args = tuple(grad_args)
+        self.differentiable = differentiable
+        self.note = note
+
+
+def _custom_cases():
+    """Modules that are not plain LossModule shells (own constructor or own logic)."""
+
+    def perceptual(kind):
+        def make():
+            mod = importlib.import_module("losskit.torch.perceptual")
+            torch.manual_seed(0)
+            extractor = mod.vgg16_features()  # random weights: structure is what matters here
+            kw = {"feature_extractor": extractor}
+            if kind != "LPIPS":
+                kw["layers"] = ("relu1_2", "relu2_2")
+            return getattr(mod, kind)(**kw)
+
+        return make
+
+    def images(r):
+        return (r.random((2, 3, 16, 16)), r.random((2, 3, 16, 16)))
+
+    def lce(r):
+        return (r.standard_normal((10, 8)), 0.3 * r.standard_normal((12, 8)), _labels(r, (10,), 12))
+
+    def margin_head(name):
+        def make():
+            cls = getattr(lt, name)
+            sig = inspect.signature(cls.__init__).parameters
+            kw = {}
+            for k in ("num_classes", "n_classes", "classes"):
+                if k in sig:
+                    kw[k] = C
+            for k in ("embedding_dim", "embedding_size", "in_features", "dim"):
+                if k in sig:
+                    kw[k] = 5
+            torch.manual_seed(0)
+            return cls(**kw)
+
+        return make
+
+    def embeddings(r):
+        return (r.standard_normal((8, 5)), np.array([0, 0, 1, 1, 2, 2, 3, 3], dtype=np.int64))
+
+    def wiou():
+        return lt.WIoULoss()
+
+    return {
+        "PerceptualLoss": lambda: Case(perceptual("PerceptualLoss"), images),
+        "StyleLoss": lambda: Case(perceptual("StyleLoss"), images),
+        "LPIPS": lambda: Case(perceptual("LPIPS"), images),
+        "LinearCrossEntropyLoss": lambda: Case(lt.LinearCrossEntropyLoss, lce, grad_args=(0, 1)),
+        "ArcFaceLoss": lambda: Case(margin_head("ArcFaceLoss"), embeddings),
+        "CosFaceLoss": lambda: Case(margin_head("CosFaceLoss"), embeddings),
+        "WIoULoss": lambda: Case(wiou, lambda r: _boxes(r, N)),
+    }
+
+
+_CUSTOM = _custom_cases()
+
+
+def _to_torch(a: np.ndarray, float_dtype=torch.float32) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    return t.to(float_dtype) if t.is_floating_point() else t
+
+
+def _rng(cls) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(cls.__name__.encode()))
+
+
+def _run(module, arrays, grad_args, *, float_dtype=torch.float32, differentiable=True, autocast=False):
+    """Value and gradients (of the chosen inputs, then of the module's parameters)."""
+    args = [_to_torch(a, float_dtype) for a in arrays]
+    for i in grad_args:
+        if differentiable:
+            args[i].requires_grad_(True)
+    params = [p for p in module.parameters() if p.requires_grad]
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        out = module(*args)
+    if not differentiable:
+        return out.detach(), []
+    wrt = [args[i] for i in grad_args] + params
+    total = out.sum() if out.ndim else out
+    grads = torch.autograd.grad(total, wrt, allow_unused=True)
+    grads = [torch.zeros_like(w) if g is None else g for w, g in zip(wrt, grads)]
+    return out.detach(), [g.detach() for g in grads]
+
+
+_CASES: dict[type, Case] = {}
+
+
+def _case(cls) -> Case:
+    """The example for ``cls`` (cached: the candidate search runs the loss eagerly)."""
+    if cls not in _CASES:
+        _CASES[cls] = _find_case(cls)
+    return _CASES[cls]
+
+
+def _find_case(cls) -> Case:
+    """The example for ``cls``: custom entry, or the first candidate input the loss accepts."""
+    if cls.__name__ in _CUSTOM:
+        return _CUSTOM[cls.__name__]()
+    name, family = _fn_name(cls), _family(cls)
+    if name is None or not issubclass(cls, LossModule):
+        pytest.fail(
+            f"{cls.__name__} is exported by losskit.torch but is not a LossModule shell with a "
+            "registered function: add an entry to _CUSTOM in tests/test_torch_compile_amp.py"
+        )
+    opts = _REQUIRED_OPTIONS.get(name, {})
+    sig = inspect.signature(cls.function).parameters.values()
+    required = [p.name for p in sig if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    missing = [k for k in required if k not in opts]
+    if missing:
+        pytest.fail(f"{name}: required option(s) {missing}: add them to _REQUIRED_OPTIONS")
+    n_pos = sum(1 for p in sig if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+    kinds = list(dict.fromkeys(_PREFERRED.get(name, []) + _FAMILY_DEFAULTS.get(family, [])))
+    if not kinds:
+        pytest.fail(f"{name}: no example inputs for family {family!r}: add a builder to this test")
+    differentiable = getattr(cls.function.__losskit__, "differentiable", True)
+    errors = []
+    for kind in kinds:
+        arrays = B[kind](_rng(cls))
+        if len(arrays) < n_pos:
+            continue
+        arrays = arrays[:n_pos]
+        try:
+            out, grads = _run(cls(**opts), arrays, (0,), differentiable=differentiable)
+            if not torch.isfinite(out).all() or not all(torch.isfinite(g).all() for g in grads):
+                raise ValueError("non-finite value or gradient")
+        except Exception as exc:  # noqa: BLE001 - collecting why each candidate is refused
+            errors.append(f"{kind}: {type(exc).__name__}: {exc}")
+            continue
+        return Case(lambda: cls(**opts), lambda r, k=kind: B[k](r)[:n_pos], differentiable=differentiable, note=kind)
+    pytest.fail(f"{name}: no example input accepted in eager mode:\n  " + "\n  ".join(errors))
+
+
+def _ids(classes):
+    return [c.__name__ for c in classes]
+
+
+def _assert_close(actual, expected, rtol, atol, what):
+    torch.testing.assert_close(actual, expected, rtol=rtol, atol=atol, check_dtype=False, msg=lambda m: f"{what}: {m}")
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_discovery_finds_exported_modules():
+    # The discovery itself can fail silently (an empty list makes every test vanish):
+    # pin it to the names exported in losskit.torch.__all__.
+    exported = {n for n in getattr(lt, "__all__", []) if isinstance(getattr(lt, n, None), type)}
+    found = {c.__name__ for c in MODULES}
+    assert found == {n for n in exported if issubclass(getattr(lt, n), torch.nn.Module) and n != "LossModule"}
+
+
+@pytest.mark.parametrize("cls", MODULES, ids=_ids(MODULES))
+def test_compile_fullgraph_matches_eager(cls):
+    case = _case(cls)
+    arrays = case.arrays(_rng(cls))
+    module = case.make()
+    eager_out, eager_grads = _run(copy.deepcopy(module), arrays, case.grad_args, differentiable=case.differentiable)
+
+    torch._dynamo.reset()  # a fresh cache: no silent eager fallback from the recompile limit
+    counter = torch._dynamo.testing.CompileCounterWithBackend("aot_eager")
+    compiled = torch.compile(copy.deepcopy(module), fullgraph=True, backend=counter)
+    out, grads = _run(compiled, arrays, case.grad_args, differentiable=case.differentiable)
+    assert counter.frame_count >= 1, "torch.compile did not compile a graph"
+    _assert_close(out, eager_out, 1e-5, 1e-6, "value")
+    assert len(grads) == len(eager_grads)
+    for i, (g, e) in enumerate(zip(grads, eager_grads)):
+        _assert_close(g, e, 1e-5, 1e-6, f"gradient {i}")
+
+
+def _assert_amp_close(actual, expected, what):
+    assert torch.isfinite(actual).all(), f"{what}: not finite under autocast"
+    expected = expected.float()
+    actual = actual.float()
+    scale = expected.abs().max().item() if expected.numel() else 0.0
+    err = (actual - expected).abs().max().item() if expected.numel() else 0.0
+    assert err <= 0.03 * scale + 1e-3, f"{what}: max |amp - fp32| = {err:.3g} > 0.03 * {scale:.3g} + 1e-3"
+
+
+@pytest.mark.parametrize("cls", MODULES, ids=_ids(MODULES))
+def test_autocast_bfloat16_finite_and_close_to_float32(cls):
+    case = _case(cls)
+    arrays = case.arrays(_rng(cls))
+    module = case.make()
+    kw = dict(differentiable=case.differentiable)
+    # 1. float32 inputs, ops inside the loss autocast.
+    ref_out, ref_grads = _run(copy.deepcopy(module), arrays, case.grad_args, **kw)
+    out, grads = _run(copy.deepcopy(module), arrays, case.grad_args, autocast=True, **kw)
+    _assert_amp_close(out, ref_out, "value (float32 inputs)")
+    for i, (g, e) in enumerate(zip(grads, ref_grads)):
+        _assert_amp_close(g, e, f"gradient {i} (float32 inputs)")
+    # 2. bfloat16 inputs (what a model under autocast emits); the reference is float32
+    # on the same bf16-rounded values, so only the loss's own rounding is measured.
+    rounded = [
+        a if a.dtype.kind != "f" else _to_torch(a).to(torch.bfloat16).double().numpy() for a in arrays
+    ]
+    ref_out, ref_grads = _run(copy.deepcopy(module), rounded, case.grad_args, **kw)
+    out, grads = _run(
+        copy.deepcopy(module), arrays, case.grad_args, float_dtype=torch.bfloat16, autocast=True, **kw
+    )
+    _assert_amp_close(out, ref_out, "value (bfloat16 inputs)")
+    for i, (g, e) in enumerate(zip(grads, ref_grads)):
+        _assert_amp_close(g, e, f"gradient {i} (bfloat16 inputs)")
+
+
+@pytest.mark.parametrize("cls", MODULES, ids=_ids(MODULES))
+def test_pickle_round_trip(cls):
+    case = _case(cls)
+    arrays = case.arrays(_rng(cls))
+    module = case.make()
+    clone = pickle.loads(pickle.dumps(module))
+    assert type(clone) is type(module)
+    assert repr(clone) == repr(module)
+    sd, sd2 = module.state_dict(), clone.state_dict()
+    assert sd.keys() == sd2.keys()
+    for k in sd:
+        torch.testing.assert_close(sd2[k], sd[k], rtol=0, atol=0)
+    args = [_to_torch(a) for a in arrays]
+    torch.testing.assert_close(clone(*args), module(*args), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("cls", MODULES, ids=_ids(MODULES))
+def test_repr_shows_options_and_docstring_points_to_function(cls):
+    case = _case(cls)
+    module = case.make()
+    text = repr(module)
+    assert text.startswith(cls.__name__ + "(")
+    options = getattr(module, "options", None)
+    if isinstance(options, dict):
+        for name in options:
+            assert f"{name}=" in text, f"option {name!r} missing from repr: {text}"
+    fn = getattr(cls, "function", None)
+    if fn is None:
+        assert inspect.getdoc(cls), f"{cls.__name__} has no docstring"
+        return
+    doc = cls.__doc__ or ""
+    refs = re.findall(r":func:`~?(losskit(?:\.\w+)+)`", doc)
+    assert refs, f"{cls.__name__}'s docstring names no :func:`losskit...` function: {doc[:200]!r}"
+
+    def resolve(path):
+        parts = path.split(".")
+        for i in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            for p in parts[i:]:
+                obj = getattr(obj, p, None)
+            return obj
+        return None
+
+    assert any(resolve(r) is fn for r in refs), f"{refs} do not resolve to {fn.__module__}.{fn.__name__}"
