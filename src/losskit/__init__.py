@@ -14,6 +14,16 @@ from .registry import get, names
 from . import textbook
 
 # --- regression (losskit/regression.py) ---
+from .regression import mse_loss
+from .regression import l1_loss
+from .regression import huber_loss
+from .regression import smooth_l1_loss
+from .regression import log_cosh_loss
+from .regression import quantile_loss
+from .regression import charbonnier_loss
+from .regression import msle_loss
+from .regression import poisson_nll_loss
+from .regression import gaussian_nll_loss
 
 # --- classification (losskit/classification.py) ---
 

@@ -9,6 +9,16 @@ function it names; no logic lives in the shell.
 from ._module import LossModule
 
 # --- regression shells ---
+from .regression import MSELoss
+from .regression import L1Loss
+from .regression import HuberLoss
+from .regression import SmoothL1Loss
+from .regression import LogCoshLoss
+from .regression import QuantileLoss
+from .regression import CharbonnierLoss
+from .regression import MSLELoss
+from .regression import PoissonNLLLoss
+from .regression import GaussianNLLLoss
 
 # --- classification shells ---
 

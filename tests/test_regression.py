@@ -1,0 +1,465 @@
+"""Regression losses: hand-derived values, shapes, reductions, weights, validation,
+gradients, half precision, empty input, torch modules and the identities between losses.
+
+Every expected value below is derived by hand (or with ``math`` on the formula) in a
+comment; none was produced by losskit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import losskit
+from helpers import check_gradient
+
+# The residuals used by most hand-derived values: d = x - t = [0.5, -2, 2, 0].
+X = np.array([0.5, -2.0, 3.0, 0.0])
+T = np.array([0.0, 0.0, 1.0, 0.0])
+
+
+def _lc(d):  # log cosh straight from the definition (fine for these small d)
+    return math.log(math.cosh(d))
+
+
+# name -> (function, options, x, t, expected elementwise values (hand-derived))
+CASES = {
+    # (x - t)^2 = [0.25, 4, 4, 0]
+    "mse": (losskit.mse_loss, {}, X, T, [0.25, 4.0, 4.0, 0.0]),
+    # |x - t| = [0.5, 2, 2, 0]
+    "l1": (losskit.l1_loss, {}, X, T, [0.5, 2.0, 2.0, 0.0]),
+    # delta = 1: 0.5 * 0.25 = 0.125 (inside); 1 * (2 - 0.5) = 1.5 (outside)
+    "huber": (losskit.huber_loss, {}, X, T, [0.125, 1.5, 1.5, 0.0]),
+    # delta = 2: |2| is not < 2 -> 2 * (2 - 1) = 2 (= 0.5 * 2^2, continuous at the joint)
+    "huber_delta2": (losskit.huber_loss, {"delta": 2.0}, X, T, [0.125, 2.0, 2.0, 0.0]),
+    # beta = 0.5: |0.5| is not < 0.5 -> 0.5 - 0.25 = 0.25; 2 - 0.25 = 1.75
+    "smooth_l1_beta05": (losskit.smooth_l1_loss, {"beta": 0.5}, X, T, [0.25, 1.75, 1.75, 0.0]),
+    # beta = 2: 0.25 / 4 = 0.0625; |2| is not < 2 -> 2 - 1 = 1
+    "smooth_l1_beta2": (losskit.smooth_l1_loss, {"beta": 2.0}, X, T, [0.0625, 1.0, 1.0, 0.0]),
+    # beta = 0 is L1
+    "smooth_l1_beta0": (losskit.smooth_l1_loss, {"beta": 0.0}, X, T, [0.5, 2.0, 2.0, 0.0]),
+    "log_cosh": (losskit.log_cosh_loss, {}, X, T, [_lc(0.5), _lc(2.0), _lc(2.0), 0.0]),
+    # r = t - x = [-0.5, 2, -2, 0]; q = 0.9: max(0.9 r, -0.1 r) = [0.05, 1.8, 0.2, 0]
+    "quantile_09": (losskit.quantile_loss, {"quantile": 0.9}, X, T, [0.05, 1.8, 0.2, 0.0]),
+    # q = 0.5 is half the absolute error
+    "quantile_05": (losskit.quantile_loss, {}, X, T, [0.25, 1.0, 1.0, 0.0]),
+    # sqrt(d^2 + eps^2), eps = 0.5: sqrt(0.5), sqrt(4.25), sqrt(4.25), 0.5
+    "charbonnier": (
+        losskit.charbonnier_loss, {"eps": 0.5}, X, T,
+        [math.sqrt(0.5), math.sqrt(4.25), math.sqrt(4.25), 0.5],
+    ),
+    # log1p: x = [0, e - 1, 3], t = [0, 0, 1] -> [0, 1, log 4 - log 2 = log 2], squared
+    "msle": (
+        losskit.msle_loss, {}, np.array([0.0, math.e - 1.0, 3.0]), np.array([0.0, 0.0, 1.0]),
+        [0.0, 1.0, math.log(2.0) ** 2],
+    ),
+    # log_input: exp(x) - t x with x = [0, log 2], t = [1, 3] -> [1, 2 - 3 log 2]
+    "poisson": (
+        losskit.poisson_nll_loss, {}, np.array([0.0, math.log(2.0)]), np.array([1.0, 3.0]),
+        [1.0, 2.0 - 3.0 * math.log(2.0)],
+    ),
+    # full adds Stirling only where t > 1: t = 3 -> 3 log 3 - 3 + 0.5 log(6 pi)
+    "poisson_full": (
+        losskit.poisson_nll_loss, {"full": True}, np.array([0.0, math.log(2.0)]), np.array([1.0, 3.0]),
+        [1.0, 2.0 - 3.0 * math.log(2.0) + 3 * math.log(3.0) - 3.0 + 0.5 * math.log(6 * math.pi)],
+    ),
+    # rates: x - t log(x + eps) with x = [1, 2], t = [1, 3]
+    "poisson_rate": (
+        losskit.poisson_nll_loss, {"log_input": False}, np.array([1.0, 2.0]), np.array([1.0, 3.0]),
+        [1.0 - math.log(1.0 + 1e-8), 2.0 - 3.0 * math.log(2.0 + 1e-8)],
+    ),
+}
+
+
+def _call(xp, case, reduction, weight=None):
+    fn, opts, x, t, _ = CASES[case]
+    args = [xp.asarray(x), xp.asarray(t)]
+    kw = dict(opts, reduction=reduction)
+    if weight is not None:
+        args.append(xp.asarray(weight))
+        return xp.call(lambda a, b, w: fn(a, b, weight=w, **kw), *args)
+    return xp.call(lambda a, b: fn(a, b, **kw), *args)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hand_derived_values_every_reduction(xp, case):
+    expected = np.asarray(CASES[case][4])
+    xp.assert_close(_call(xp, case, "none"), expected)
+    xp.assert_close(_call(xp, case, "sum"), expected.sum())
+    xp.assert_close(_call(xp, case, "mean"), expected.mean())
+
+
+@pytest.mark.parametrize("case", ["mse", "huber", "quantile_09", "poisson"])
+def test_weighted_mean_is_sum_w_l_over_sum_w(xp, case):
+    expected = np.asarray(CASES[case][4])
+    w = np.linspace(0.5, 2.0, expected.size)
+    xp.assert_close(_call(xp, case, "none", w), w * expected)
+    xp.assert_close(_call(xp, case, "sum", w), (w * expected).sum())
+    xp.assert_close(_call(xp, case, "mean", w), (w * expected).sum() / w.sum())
+
+
+def test_per_sample_weight_broadcasts_and_all_zero_weight_gives_zero(xp):
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    w = np.array([[1.0], [0.0], [3.0]])
+    sq = (x - t) ** 2
+    # weighted mean over elements: each row's weight counts once per column
+    expected = (w * sq).sum() / (w.sum() * 4)
+    xp.assert_close(losskit.mse_loss(xp.asarray(x), xp.asarray(t), weight=xp.asarray(w)), expected)
+    zero = losskit.mse_loss(xp.asarray(x), xp.asarray(t), weight=xp.asarray(np.zeros((3, 1))))
+    assert xp.np(zero) == 0.0
+
+
+def test_boolean_mask_weight(xp):
+    x, t = np.array([1.0, 2.0, 3.0]), np.zeros(3)
+    mask = xp.asarray(np.array([True, False, True]))
+    # (1 + 9) / 2
+    xp.assert_close(losskit.mse_loss(xp.asarray(x), xp.asarray(t), weight=mask), 5.0)
+
+
+@pytest.mark.parametrize("case", ["mse", "l1", "huber", "smooth_l1_beta05", "log_cosh", "quantile_09", "charbonnier"])
+def test_batched_shapes(xp, case):
+    fn, opts, *_ = CASES[case]
+    rng = np.random.default_rng(1)
+    x, t = rng.normal(size=(2, 3, 5)), rng.normal(size=(2, 3, 5))
+    none = xp.call(lambda a, b: fn(a, b, reduction="none", **opts), xp.asarray(x), xp.asarray(t))
+    assert tuple(none.shape) == (2, 3, 5)
+    # the batched loss is the per-element loss: compare against the flattened computation
+    flat = xp.call(lambda a, b: fn(a, b, reduction="none", **opts), xp.asarray(x.ravel()), xp.asarray(t.ravel()))
+    xp.assert_close(xp.np(none).ravel(), xp.np(flat))
+    mean = xp.call(lambda a, b: fn(a, b, **opts), xp.asarray(x), xp.asarray(t))
+    assert tuple(mean.shape) == ()
+    xp.assert_close(mean, xp.np(none).mean(), rtol=1e-5 if xp.float_dtype == "float32" else 1e-12)
+
+
+def test_gaussian_nll_values_and_var_shapes(xp):
+    x, t = np.array([0.0, 0.0]), np.array([1.0, 2.0])
+    # 0.5 (log v + d^2 / v): v = 1 -> 0.5; v = 4 -> 0.5 (log 4 + 1)
+    exp = np.array([0.5, 0.5 * (math.log(4.0) + 1.0)])
+    f = losskit.gaussian_nll_loss
+    xp.assert_close(xp.call(lambda a, b, v: f(a, b, v, reduction="none"), xp.asarray(x), xp.asarray(t), xp.asarray(np.array([1.0, 4.0]))), exp)
+    # full adds 0.5 log(2 pi) per element
+    xp.assert_close(
+        xp.call(lambda a, b, v: f(a, b, v, full=True), xp.asarray(x), xp.asarray(t), xp.asarray(np.array([1.0, 4.0]))),
+        exp.mean() + 0.5 * math.log(2 * math.pi),
+    )
+    # var = 0 is clamped to eps: x = t -> 0.5 log(eps)
+    z = xp.asarray(np.zeros(1))
+    xp.assert_close(xp.call(lambda a, b, v: f(a, b, v, eps=1e-4), z, z, z), 0.5 * math.log(1e-4), rtol=1e-5)
+    # a Python number, a (N, 1) and torch's "one short" (N,) var on an (N, D) input
+    rng = np.random.default_rng(2)
+    xs, ts = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    v = np.array([0.5, 1.0, 2.0])
+    ref = 0.5 * (np.log(v[:, None]) + (xs - ts) ** 2 / v[:, None])
+    for var in (xp.asarray(v), xp.asarray(v[:, None])):
+        xp.assert_close(f(xp.asarray(xs), xp.asarray(ts), var, reduction="none"), ref)
+    # var = 2 for all: 0.5 (log 2 + d^2 / 2)
+    xp.assert_close(f(xp.asarray(xs), xp.asarray(ts), 2.0, reduction="none"), 0.5 * (math.log(2.0) + (xs - ts) ** 2 / 2.0))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(0,), (0, 3)])
+def test_empty_input(xp, reduction, shape):
+    e = xp.asarray(np.zeros(shape))
+    for fn in (losskit.mse_loss, losskit.l1_loss, losskit.huber_loss, losskit.smooth_l1_loss,
+               losskit.log_cosh_loss, losskit.quantile_loss, losskit.charbonnier_loss,
+               losskit.msle_loss, losskit.poisson_nll_loss):
+        out = fn(e, e, reduction=reduction)
+        if reduction == "none":
+            assert tuple(out.shape) == shape, fn.__name__
+        else:
+            assert xp.np(out) == 0.0, fn.__name__
+    out = losskit.gaussian_nll_loss(e, e, e, reduction=reduction)
+    assert tuple(out.shape) == (shape if reduction == "none" else ())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_and_extreme_residuals_are_finite(xp, dtype):
+    if not xp.has_dtype(dtype):
+        pytest.skip(f"{xp.name} has no {dtype}")
+    # residuals of 1e4: squares (1e8) overflow float16 (max 65504); we compute in float32
+    x = xp.asarray(np.array([1e4, -1e4, 0.5, 0.0]), dtype=dtype)
+    t = xp.asarray(np.array([0.0, 0.0, 0.0, 0.0]), dtype=dtype)
+    ns = losskit._xp.namespace(x)
+    for fn in (losskit.mse_loss, losskit.l1_loss, losskit.huber_loss, losskit.smooth_l1_loss,
+               losskit.log_cosh_loss, losskit.quantile_loss, losskit.charbonnier_loss,
+               losskit.gaussian_nll_loss):
+        args = (x, t, xp.asarray(np.ones(4), dtype=dtype)) if fn is losskit.gaussian_nll_loss else (x, t)
+        out = xp.call(lambda *a: fn(*a, reduction="none"), *args)
+        assert out.dtype == ns.float32, fn.__name__
+        assert np.all(np.isfinite(xp.np(out))), fn.__name__
+    # log cosh(1e4) = 1e4 - log 2 (cosh itself overflows); float32 has ~4 decimal places here
+    lc = xp.np(xp.call(lambda a, b: losskit.log_cosh_loss(a, b, reduction="none"), x, t))
+    # (bfloat16 stores 1e4 as 9984: compare with the value the input really holds)
+    np.testing.assert_allclose(lc[:2], np.abs(xp.np(x)[:2]) - math.log(2.0), rtol=1e-6)
+    counts = xp.asarray(np.array([0.0, 3.0]), dtype=dtype)
+    assert np.isfinite(xp.np(losskit.poisson_nll_loss(xp.asarray(np.array([-10.0, 5.0]), dtype=dtype), counts, full=True)))
+    assert np.isfinite(xp.np(losskit.msle_loss(x[2:], t[2:])))
+
+
+def test_log_cosh_large_residuals_value_and_gradient(autodiff_xp):
+    b = autodiff_xp
+    d = np.array([-1e4, -800.0, 30.0, 1e4])  # cosh overflows float64 beyond ~710
+    value, g = b.grad(losskit.log_cosh_loss, b.asarray(d), b.asarray(np.zeros(4)), reduction="none")
+    np.testing.assert_allclose(value, np.abs(d) - math.log(2.0), rtol=1e-12)
+    np.testing.assert_allclose(g, np.sign(d), rtol=1e-12)  # tanh saturates to +-1
+
+
+def test_float64_stays_float64_and_float32_stays_float32(xp):
+    x = xp.asarray(np.array([1.0, 2.0]))
+    out = losskit.huber_loss(x, x)
+    ns = losskit._xp.namespace(x)
+    assert out.dtype == (ns.float64 if xp.float_dtype == "float64" else ns.float32)
+    # an integer target is cast to the prediction's dtype
+    out = losskit.mse_loss(x, xp.asarray(np.array([1, 0])))
+    xp.assert_close(out, 2.0)  # (0 + 4) / 2
+
+
+# --------------------------------------------------------------------------- identities
+
+
+def test_identities(xp):
+    rng = np.random.default_rng(3)
+    x, t = xp.asarray(rng.normal(scale=3, size=20)), xp.asarray(rng.normal(scale=3, size=20))
+    n = xp.np
+    # Huber(delta) = delta * SmoothL1(beta=delta), for any delta
+    for delta in (0.3, 1.0, 2.5):
+        xp.assert_close(n(losskit.huber_loss(x, t, delta=delta, reduction="none")),
+                        delta * n(losskit.smooth_l1_loss(x, t, beta=delta, reduction="none")))
+    # delta = 1: Huber == SmoothL1
+    xp.assert_close(n(losskit.huber_loss(x, t)), n(losskit.smooth_l1_loss(x, t)))
+    # pinball at q = 0.5 is half the absolute error
+    xp.assert_close(n(losskit.quantile_loss(x, t, quantile=0.5)), 0.5 * n(losskit.l1_loss(x, t)))
+    # pinball(q) + pinball(1 - q) = |d| (the two slopes add to 1 on each side)
+    xp.assert_close(n(losskit.quantile_loss(x, t, quantile=0.2, reduction="none"))
+                    + n(losskit.quantile_loss(x, t, quantile=0.8, reduction="none")),
+                    n(losskit.l1_loss(x, t, reduction="none")))
+    # Gaussian NLL with unit variance is half the squared error
+    xp.assert_close(n(losskit.gaussian_nll_loss(x, t, 1.0)), 0.5 * n(losskit.mse_loss(x, t)))
+    # Charbonnier: between |d| and |d| + eps (sqrt(d^2 + e^2) <= |d| + e)
+    ch = n(losskit.charbonnier_loss(x, t, eps=1e-3, reduction="none"))
+    l1 = n(losskit.l1_loss(x, t, reduction="none"))
+    assert np.all(ch >= l1 - 1e-6) and np.all(ch <= l1 + 1e-3 + 1e-6)
+    # log cosh: d^2/2 - d^4/12 <= log cosh d <= d^2/2, and |d| - log 2 <= log cosh d <= |d|
+    d = n(x) - n(t)
+    lc = n(losskit.log_cosh_loss(x, t, reduction="none"))
+    tol = 1e-5 if xp.float_dtype == "float32" else 1e-12
+    assert np.all(lc <= d * d / 2 + tol) and np.all(lc >= d * d / 2 - d**4 / 12 - tol)
+    assert np.all(lc >= np.abs(d) - math.log(2) - tol) and np.all(lc <= np.abs(d) + tol)
+    # MSLE is the MSE of log1p values
+    p, q = xp.asarray(rng.uniform(0, 5, size=8)), xp.asarray(rng.uniform(0, 5, size=8))
+    xp.assert_close(n(losskit.msle_loss(p, q)), np.mean((np.log1p(n(p)) - np.log1p(n(q))) ** 2),
+                    rtol=1e-5 if xp.float_dtype == "float32" else 1e-10)
+    # Poisson: log_input=True on log(rate) equals log_input=False on the rate (up to eps)
+    rate = rng.uniform(0.5, 4, size=8)
+    counts = xp.asarray(rng.integers(0, 6, size=8).astype(float))
+    xp.assert_close(n(losskit.poisson_nll_loss(xp.asarray(np.log(rate)), counts)),
+                    n(losskit.poisson_nll_loss(xp.asarray(rate), counts, log_input=False, eps=1e-12)),
+                    rtol=1e-5 if xp.float_dtype == "float32" else 1e-9)
+
+
+# --------------------------------------------------------------------------- gradients
+
+_GRAD_DATA = (np.array([[0.3, -1.7, 2.4], [-0.6, 0.9, 4.1]]), np.array([[0.0, 0.2, 0.1], [0.4, -1.0, 1.0]]))
+
+
+@pytest.mark.parametrize(
+    "fn,opts",
+    [
+        (losskit.mse_loss, {}),
+        (losskit.l1_loss, {}),
+        (losskit.huber_loss, {"delta": 1.3}),
+        (losskit.smooth_l1_loss, {"beta": 0.7}),
+        (losskit.smooth_l1_loss, {"beta": 0.0}),
+        (losskit.log_cosh_loss, {}),
+        (losskit.quantile_loss, {"quantile": 0.3}),
+        (losskit.charbonnier_loss, {"eps": 0.1}),
+        (losskit.poisson_nll_loss, {"full": True}),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_gradient_matches_numerical(autodiff_xp, fn, opts, reduction):
+    x, t = _GRAD_DATA
+    if fn is losskit.poisson_nll_loss:
+        t = np.abs(t) * 3.0  # counts, some > 1 so that Stirling's term is active
+    check_gradient(autodiff_xp, fn, x, t, reduction=reduction, **opts)
+    # weighted
+    w = np.array([[1.0], [2.5]])
+    check_gradient(autodiff_xp, fn, x, t, weight=w, reduction=reduction, **opts)
+
+
+def test_gradient_msle_and_poisson_rate(autodiff_xp):
+    x = np.array([0.2, 1.5, 3.0])
+    t = np.array([1.0, 0.0, 2.0])
+    check_gradient(autodiff_xp, losskit.msle_loss, x, t)
+    check_gradient(autodiff_xp, losskit.poisson_nll_loss, x, t, log_input=False)
+
+
+def test_gradient_gaussian_nll_input_and_var(autodiff_xp):
+    b = autodiff_xp
+    x, t = _GRAD_DATA
+    var = np.array([[0.5, 1.0, 2.0], [0.3, 3.0, 1.0]])
+    check_gradient(b, losskit.gaussian_nll_loss, x, t, var, full=True)
+    # gradient with respect to var (also differentiable): var as the "input" of a closure
+    xa, ta = b.asarray(x), b.asarray(t)
+
+    def as_fn_of_var(v):
+        if isinstance(v, np.ndarray):  # the numerical oracle's call
+            return losskit.gaussian_nll_loss(x, t, v)
+        return losskit.gaussian_nll_loss(xa, ta, v)
+
+    check_gradient(b, as_fn_of_var, var)
+    # below eps, the value uses eps but the gradient passes through the clamp (torch's
+    # rule): d/dv 0.5 (log v + d^2 / v) evaluated at v = eps
+    eps = 0.25
+    v0 = b.asarray(np.array([[0.01, 1.0, 2.0], [0.3, 3.0, 1.0]]))
+    _, g = b.grad(lambda v: losskit.gaussian_nll_loss(xa, ta, v, eps=eps, reduction="sum"), v0)
+    d2 = (x[0, 0] - t[0, 0]) ** 2
+    np.testing.assert_allclose(g[0, 0], 0.5 * (1 / eps - d2 / eps**2), rtol=1e-12)
+
+
+def test_gradients_are_finite_for_extreme_input(autodiff_xp):
+    b = autodiff_xp
+    x, t = b.asarray(np.array([1e4, -1e4, 0.0])), b.asarray(np.zeros(3))
+    for fn in (losskit.mse_loss, losskit.l1_loss, losskit.huber_loss, losskit.smooth_l1_loss,
+               losskit.log_cosh_loss, losskit.quantile_loss, losskit.charbonnier_loss):
+        _, g = b.grad(fn, x, t)
+        assert np.all(np.isfinite(g)), fn.__name__
+    # empty: zero gradient of the right shape, no NaN from 0 / 0
+    e = b.asarray(np.zeros((0, 2)))
+    _, g = b.grad(losskit.mse_loss, e, e)
+    assert g.shape == (0, 2)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def test_invalid_arguments():
+    x, t = np.zeros(3), np.zeros(3)
+    with pytest.raises(ValueError, match=r"target: expected the shape of input \(3,\), got \(2,\)"):
+        losskit.mse_loss(x, np.zeros(2))
+    with pytest.raises(ValueError, match="reduction: expected one of 'mean', 'sum', 'none', got 'avg'"):
+        losskit.l1_loss(x, t, reduction="avg")
+    with pytest.raises(ValueError, match="delta: expected a number > 0.0, got -1.0"):
+        losskit.huber_loss(x, t, delta=-1.0)
+    with pytest.raises(ValueError, match="delta: expected a number > 0.0, got 0.0"):
+        losskit.huber_loss(x, t, delta=0.0)
+    with pytest.raises(ValueError, match="beta: expected a number >= 0.0, got -0.5"):
+        losskit.smooth_l1_loss(x, t, beta=-0.5)
+    with pytest.raises(ValueError, match="eps: expected a number > 0.0, got -0.001"):
+        losskit.charbonnier_loss(x, t, eps=-1e-3)
+    for q, op in ((0.0, ">"), (1.0, "<"), (1.5, "<"), (-0.1, ">")):
+        with pytest.raises(ValueError, match=f"quantile: expected a number {op}"):
+            losskit.quantile_loss(x, t, quantile=q)
+    with pytest.raises(TypeError, match="delta: expected a real number, got str"):
+        losskit.huber_loss(x, t, delta="1")
+    with pytest.raises(TypeError, match="input: expected a floating-point array, got dtype int64"):
+        losskit.mse_loss(np.zeros(3, dtype=np.int64), t)
+    with pytest.raises(TypeError, match="target: expected a real .* got dtype complex128"):
+        losskit.mse_loss(x, np.zeros(3, dtype=complex))
+    with pytest.raises(TypeError, match="input: expected an array"):
+        losskit.mse_loss([0.0, 1.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match=r"weight: expected a shape broadcastable"):
+        losskit.mse_loss(x, t, weight=np.ones(2))
+    with pytest.raises(ValueError, match=r"weight: expected a shape broadcastable to the loss's shape"):
+        losskit.mse_loss(x, t, weight=np.ones((2, 3)))  # would enlarge the loss
+    with pytest.raises(ValueError, match="input: expected values > -1"):
+        losskit.msle_loss(np.array([-1.0, 0.0]), np.zeros(2))
+    with pytest.raises(ValueError, match="target: expected values > -1"):
+        losskit.msle_loss(np.zeros(2), np.array([0.0, -3.0]))
+    with pytest.raises(ValueError, match="target: expected non-negative counts"):
+        losskit.poisson_nll_loss(np.zeros(2), np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="var: expected non-negative variances"):
+        losskit.gaussian_nll_loss(x, t, np.array([1.0, -1.0, 1.0]))
+    with pytest.raises(ValueError, match="var: expected a number >= 0"):
+        losskit.gaussian_nll_loss(x, t, -1.0)
+    with pytest.raises(ValueError, match="var: expected a shape broadcastable"):
+        losskit.gaussian_nll_loss(np.zeros((3, 2)), np.zeros((3, 2)), np.ones(4))
+    with pytest.raises(TypeError, match="var: expected an array or a non-negative number"):
+        losskit.gaussian_nll_loss(x, t, None)
+
+
+def test_invalid_arguments_every_backend(xp):
+    x = xp.asarray(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"target: expected the shape of input \(2, 3\), got \(3,\)"):
+        losskit.huber_loss(x, xp.asarray(np.zeros(3)))
+    with pytest.raises(TypeError, match="input: expected a floating-point array"):
+        losskit.l1_loss(xp.asarray(np.zeros(3, dtype=np.int64)), xp.asarray(np.zeros(3)))
+    with pytest.raises(ValueError, match="input: expected values > -1"):
+        losskit.msle_loss(xp.asarray(np.array([-2.0])), xp.asarray(np.array([0.0])))
+
+
+def test_mixed_libraries_raise():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="expected arrays from one library"):
+        losskit.mse_loss(torch.zeros(2), np.zeros(2))
+
+
+def test_value_checks_are_skipped_under_jit():
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    # eager: error; jit: no Python branch on values, so it compiles (and gives NaN)
+    out = jax.jit(losskit.msle_loss)(jnp.array([-2.0, 0.0]), jnp.array([0.0, 0.0]))
+    assert np.isnan(float(out))
+    out = jax.jit(lambda a, b, v: losskit.gaussian_nll_loss(a, b, v))(jnp.zeros(2), jnp.ones(2), jnp.ones(2))
+    assert float(out) == pytest.approx(0.5)
+
+
+# --------------------------------------------------------------------------- registry, torch modules
+
+
+def test_registry_names_aliases_and_plot_kind():
+    for alias, name in [("mse", "mse_loss"), ("mae", "l1_loss"), ("l1", "l1_loss"), ("huber", "huber_loss"),
+                        ("smooth-l1", "smooth_l1_loss"), ("log_cosh", "log_cosh_loss"), ("pinball", "quantile_loss"),
+                        ("pinball_loss", "quantile_loss"), ("msle", "msle_loss"), ("charbonnier", "charbonnier_loss"),
+                        ("poisson_nll", "poisson_nll_loss"), ("gaussian_nll", "gaussian_nll_loss")]:
+        info = losskit.get(alias)
+        assert info.name == name and info.family == "regression"
+    assert set(losskit.names("regression")) == {
+        "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "log_cosh_loss", "quantile_loss",
+        "charbonnier_loss", "msle_loss", "poisson_nll_loss", "gaussian_nll_loss"}
+    for name in ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "log_cosh_loss", "quantile_loss",
+                 "charbonnier_loss", "msle_loss"):
+        assert losskit.get(name).plot == "residual"
+    for name in ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "log_cosh_loss"):
+        assert losskit.get(name).grad is not None
+    assert losskit.get("huber").options == {"delta": 1.0, "weight": None, "reduction": "mean"}
+
+
+_MODULES = [
+    ("MSELoss", losskit.mse_loss, {}),
+    ("L1Loss", losskit.l1_loss, {"reduction": "sum"}),
+    ("HuberLoss", losskit.huber_loss, {"delta": 0.5}),
+    ("SmoothL1Loss", losskit.smooth_l1_loss, {"beta": 0.25}),
+    ("LogCoshLoss", losskit.log_cosh_loss, {"reduction": "none"}),
+    ("QuantileLoss", losskit.quantile_loss, {"quantile": 0.8}),
+    ("CharbonnierLoss", losskit.charbonnier_loss, {"eps": 0.01}),
+    ("MSLELoss", losskit.msle_loss, {}),
+    ("PoissonNLLLoss", losskit.poisson_nll_loss, {"log_input": False, "full": True}),
+    ("GaussianNLLLoss", losskit.gaussian_nll_loss, {"full": True}),
+]
+
+
+@pytest.mark.parametrize("cls_name,fn,opts", _MODULES, ids=[m[0] for m in _MODULES])
+def test_torch_module_equals_function(cls_name, fn, opts):
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+
+    cls = getattr(lt, cls_name)
+    assert cls_name in lt.__all__
+    module = cls(**opts)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, generator=g, dtype=torch.float64) + 0.1
+    t = torch.rand(4, 3, generator=g, dtype=torch.float64)
+    args = (x, t, torch.rand(4, 3, generator=g, dtype=torch.float64) + 0.1) if fn is losskit.gaussian_nll_loss else (x, t)
+    torch.testing.assert_close(module(*args), fn(*args, **opts), rtol=0, atol=0)
+    r = repr(module)
+    for k, v in opts.items():
+        assert f"{k}={v!r}" in r
+    assert "reduction=" in r
+    assert f"losskit.{fn.__name__}" in (cls.__doc__ or "")
+    with pytest.raises(TypeError, match="unexpected option"):
+        cls(no_such_option=1)
