@@ -26,6 +26,10 @@ from .regression import poisson_nll_loss
 from .regression import gaussian_nll_loss
 
 # --- classification (losskit/classification.py) ---
+from .classification import cross_entropy
+from .classification import nll_loss
+from .classification import binary_cross_entropy
+from .classification import binary_cross_entropy_with_logits
 
 # --- segmentation (losskit/segmentation.py) ---
 
