@@ -34,6 +34,23 @@ from .classification import binary_cross_entropy_with_logits
 # --- segmentation (losskit/segmentation.py) ---
 
 # --- boxes (losskit/boxes/) ---
+from .boxes import alpha_iou_loss
+from .boxes import box_convert
+from .boxes import box_iou
+from .boxes import box_iou_matrix
+from .boxes import ciou_loss
+from .boxes import diou_loss
+from .boxes import eiou_loss
+from .boxes import focal_eiou_loss
+from .boxes import focaler_iou_loss
+from .boxes import giou_loss
+from .boxes import inner_iou_loss
+from .boxes import iou_loss
+from .boxes import mpdiou_loss
+from .boxes import shape_iou_loss
+from .boxes import siou_loss
+from .boxes import wiou_loss
+from .boxes import wiou_update_mean
 
 # --- metric learning (losskit/metric_learning.py) ---
 

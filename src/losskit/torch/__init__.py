@@ -25,6 +25,19 @@ from .regression import GaussianNLLLoss
 # --- segmentation shells ---
 
 # --- box shells ---
+from .boxes import AlphaIoULoss
+from .boxes import CIoULoss
+from .boxes import DIoULoss
+from .boxes import EIoULoss
+from .boxes import FocalEIoULoss
+from .boxes import FocalerIoULoss
+from .boxes import GIoULoss
+from .boxes import InnerIoULoss
+from .boxes import IoULoss
+from .boxes import MPDIoULoss
+from .boxes import ShapeIoULoss
+from .boxes import SIoULoss
+from .boxes import WIoULoss
 
 # --- metric learning shells ---
 

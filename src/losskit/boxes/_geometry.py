@@ -1,0 +1,193 @@
+"""Shared box geometry for the IoU loss family: formats, areas, intersection, enclosing box,
+centres; and the validation/conversion every public box function starts with.
+
+Conventions (the module docstring of :mod:`losskit.boxes.losses` repeats them for users):
+
+* Boxes are arrays of shape ``(..., 4)``; the kernels work on ``xyxy`` float arrays
+  ``(x1, y1, x2, y2)`` with x to the right and y down (or up: nothing depends on it).
+* **Inverted boxes** (``x2 < x1`` or ``y2 < y1``, common for raw predictions early in
+  training) are *empty at their corners*: their width and height are clamped at 0 for every
+  area, intersection, aspect-ratio and shape term, so their IoU is 0, while the terms built
+  from raw coordinates -- centre distance, enclosing box, corner distances -- still see the
+  box where its corners are and pull it toward the target. Values and gradients stay finite.
+* A zero-area box has IoU 0 with anything, itself included (there is no area to overlap;
+  ``eps`` in the union keeps ``0 / 0`` away). This is torchvision's behaviour too.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from typing import Any
+
+from .._checks import check_array, check_broadcastable, check_choice, check_number, check_reduction
+from .._xp import as_float, compute_dtype, namespace
+
+FORMATS = ("xyxy", "xywh", "cxcywh")
+
+__all__ = ["FORMATS", "Pair", "convert", "prepare", "check_boxes", "check_eps"]
+
+
+def _stack(parts, xp):
+    return xp.stack(parts, axis=-1)
+
+
+def convert(boxes, in_fmt: str, out_fmt: str, xp):
+    """``boxes`` (..., 4) from ``in_fmt`` to ``out_fmt`` (both already validated)."""
+    if in_fmt == out_fmt:
+        return boxes
+    a, b, c, d = boxes[..., 0], boxes[..., 1], boxes[..., 2], boxes[..., 3]
+    # to xyxy
+    if in_fmt == "xywh":
+        x1, y1, x2, y2 = a, b, a + c, b + d
+    elif in_fmt == "cxcywh":
+        x1, y1, x2, y2 = a - c / 2, b - d / 2, a + c / 2, b + d / 2
+    else:
+        x1, y1, x2, y2 = a, b, c, d
+    if out_fmt == "xyxy":
+        return _stack([x1, y1, x2, y2], xp)
+    if out_fmt == "xywh":
+        if in_fmt == "cxcywh":
+            return _stack([x1, y1, c, d], xp)
+        return _stack([x1, y1, x2 - x1, y2 - y1], xp)
+    # cxcywh
+    if in_fmt == "xywh":
+        return _stack([a + c / 2, b + d / 2, c, d], xp)
+    return _stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], xp)
+
+
+def check_boxes(name: str, boxes: Any, xp=None) -> None:
+    """An array of real numbers with a last axis of 4."""
+    check_array(name, boxes)
+    if boxes.ndim < 1 or boxes.shape[-1] != 4:
+        raise ValueError(f"{name}: expected boxes of shape (..., 4), got shape {tuple(boxes.shape)}")
+    if xp is not None and not (
+        xp.isdtype(boxes.dtype, "real floating") or xp.isdtype(boxes.dtype, "integral")
+    ):
+        raise TypeError(f"{name}: expected a real (floating or integer) array, got dtype {boxes.dtype}")
+
+
+def check_eps(eps: Any) -> float:
+    return check_number("eps", eps, low=0.0, low_open=True)
+
+
+def prepare(pred, target, fmt: str, eps: Any, reduction: str | None = "mean", *, names=("pred", "target"),
+            pred_floating: bool = True):
+    """Validate and convert a (pred, target) pair of box arrays.
+
+    Returns ``(xp, p, t)``: the namespace and both arrays as ``xyxy`` in the prediction's
+    compute dtype (float64 stays, everything else computes in float32). ``p`` and ``t`` are
+    not broadcast (the elementwise kernels broadcast as they go).
+    """
+    if reduction is not None:
+        check_reduction(reduction)
+    check_choice("fmt", fmt, FORMATS)
+    check_eps(eps)
+    na, nb = names
+    check_array(na, pred)
+    check_array(nb, target)
+    xp = namespace(pred, target)
+    check_boxes(na, pred, xp)
+    check_boxes(nb, target, xp)
+    if pred_floating and not xp.isdtype(pred.dtype, "real floating"):
+        raise TypeError(f"{na}: expected a floating-point array of boxes, got dtype {pred.dtype}")
+    check_broadcastable(na, pred, nb, target)
+    dtype = compute_dtype(pred, xp)
+    p = convert(as_float(pred, xp, dtype), fmt, "xyxy", xp)
+    t = convert(as_float(target, xp, dtype), fmt, "xyxy", xp)
+    return xp, p, t
+
+
+class Pair:
+    """The geometry of predicted and target boxes (xyxy, broadcastable), computed on demand.
+
+    Every attribute is elementwise over the broadcast batch shape ``(...)``. ``eps`` is the
+    caller's guard for the divisions (union, enclosing diagonal, ...).
+    """
+
+    def __init__(self, p, t, xp, eps: float):
+        self.xp = xp
+        self.eps = eps
+        self.px1, self.py1, self.px2, self.py2 = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
+        self.tx1, self.ty1, self.tx2, self.ty2 = t[..., 0], t[..., 1], t[..., 2], t[..., 3]
+
+    def _relu(self, x):
+        # max(x, 0): inverted boxes have zero extent (see the module docstring).
+        return self.xp.clip(x, min=0.0)
+
+    # sizes (clamped: an inverted box is empty) -----------------------------------------
+    @cached_property
+    def pw(self):
+        return self._relu(self.px2 - self.px1)
+
+    @cached_property
+    def ph(self):
+        return self._relu(self.py2 - self.py1)
+
+    @cached_property
+    def tw(self):
+        return self._relu(self.tx2 - self.tx1)
+
+    @cached_property
+    def th(self):
+        return self._relu(self.ty2 - self.ty1)
+
+    # intersection, union, IoU ------------------------------------------------------------
+    @cached_property
+    def inter(self):
+        xp = self.xp
+        # An inverted box gives min(x2, .) - max(x1, .) <= x2 - x1 < 0, clamped to 0: no overlap.
+        iw = self._relu(xp.minimum(self.px2, self.tx2) - xp.maximum(self.px1, self.tx1))
+        ih = self._relu(xp.minimum(self.py2, self.ty2) - xp.maximum(self.py1, self.ty1))
+        return iw * ih
+
+    @cached_property
+    def union(self):
+        return self.pw * self.ph + self.tw * self.th - self.inter
+
+    @cached_property
+    def iou(self):
+        # eps: the union of two zero-area boxes is 0; 0 / eps = 0 instead of 0 / 0.
+        return self.inter / (self.union + self.eps)
+
+    # smallest enclosing box (raw corners: it sees where an inverted box's corners are) ---
+    @cached_property
+    def cw(self):
+        xp = self.xp
+        # Clamped only for the case where *both* boxes are inverted (then it could be < 0).
+        return self._relu(xp.maximum(self.px2, self.tx2) - xp.minimum(self.px1, self.tx1))
+
+    @cached_property
+    def ch(self):
+        xp = self.xp
+        return self._relu(xp.maximum(self.py2, self.ty2) - xp.minimum(self.py1, self.ty1))
+
+    @cached_property
+    def c2(self):
+        """Squared diagonal of the enclosing box (not yet guarded by eps)."""
+        return self.cw * self.cw + self.ch * self.ch
+
+    # centres ---------------------------------------------------------------------------
+    @cached_property
+    def dx(self):
+        """Predicted minus target centre, x."""
+        return (self.px1 + self.px2 - self.tx1 - self.tx2) / 2
+
+    @cached_property
+    def dy(self):
+        return (self.py1 + self.py2 - self.ty1 - self.ty2) / 2
+
+    @cached_property
+    def rho2(self):
+        """Squared distance between the centres."""
+        return self.dx * self.dx + self.dy * self.dy
+
+
+def aspect_term(pw, ph, tw, th, xp, eps: float):
+    """CIoU's v = 4 / pi^2 (atan(w_gt / h_gt) - atan(w / h))^2.
+
+    eps in the denominators: a zero-height box gives atan(w / eps) ~ pi / 2 instead of
+    atan(w / 0) = NaN (YOLOv5 #13416; torchvision's CIoU has no guard there).
+    """
+    d = xp.atan(tw / (th + eps)) - xp.atan(pw / (ph + eps))
+    return (4.0 / math.pi**2) * (d * d)

@@ -1,0 +1,1274 @@
+r"""The IoU loss family for bounding-box regression, on any array-API backend.
+
+Every function takes predicted and target boxes of shape ``(..., 4)`` that broadcast
+against each other, in ``fmt="xyxy"`` (default; ``x1, y1, x2, y2``), ``"xywh"`` (top-left
+corner and size) or ``"cxcywh"`` (centre and size), and returns the per-box loss
+(``reduction="none"``, shape ``broadcast(pred, target).shape[:-1]``) or its mean / sum.
+
+Conventions shared by the whole family:
+
+* **Dtypes.** The prediction decides the dtype: float64 stays float64, float32 / float16 /
+  bfloat16 compute and return float32 (half-precision areas overflow past 65504 -- a
+  256 x 256 box -- and ``eps = 1e-7`` underflows to 0 in float16). Targets are cast to the
+  prediction's compute dtype.
+* **eps** guards every division (union, enclosing diagonal and area, heights in CIoU's
+  aspect term, ...); its effect on boxes of a few pixels or more is below float32 precision.
+  It must be positive.
+* **Inverted boxes** (``x2 < x1`` or ``y2 < y1``): *empty at their corners*. Widths and
+  heights are clamped at 0 for area, intersection, aspect and shape terms, so IoU = 0; the
+  centre-distance, corner-distance and enclosing-box terms use the raw corners and still pull
+  the box toward the target (an inverted box gets a gradient from DIoU / CIoU / EIoU / SIoU /
+  GIoU / MPDIoU, none from the plain IoU loss). Values and gradients are finite. Target boxes
+  follow the same rule; no value check is made (it would cost a device sync per call).
+* **Zero-area boxes** have IoU 0 with everything, themselves included (torchvision does the
+  same, see torchvision #7746): a degenerate box predicted exactly gets loss 1 from IoU/GIoU/
+  DIoU, not 0.
+* **Detached terms**: CIoU's alpha (and Alpha-CIoU's beta) are constants for the gradient, as
+  in the paper; Wise-IoU's enclosing diagonal and normaliser (see :mod:`losskit.boxes.wise`).
+* **PyTorch fast path.** For ``giou``, ``diou``, ``ciou``, ``eiou`` and ``siou`` on torch
+  tensors, a hand-derived-backward kernel in ``losskit.boxes._torch_fast`` is used when it is
+  present and enabled; the array-API kernels here are the reference it is tested against.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._checks import check_choice, check_number
+from .._meta import loss
+from .._reduce import reduce_loss
+from .._xp import as_float, backend_name, namespace, stop_gradient
+from . import _geometry as geo
+from ._geometry import Pair, aspect_term, prepare
+
+__all__ = [
+    "box_convert",
+    "box_iou",
+    "box_iou_matrix",
+    "iou_loss",
+    "giou_loss",
+    "diou_loss",
+    "ciou_loss",
+    "eiou_loss",
+    "focal_eiou_loss",
+    "siou_loss",
+    "alpha_iou_loss",
+    "mpdiou_loss",
+    "shape_iou_loss",
+    "inner_iou_loss",
+    "focaler_iou_loss",
+]
+
+_REF_IOU = "Yu et al., UnitBox: An Advanced Object Detection Network, 2016, arXiv:1608.04236"
+_REF_GIOU = (
+    "Rezatofighi et al., Generalized Intersection over Union: A Metric and A Loss for "
+    "Bounding Box Regression, 2019, arXiv:1902.09630"
+)
+_REF_DIOU = (
+    "Zheng et al., Distance-IoU Loss: Faster and Better Learning for Bounding Box "
+    "Regression, 2020, arXiv:1911.08287"
+)
+_REF_EIOU = (
+    "Zhang et al., Focal and Efficient IOU Loss for Accurate Bounding Box Regression, 2021, "
+    "arXiv:2101.08158"
+)
+_REF_SIOU = "Gevorgyan, SIoU Loss: More Powerful Learning for Bounding Box Regression, 2022, arXiv:2205.12740"
+_REF_ALPHA = (
+    "He et al., Alpha-IoU: A Family of Power Intersection over Union Losses for Bounding Box "
+    "Regression, 2021, arXiv:2110.13675"
+)
+_REF_MPDIOU = (
+    "Ma and Xu, MPDIoU: A Loss for Efficient and Accurate Bounding Box Regression, 2023, "
+    "arXiv:2307.07662"
+)
+_REF_SHAPE = (
+    "Zhang and Zhang, Shape-IoU: More Accurate Metric considering Bounding Box Shape and "
+    "Scale, 2023, arXiv:2312.17663"
+)
+_REF_INNER = (
+    "Zhang, Xu and Zhang, Inner-IoU: More Effective Intersection over Union Loss with "
+    "Auxiliary Bounding Box, 2023, arXiv:2311.02877"
+)
+_REF_FOCALER = "Zhang and Zhang, Focaler-IoU: More Focused Intersection over Union Loss, 2024, arXiv:2401.10525"
+
+
+# ----------------------------------------------------------------------------------------
+# elementwise kernels: xyxy float arrays in, per-box loss out (shape broadcast(p, t)[:-1])
+# ----------------------------------------------------------------------------------------
+
+
+def _iou(p, t, xp, *, eps):
+    return 1.0 - Pair(p, t, xp, eps).iou
+
+
+def _giou_from(g: Pair):
+    area_c = g.cw * g.ch
+    # eps: the enclosing box of two zero-area boxes at one point has area 0.
+    return 1.0 - g.iou + (area_c - g.union) / (area_c + g.eps)
+
+
+def _giou(p, t, xp, *, eps):
+    return _giou_from(Pair(p, t, xp, eps))
+
+
+def _diou_penalty(g: Pair):
+    # eps: c^2 = 0 only when both boxes collapse to one point (then rho^2 = 0 too).
+    return g.rho2 / (g.c2 + g.eps)
+
+
+def _diou(p, t, xp, *, eps):
+    g = Pair(p, t, xp, eps)
+    return 1.0 - g.iou + _diou_penalty(g)
+
+
+def _ciou_alpha(g: Pair, v, alpha_threshold):
+    xp = g.xp
+    # The paper's trade-off weight alpha is a constant for the gradient (Zheng et al. 2020,
+    # Sec. 3.2: "alpha ... is not involved in the gradient"), hence the stop_gradient.
+    # eps: identical boxes give (1 - IoU) + v = 0 and 0 / 0 (YOLOv5 #2376); alpha = 0 there.
+    iou = stop_gradient(g.iou, xp)
+    v_ = stop_gradient(v, xp)
+    alpha = v_ / ((1.0 - iou) + v_ + g.eps)
+    if alpha_threshold is not None:
+        # Journal version (Zheng et al. 2021): no aspect-ratio term while IoU < 0.5.
+        alpha = xp.where(iou >= alpha_threshold, alpha, xp.zeros_like(alpha))
+    return alpha
+
+
+def _ciou(p, t, xp, *, eps, alpha_threshold=None):
+    g = Pair(p, t, xp, eps)
+    v = aspect_term(g.pw, g.ph, g.tw, g.th, xp, eps)
+    return 1.0 - g.iou + _diou_penalty(g) + _ciou_alpha(g, v, alpha_threshold) * v
+
+
+def _eiou_from(g: Pair):
+    eps = g.eps
+    dw = g.pw - g.tw
+    dh = g.ph - g.th
+    # eps: Cw = 0 (both boxes of zero width, aligned) would give 0 / 0.
+    return (
+        1.0
+        - g.iou
+        + _diou_penalty(g)
+        + dw * dw / (g.cw * g.cw + eps)
+        + dh * dh / (g.ch * g.ch + eps)
+    )
+
+
+def _eiou(p, t, xp, *, eps):
+    return _eiou_from(Pair(p, t, xp, eps))
+
+
+def _siou(p, t, xp, *, eps, theta=4.0):
+    g = Pair(p, t, xp, eps)
+    adx, ady = xp.abs(g.dx), xp.abs(g.dy)
+    # Angle cost Lambda = 1 - 2 sin^2(arcsin(|dy| / sigma) - pi/4) = sin(2 alpha)
+    #   = 2 |dx| |dy| / sigma^2 (sigma: centre distance). The closed form needs no arcsin
+    # (whose gradient is infinite at 1) and no choice between alpha and beta (sin(2 alpha) =
+    # sin(2 beta)); it is the same value as the paper's and the common code's.
+    # eps: coincident centres give sigma = 0 and 0 / 0 (the YOLOv6 NaN); Lambda = 0 there,
+    # where the distance cost is 0 whatever Lambda is.
+    lam = 2.0 * adx * ady / (g.rho2 + eps)
+    gamma = 2.0 - lam
+    # eps: a zero-size enclosing box (both boxes degenerate at one point); dx = 0 there.
+    rx = (g.dx / (g.cw + eps)) ** 2
+    ry = (g.dy / (g.ch + eps)) ** 2
+    dist = (1.0 - xp.exp(-gamma * rx)) + (1.0 - xp.exp(-gamma * ry))
+    # eps: both widths 0 gives |0 - 0| / 0; omega = 0 there.
+    ow = xp.abs(g.pw - g.tw) / (xp.maximum(g.pw, g.tw) + eps)
+    oh = xp.abs(g.ph - g.th) / (xp.maximum(g.ph, g.th) + eps)
+    shape = (1.0 - xp.exp(-ow)) ** theta + (1.0 - xp.exp(-oh)) ** theta
+    return 1.0 - g.iou + (dist + shape) / 2.0
+
+
+def _safe_pow(x, a: float, xp):
+    """x ** a for x >= 0 with a finite gradient at x = 0 for any a > 0.
+
+    For a < 1 the derivative a x^(a-1) is infinite at 0 and 0 * inf = NaN would reach the
+    backward pass; the double ``where`` takes the power of 1 there and returns 0 with a
+    zero gradient (0 is the minimum of every penalty this is used on).
+    """
+    if a == 1.0:
+        return x
+    pos = x > 0
+    safe = xp.where(pos, x, xp.ones_like(x))
+    return xp.where(pos, safe**a, xp.zeros_like(x))
+
+
+def _alpha_iou(p, t, xp, *, eps, alpha=3.0, base="iou"):
+    g = Pair(p, t, xp, eps)
+    out = 1.0 - _safe_pow(g.iou, alpha, xp)
+    if base == "giou":
+        area_c = g.cw * g.ch
+        out = out + _safe_pow((area_c - g.union) / (area_c + eps), alpha, xp)
+    elif base in ("diou", "ciou"):
+        out = out + _safe_pow(_diou_penalty(g), alpha, xp)
+        if base == "ciou":
+            v = aspect_term(g.pw, g.ph, g.tw, g.th, xp, eps)
+            # beta = v / ((1 - IoU) + v): the CIoU trade-off weight, detached as in CIoU.
+            beta = _ciou_alpha(g, v, None)
+            out = out + _safe_pow(beta * v, alpha, xp)
+    return out
+
+
+def _mpdiou(p, t, xp, *, eps, image_size):
+    g = Pair(p, t, xp, eps)
+    w, h = image_size
+    d1 = (g.px1 - g.tx1) ** 2 + (g.py1 - g.ty1) ** 2
+    d2 = (g.px2 - g.tx2) ** 2 + (g.py2 - g.ty2) ** 2
+    return 1.0 - g.iou + (d1 + d2) / float(w * w + h * h)
+
+
+def _shape_iou(p, t, xp, *, eps, scale=0.0):
+    g = Pair(p, t, xp, eps)
+    tws = g.tw**scale if scale != 0 else xp.ones_like(g.tw)
+    ths = g.th**scale if scale != 0 else xp.ones_like(g.th)
+    den = tws + ths
+    # A target of zero width and height with scale > 0 gives 0 / 0; weights 0 there.
+    safe_den = xp.where(den > 0, den, xp.ones_like(den))
+    ww = 2.0 * tws / safe_den
+    hh = 2.0 * ths / safe_den
+    c2 = g.c2 + eps  # eps: see _diou_penalty
+    dist = (hh * g.dx * g.dx + ww * g.dy * g.dy) / c2
+    # eps: both widths 0 gives 0 / 0; omega = 0 there.
+    ow = hh * xp.abs(g.pw - g.tw) / (xp.maximum(g.pw, g.tw) + eps)
+    oh = ww * xp.abs(g.ph - g.th) / (xp.maximum(g.ph, g.th) + eps)
+    shape = (1.0 - xp.exp(-ow)) ** 4 + (1.0 - xp.exp(-oh)) ** 4
+    return 1.0 - g.iou + dist + 0.5 * shape
+
+
+def _focal_eiou(p, t, xp, *, eps, gamma=0.5, detach_weight=True):
+    g = Pair(p, t, xp, eps)
+    eiou = _eiou_from(g)
+    if detach_weight:
+        # IoU^gamma is a re-weighting factor: detached, it rescales the EIoU gradient and adds
+        # no gradient of its own (the non-detached derivative gamma IoU^(gamma - 1) is
+        # infinite at IoU = 0 for gamma < 1).
+        weight = stop_gradient(g.iou, xp) ** gamma
+    else:
+        # Differentiated: IoU floored at eps so that gamma IoU^(gamma-1) stays finite.
+        weight = xp.maximum(g.iou, xp.full_like(g.iou, eps)) ** gamma
+    return weight * eiou
+
+
+_KERNELS = {
+    "iou": _iou,
+    "giou": _giou,
+    "diou": _diou,
+    "ciou": _ciou,
+    "eiou": _eiou,
+    "siou": _siou,
+    "mpdiou": _mpdiou,
+    "shape": _shape_iou,
+}
+
+
+def _kernel(kind: str):
+    if kind == "wiou":
+        from .wise import _wiou
+
+        return _wiou
+    return _KERNELS[kind]
+
+
+def _elementwise(kind: str, p, t, xp, *, eps: float, **options):
+    """The per-box loss of ``kind``: the torch fast path when available, else the kernel."""
+    if backend_name(xp) == "torch":
+        from . import _torch_fast
+
+        if getattr(_torch_fast, "ENABLED", False) and kind in getattr(_torch_fast, "KINDS", ()):
+            p, t = xp.broadcast_arrays(p, t)
+            return _torch_fast.elementwise(kind, p, t, eps=eps, **options)
+    return _kernel(kind)(p, t, xp, eps=eps, **options)
+
+
+# ----------------------------------------------------------------------------------------
+# validation helpers
+# ----------------------------------------------------------------------------------------
+
+
+def _check_image_size(image_size: Any) -> tuple[float, float]:
+    if image_size is None:
+        raise TypeError("image_size: expected (W, H), the input image size in box units, got None")
+    if isinstance(image_size, (str, bytes)) or not hasattr(image_size, "__len__") or len(image_size) != 2:
+        raise TypeError(f"image_size: expected a pair (W, H), got {image_size!r}")
+    w, h = image_size
+    check_number("image_size[0]", w, low=0.0, low_open=True)
+    check_number("image_size[1]", h, low=0.0, low_open=True)
+    return float(w), float(h)
+
+
+def _check_alpha_threshold(alpha_threshold):
+    return check_number("alpha_threshold", alpha_threshold, low=0.0, high=1.0, allow_none=True)
+
+
+def _check_theta(theta):
+    # theta >= 1: (1 - e^-omega)^theta has an infinite derivative at omega = 0 for theta < 1.
+    return check_number("theta", theta, low=1.0)
+
+
+# ----------------------------------------------------------------------------------------
+# public: conversions and IoU
+# ----------------------------------------------------------------------------------------
+
+
+def box_convert(boxes, in_fmt: str, out_fmt: str):
+    """Convert boxes between the ``xyxy``, ``xywh`` and ``cxcywh`` formats.
+
+    Args:
+        boxes: array of shape ``(..., 4)``.
+        in_fmt: format of ``boxes``: ``"xyxy"`` (corners), ``"xywh"`` (top-left corner and
+            size) or ``"cxcywh"`` (centre and size).
+        out_fmt: format to return.
+
+    Returns:
+        Array of shape ``(..., 4)``. Floating inputs keep their dtype; integer inputs are
+        converted to float32 (a centre can be half a pixel). ``in_fmt == out_fmt`` returns
+        ``boxes`` itself.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> losskit.box_convert(np.array([1.0, 2.0, 5.0, 4.0]), "xyxy", "cxcywh").tolist()
+        [3.0, 3.0, 4.0, 2.0]
+    """
+    check_choice("in_fmt", in_fmt, geo.FORMATS)
+    check_choice("out_fmt", out_fmt, geo.FORMATS)
+    xp = namespace(boxes)
+    geo.check_boxes("boxes", boxes, xp)
+    if in_fmt == out_fmt:
+        return boxes
+    if not xp.isdtype(boxes.dtype, "real floating"):
+        boxes = as_float(boxes, xp)
+    return geo.convert(boxes, in_fmt, out_fmt, xp)
+
+
+def box_iou(boxes1, boxes2, *, fmt: str = "xyxy", eps: float = 1e-7):
+    r"""Elementwise intersection over union of two broadcastable arrays of boxes.
+
+    .. math::
+
+        \mathrm{IoU}(B_1, B_2) = \frac{|B_1 \cap B_2|}{|B_1 \cup B_2| + \epsilon}
+
+    where :math:`|\cdot|` is an area and :math:`\epsilon` (``eps``) keeps two zero-area boxes
+    at 0 instead of 0 / 0.
+
+    Args:
+        boxes1: boxes of shape ``(..., 4)``.
+        boxes2: boxes of shape ``(..., 4)``, broadcastable with ``boxes1``.
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominator.
+
+    Returns:
+        IoU in [0, 1] of shape ``broadcast(boxes1, boxes2).shape[:-1]``; float64 for
+        float64 input, float32 otherwise (integers and half precision included). Inverted
+        and zero-area boxes have IoU 0 (see :mod:`losskit.boxes.losses`). For all pairs of
+        two sets of boxes use :func:`box_iou_matrix`.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> a = np.array([0.0, 0.0, 2.0, 2.0]); b = np.array([0.0, 0.0, 1.0, 1.0])
+        >>> round(float(losskit.box_iou(a, b)), 4)  # quarter-size box inside: 1 / 4
+        0.25
+    """
+    xp, p, t = prepare(boxes1, boxes2, fmt, eps, None, names=("boxes1", "boxes2"), pred_floating=False)
+    return Pair(p, t, xp, eps).iou
+
+
+def box_iou_matrix(boxes1, boxes2, *, fmt: str = "xyxy", eps: float = 1e-7):
+    r"""Pairwise IoU of every box in ``boxes1`` with every box in ``boxes2``.
+
+    .. math::
+
+        M_{ij} = \frac{|a_i \cap b_j|}{|a_i| + |b_j| - |a_i \cap b_j| + \epsilon}
+
+    where :math:`a_i` and :math:`b_j` are the boxes of the two sets.
+
+    Args:
+        boxes1: array of shape ``(N, 4)``.
+        boxes2: array of shape ``(M, 4)``.
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominator.
+
+    Returns:
+        Array of shape ``(N, M)``, float64 for float64 ``boxes1`` and float32 otherwise. Only
+        ``(N, M)`` temporaries are built (never ``(N, M, 4)``).
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> a = np.array([[0.0, 0.0, 2.0, 2.0]])
+        >>> b = np.array([[0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 3.0, 3.0], [5.0, 5.0, 6.0, 6.0]])
+        >>> np.round(losskit.box_iou_matrix(a, b), 4).tolist()
+        [[0.25, 0.1429, 0.0]]
+    """
+    check_choice("fmt", fmt, geo.FORMATS)
+    for name, b in (("boxes1", boxes1), ("boxes2", boxes2)):
+        geo.check_boxes(name, b)
+        if b.ndim != 2:
+            raise ValueError(f"{name}: expected a 2-D array of shape (N, 4), got shape {tuple(b.shape)}")
+    xp, a, b = prepare(boxes1, boxes2, fmt, eps, None, names=("boxes1", "boxes2"), pred_floating=False)
+
+    def col(x, k, axis):
+        return xp.expand_dims(x[:, k], axis=axis)
+
+    ax1, ay1, ax2, ay2 = (col(a, k, 1) for k in range(4))  # (N, 1)
+    bx1, by1, bx2, by2 = (col(b, k, 0) for k in range(4))  # (1, M)
+    area_a = xp.clip(ax2 - ax1, min=0.0) * xp.clip(ay2 - ay1, min=0.0)
+    area_b = xp.clip(bx2 - bx1, min=0.0) * xp.clip(by2 - by1, min=0.0)
+    iw = xp.clip(xp.minimum(ax2, bx2) - xp.maximum(ax1, bx1), min=0.0)
+    ih = xp.clip(xp.minimum(ay2, by2) - xp.maximum(ay1, by1), min=0.0)
+    inter = iw * ih
+    # eps: two zero-area boxes give 0 / eps = 0 instead of 0 / 0.
+    return inter / (area_a + area_b - inter + eps)
+
+
+# ----------------------------------------------------------------------------------------
+# public losses
+# ----------------------------------------------------------------------------------------
+
+
+def _finish(kind, pred, target, fmt, eps, reduction, **options):
+    xp, p, t = prepare(pred, target, fmt, eps, reduction)
+    return reduce_loss(_elementwise(kind, p, t, xp, eps=eps, **options), reduction, xp)
+
+
+_RETURNS = """Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (a 0-d array; 0 for an empty batch).
+        float64 for float64 ``pred``, float32 otherwise."""
+
+
+@loss(
+    family="boxes",
+    formula=r"\mathcal{L}_{IoU} = 1 - \frac{|B \cap B^{gt}|}{|B \cup B^{gt}|}",
+    reference=_REF_IOU,
+    aliases=("box_iou_loss",),
+    plot="box",
+)
+def iou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
+    r"""IoU loss: one minus the intersection over union of predicted and target boxes.
+
+    .. math::
+
+        \mathcal{L}_{IoU} = 1 - \frac{|B \cap B^{gt}|}{|B \cup B^{gt}| + \epsilon}
+
+    where :math:`B` is the predicted box, :math:`B^{gt}` the target, :math:`|\cdot|` an
+    area and :math:`\epsilon` the ``eps`` guard.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominator.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (a 0-d array; 0 for an empty batch).
+        float64 for float64 ``pred``, float32 otherwise.
+
+    Notes:
+        The loss is flat (zero gradient) while the boxes do not overlap; GIoU / DIoU were
+        introduced for that. UnitBox uses :math:`-\ln \mathrm{IoU}`; this is the linear form
+        used by torchvision, mmdetection and the later papers. Inverted predictions count as
+        empty (see the module docstring).
+
+    References:
+        Yu et al., UnitBox: An Advanced Object Detection Network, 2016, arXiv:1608.04236.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([[0.0, 0.0, 2.0, 2.0]]); t = np.array([[1.0, 1.0, 3.0, 3.0]])
+        >>> round(float(losskit.iou_loss(p, t)), 4)  # 1 - 1/7
+        0.8571
+    """
+    return _finish("iou", pred, target, fmt, eps, reduction)
+
+
+@loss(
+    family="boxes",
+    formula=r"\mathcal{L}_{GIoU} = 1 - IoU + \frac{|C \setminus (B \cup B^{gt})|}{|C|}",
+    reference=_REF_GIOU,
+    aliases=("giou", "generalized_iou_loss"),
+    plot="box",
+)
+def giou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
+    r"""Generalized IoU loss: IoU loss plus the empty fraction of the smallest enclosing box.
+
+    .. math::
+
+        \mathcal{L}_{GIoU} = 1 - IoU + \frac{|C| - |B \cup B^{gt}|}{|C| + \epsilon}
+
+    where :math:`C` is the smallest box enclosing :math:`B` and :math:`B^{gt}`, :math:`IoU`
+    is as in :func:`box_iou` and :math:`\epsilon` the ``eps`` guard.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominators.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss in [0, 2] of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    Notes:
+        Same values as torchvision's ``generalized_box_iou_loss`` (up to where ``eps``
+        enters). A zero-area box predicted exactly has loss 1 (torchvision #7746), since its
+        IoU is 0 and its enclosing box is empty.
+
+    References:
+        Rezatofighi et al., Generalized Intersection over Union: A Metric and A Loss for
+        Bounding Box Regression, 2019, arXiv:1902.09630.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([0.0, 0.0, 1.0, 1.0]); t = np.array([2.0, 0.0, 3.0, 1.0])
+        >>> round(float(losskit.giou_loss(p, t)), 4)  # disjoint: 1 - 0 + (3 - 2) / 3
+        1.3333
+    """
+    return _finish("giou", pred, target, fmt, eps, reduction)
+
+
+@loss(
+    family="boxes",
+    formula=r"\mathcal{L}_{DIoU} = 1 - IoU + \frac{\rho^2(b, b^{gt})}{c^2}",
+    reference=_REF_DIOU,
+    aliases=("diou", "distance_iou_loss"),
+    plot="box",
+)
+def diou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
+    r"""Distance-IoU loss: IoU loss plus the normalised squared distance between the centres.
+
+    .. math::
+
+        \mathcal{L}_{DIoU} = 1 - IoU + \frac{\rho^2(b, b^{gt})}{c^2 + \epsilon}
+
+    where :math:`\rho(b, b^{gt})` is the distance between the box centres, :math:`c` the
+    diagonal of the smallest enclosing box and :math:`\epsilon` the ``eps`` guard.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominators.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss in [0, 2) of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    Notes:
+        Matches torchvision's ``distance_box_iou_loss`` and ``1 - bbox_iou(..., DIoU=True)``
+        of ultralytics. Invariant to translation and to scaling both boxes together.
+
+    References:
+        Zheng et al., Distance-IoU Loss: Faster and Better Learning for Bounding Box
+        Regression, 2020, arXiv:1911.08287.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([0.0, 0.0, 2.0, 2.0]); t = np.array([1.0, 0.0, 3.0, 2.0])
+        >>> round(float(losskit.diou_loss(p, t)), 4)  # 1 - 2/6 + 1 / (9 + 4)
+        0.7436
+    """
+    return _finish("diou", pred, target, fmt, eps, reduction)
+
+
+@loss(
+    family="boxes",
+    formula=(
+        r"\mathcal{L}_{CIoU} = 1 - IoU + \frac{\rho^2}{c^2} + \alpha v,\ "
+        r"v = \frac{4}{\pi^2}\left(\arctan\frac{w^{gt}}{h^{gt}} - \arctan\frac{w}{h}\right)^2,\ "
+        r"\alpha = \frac{v}{(1 - IoU) + v}"
+    ),
+    reference=_REF_DIOU,
+    aliases=("ciou", "complete_iou_loss"),
+    plot="box",
+)
+def ciou_loss(
+    pred,
+    target,
+    *,
+    alpha_threshold: float | None = None,
+    fmt: str = "xyxy",
+    eps: float = 1e-7,
+    reduction: str = "mean",
+):
+    r"""Complete-IoU loss: DIoU loss plus an aspect-ratio consistency term.
+
+    .. math::
+
+        \mathcal{L}_{CIoU} = 1 - IoU + \frac{\rho^2(b, b^{gt})}{c^2 + \epsilon} + \alpha v
+
+    where
+
+    - :math:`v = \frac{4}{\pi^2}\left(\arctan\frac{w^{gt}}{h^{gt} + \epsilon}
+      - \arctan\frac{w}{h + \epsilon}\right)^2` measures aspect-ratio mismatch,
+    - :math:`\alpha = \frac{v}{(1 - IoU) + v + \epsilon}` is a constant for the gradient
+      (computed under stop-gradient, as the paper prescribes),
+    - :math:`\rho`, :math:`c` as in :func:`diou_loss`.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        alpha_threshold: ``None`` (default: the AAAI 2020 paper, torchvision, ultralytics)
+            or an IoU below which :math:`\alpha = 0` -- ``0.5`` is the journal version
+            (Zheng et al. 2021, arXiv:2005.03572), which drops the aspect term while the
+            boxes barely overlap.
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominators.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    Notes:
+        Identical boxes give 0 with a finite gradient (no 0 / 0 in alpha, YOLOv5 #2376);
+        a zero-height box gives a finite v (torchvision divides by h unguarded). The
+        ``eps`` in :math:`h + \epsilon` differs from torchvision (none) and ultralytics
+        (``h + eps`` also in the areas) by far less than float32 precision for boxes of a
+        pixel or more.
+
+    References:
+        Zheng et al., Distance-IoU Loss: Faster and Better Learning for Bounding Box
+        Regression, 2020, arXiv:1911.08287. Zheng et al., Enhancing Geometric Factors in
+        Model Learning and Inference for Object Detection and Instance Segmentation, 2021,
+        arXiv:2005.03572.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([0.0, 0.0, 2.0, 1.0]); t = np.array([0.0, 0.0, 1.0, 2.0])
+        >>> # IoU = 1/3, rho^2 = 0.5, c^2 = 8, v = (4/pi^2)(atan 0.5 - atan 2)^2
+        >>> round(float(losskit.ciou_loss(p, t)), 4)
+        0.7629
+    """
+    _check_alpha_threshold(alpha_threshold)
+    return _finish("ciou", pred, target, fmt, eps, reduction, alpha_threshold=alpha_threshold)
+
+
+@loss(
+    family="boxes",
+    formula=(
+        r"\mathcal{L}_{EIoU} = 1 - IoU + \frac{\rho^2(b, b^{gt})}{c^2} + "
+        r"\frac{(w - w^{gt})^2}{C_w^2} + \frac{(h - h^{gt})^2}{C_h^2}"
+    ),
+    reference=_REF_EIOU,
+    aliases=("eiou", "efficient_iou_loss"),
+    plot="box",
+)
+def eiou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
+    r"""Efficient-IoU loss: DIoU loss plus separate width and height discrepancy terms.
+
+    .. math::
+
+        \mathcal{L}_{EIoU} = 1 - IoU + \frac{\rho^2(b, b^{gt})}{c^2 + \epsilon}
+        + \frac{(w - w^{gt})^2}{C_w^2 + \epsilon} + \frac{(h - h^{gt})^2}{C_h^2 + \epsilon}
+
+    where :math:`w, h` and :math:`w^{gt}, h^{gt}` are the box sizes, :math:`C_w, C_h` the
+    width and height of the smallest enclosing box, :math:`\rho, c` as in :func:`diou_loss`.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominators.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    Notes:
+        mmdetection's ``EIoULoss`` is a different loss with the same name; this is the
+        paper's. For the focal re-weighting see :func:`focal_eiou_loss`.
+
+    References:
+        Zhang et al., Focal and Efficient IOU Loss for Accurate Bounding Box Regression,
+        2021, arXiv:2101.08158.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([0.0, 0.0, 2.0, 2.0]); t = np.array([0.0, 0.0, 1.0, 1.0])
+        >>> # 1 - 1/4 + 0.5 / 8 + 1 / 4 + 1 / 4
+        >>> round(float(losskit.eiou_loss(p, t)), 4)
+        1.3125
+    """
+    return _finish("eiou", pred, target, fmt, eps, reduction)
+
+
+@loss(
+    family="boxes",
+    formula=r"\mathcal{L}_{Focal\text{-}EIoU} = IoU^{\gamma}\, \mathcal{L}_{EIoU}",
+    reference=_REF_EIOU,
+    aliases=("focal_eiou",),
+    plot="box",
+)
+def focal_eiou_loss(
+    pred,
+    target,
+    *,
+    gamma: float = 0.5,
+    detach_weight: bool = True,
+    fmt: str = "xyxy",
+    eps: float = 1e-7,
+    reduction: str = "mean",
+):
+    r"""Focal-EIoU loss: the EIoU loss re-weighted by :math:`IoU^\gamma`.
+
+    .. math::
+
+        \mathcal{L}_{Focal\text{-}EIoU} = IoU^{\gamma}\, \mathcal{L}_{EIoU}
+
+    where :math:`\mathcal{L}_{EIoU}` is :func:`eiou_loss` and :math:`\gamma` (``gamma``)
+    controls how much low-IoU (outlier) boxes are down-weighted.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        gamma: non-negative exponent (paper: 0.5).
+        detach_weight: ``True`` (default) treats :math:`IoU^\gamma` as a constant weight
+            for the gradient; ``False`` differentiates it too (IoU floored at ``eps`` so that
+            the derivative stays finite).
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominators.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    Notes:
+        The paper does not say whether the weight carries a gradient. We detach it by
+        default: the paper presents it as re-weighting, and the derivative
+        :math:`\gamma IoU^{\gamma-1}` is infinite at IoU = 0 for the paper's
+        :math:`\gamma = 0.5` (it would turn non-overlapping boxes' gradients into NaN). Boxes
+        with no overlap get weight 0 and hence no gradient at all. The paper also
+        normalises the weighted sum by :math:`\sum IoU^\gamma` in some implementations;
+        here ``reduction="mean"`` is the plain mean.
+
+    References:
+        Zhang et al., Focal and Efficient IOU Loss for Accurate Bounding Box Regression,
+        2021, arXiv:2101.08158.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([0.0, 0.0, 2.0, 2.0]); t = np.array([0.0, 0.0, 1.0, 1.0])
+        >>> round(float(losskit.focal_eiou_loss(p, t)), 4)  # 0.25 ** 0.5 * 1.3125
+        0.6562
+    """
+    check_number("gamma", gamma, low=0.0)
+    if not isinstance(detach_weight, bool):
+        raise TypeError(f"detach_weight: expected a bool, got {type(detach_weight).__name__}")
+    xp, p, t = prepare(pred, target, fmt, eps, reduction)
+    out = _focal_eiou(p, t, xp, eps=eps, gamma=gamma, detach_weight=detach_weight)
+    return reduce_loss(out, reduction, xp)
+
+
+@loss(
+    family="boxes",
+    formula=r"\mathcal{L}_{SIoU} = 1 - IoU + \frac{\Delta + \Omega}{2}",
+    reference=_REF_SIOU,
+    aliases=("siou", "scylla_iou_loss"),
+    plot="box",
+)
+def siou_loss(
+    pred,
+    target,
+    *,
+    theta: float = 4.0,
+    fmt: str = "xyxy",
+    eps: float = 1e-7,
+    reduction: str = "mean",
+):
+    r"""SIoU loss: IoU loss plus angle-aware distance cost and shape cost.
+
+    .. math::
+
+        \mathcal{L}_{SIoU} = 1 - IoU + \frac{\Delta + \Omega}{2}
+
+    where
+
+    - :math:`\Lambda = \sin 2\alpha = \frac{2 |d_x| |d_y|}{\sigma^2 + \epsilon}` is the angle
+      cost (:math:`\alpha` the angle of the line between the centres with the x axis,
+      :math:`d_x, d_y` the centre offsets, :math:`\sigma^2 = d_x^2 + d_y^2`),
+    - :math:`\Delta = \sum_{t \in \{x, y\}} (1 - e^{-\gamma \rho_t})`,
+      :math:`\rho_x = (d_x / C_w)^2`, :math:`\rho_y = (d_y / C_h)^2`,
+      :math:`\gamma = 2 - \Lambda` (:math:`C_w, C_h`: the enclosing box's size),
+    - :math:`\Omega = \sum_{t \in \{w, h\}} (1 - e^{-\omega_t})^\theta`,
+      :math:`\omega_w = \frac{|w - w^{gt}|}{\max(w, w^{gt})}`, likewise :math:`\omega_h`.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        theta: shape-cost exponent :math:`\theta \geq 1` (paper: 4, range 2..6).
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominators.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    Notes:
+        The paper writes :math:`\Lambda = 1 - 2\sin^2(\arcsin(d_y/\sigma) - \pi/4)`, and the
+        common code computes it with ``arcsin`` after choosing the smaller of the two angles;
+        both equal :math:`\sin 2\alpha = 2|d_x||d_y|/\sigma^2`, the closed form used here,
+        which needs no ``arcsin`` (infinite derivative at 1). Coincident centres
+        (:math:`\sigma = 0`, NaN in early YOLOv6) give :math:`\Lambda = 0`.
+
+    References:
+        Gevorgyan, SIoU Loss: More Powerful Learning for Bounding Box Regression, 2022,
+        arXiv:2205.12740.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([1.0, 0.0, 3.0, 2.0]); t = np.array([0.0, 0.0, 2.0, 2.0])
+        >>> # same size, shifted by 1 in x: Lambda = 0, gamma = 2, rho_x = 1/9, Omega = 0
+        >>> round(float(losskit.siou_loss(p, t)), 4)  # 1 - 1/3 + (1 - exp(-2/9)) / 2
+        0.7663
+    """
+    _check_theta(theta)
+    return _finish("siou", pred, target, fmt, eps, reduction, theta=theta)
+
+
+@loss(
+    family="boxes",
+    formula=r"\mathcal{L}_{\alpha\text{-}IoU} = 1 - IoU^{\alpha} + \mathcal{R}^{\alpha}(B, B^{gt})",
+    reference=_REF_ALPHA,
+    aliases=("alpha_iou",),
+    plot="box",
+)
+def alpha_iou_loss(
+    pred,
+    target,
+    *,
+    alpha: float = 3.0,
+    base: str = "iou",
+    fmt: str = "xyxy",
+    eps: float = 1e-7,
+    reduction: str = "mean",
+):
+    r"""Alpha-IoU loss: the power generalisation of the IoU, GIoU, DIoU and CIoU losses.
+
+    .. math::
+
+        \mathcal{L}_{\alpha\text{-}IoU} = 1 - IoU^{\alpha} + \mathcal{R}^{\alpha}
+
+    where the penalty :math:`\mathcal{R}^\alpha` depends on ``base``:
+
+    - ``"iou"``: 0;
+    - ``"giou"``: :math:`\left(\frac{|C \setminus (B \cup B^{gt})|}{|C|}\right)^\alpha`;
+    - ``"diou"``: :math:`\frac{\rho^{2\alpha}(b, b^{gt})}{c^{2\alpha}}`;
+    - ``"ciou"``: :math:`\frac{\rho^{2\alpha}}{c^{2\alpha}} + (\beta v)^\alpha` with
+      :math:`v` and the detached :math:`\beta = v / ((1 - IoU) + v)` of :func:`ciou_loss`.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        alpha: power :math:`\alpha > 0` (paper: 3; ``alpha=1`` gives the base loss).
+        base: ``"iou"`` (default), ``"giou"``, ``"diou"`` or ``"ciou"``.
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominators.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    Notes:
+        Powers are taken of non-negative terms; at a term equal to 0 the gradient is taken as
+        0 (the one-sided derivative is infinite for :math:`\alpha < 1`). The authors' code
+        adds ``eps`` inside the powers; here ``eps`` guards only the divisions, so
+        ``alpha=1`` equals the base loss exactly.
+
+    References:
+        He et al., Alpha-IoU: A Family of Power Intersection over Union Losses for Bounding
+        Box Regression, 2021, arXiv:2110.13675.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([0.0, 0.0, 2.0, 2.0]); t = np.array([0.0, 0.0, 1.0, 1.0])
+        >>> round(float(losskit.alpha_iou_loss(p, t)), 6)  # 1 - 0.25 ** 3
+        0.984375
+    """
+    check_number("alpha", alpha, low=0.0, low_open=True)
+    check_choice("base", base, ("iou", "giou", "diou", "ciou"))
+    xp, p, t = prepare(pred, target, fmt, eps, reduction)
+    return reduce_loss(_alpha_iou(p, t, xp, eps=eps, alpha=float(alpha), base=base), reduction, xp)
+
+
+@loss(
+    family="boxes",
+    formula=r"\mathcal{L}_{MPDIoU} = 1 - IoU + \frac{d_1^2}{W^2 + H^2} + \frac{d_2^2}{W^2 + H^2}",
+    reference=_REF_MPDIOU,
+    aliases=("mpdiou",),
+    plot="box",
+)
+def mpdiou_loss(
+    pred,
+    target,
+    *,
+    image_size: tuple[float, float],
+    fmt: str = "xyxy",
+    eps: float = 1e-7,
+    reduction: str = "mean",
+):
+    r"""MPDIoU loss: IoU loss plus the squared distances of the top-left and bottom-right corners.
+
+    .. math::
+
+        \mathcal{L}_{MPDIoU} = 1 - IoU + \frac{d_1^2}{W^2 + H^2} + \frac{d_2^2}{W^2 + H^2}
+
+    where :math:`d_1` is the distance between the top-left corners, :math:`d_2` between
+    the bottom-right corners, and :math:`W, H` the size of the input *image*.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        image_size: ``(W, H)``, the input image's width and height in the boxes' units
+            (pixels, or ``(1, 1)`` for normalised boxes). Required: the YOLO code that hides
+            ``640`` here silently mis-scales the penalty for other image sizes.
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the IoU denominator.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    References:
+        Ma and Xu, MPDIoU: A Loss for Efficient and Accurate Bounding Box Regression, 2023,
+        arXiv:2307.07662.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([1.0, 0.0, 3.0, 2.0]); t = np.array([0.0, 0.0, 2.0, 2.0])
+        >>> # 1 - 1/3 + (1 + 1) / (10^2 + 10^2)
+        >>> round(float(losskit.mpdiou_loss(p, t, image_size=(10, 10))), 4)
+        0.6767
+    """
+    size = _check_image_size(image_size)
+    return _finish("mpdiou", pred, target, fmt, eps, reduction, image_size=size)
+
+
+@loss(
+    family="boxes",
+    formula=(
+        r"\mathcal{L}_{Shape\text{-}IoU} = 1 - IoU + \frac{hh\, d_x^2 + ww\, d_y^2}{c^2} + "
+        r"\frac{1}{2}\sum_{t \in \{w, h\}} (1 - e^{-\omega_t})^4"
+    ),
+    reference=_REF_SHAPE,
+    aliases=("shape_iou",),
+    plot="box",
+)
+def shape_iou_loss(
+    pred,
+    target,
+    *,
+    scale: float = 0.0,
+    fmt: str = "xyxy",
+    eps: float = 1e-7,
+    reduction: str = "mean",
+):
+    r"""Shape-IoU loss: distance and shape penalties weighted by the target box's shape.
+
+    .. math::
+
+        \mathcal{L}_{Shape\text{-}IoU} = 1 - IoU + \frac{hh\, d_x^2 + ww\, d_y^2}{c^2 + \epsilon}
+        + \frac{1}{2}\sum_{t \in \{w, h\}} (1 - e^{-\omega_t})^4
+
+    where
+
+    - :math:`ww = \frac{2 (w^{gt})^s}{(w^{gt})^s + (h^{gt})^s}`,
+      :math:`hh = \frac{2 (h^{gt})^s}{(w^{gt})^s + (h^{gt})^s}`, :math:`s` = ``scale``,
+    - :math:`d_x, d_y` the centre offsets, :math:`c` the enclosing box's diagonal,
+    - :math:`\omega_w = hh \frac{|w - w^{gt}|}{\max(w, w^{gt})}`,
+      :math:`\omega_h = ww \frac{|h - h^{gt}|}{\max(h, h^{gt})}`.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        scale: the scale factor :math:`s \geq 0` tied to the dataset's target sizes (paper:
+            0 to 1.5; 0 makes :math:`ww = hh = 1`).
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominators.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    References:
+        Zhang and Zhang, Shape-IoU: More Accurate Metric considering Bounding Box Shape and
+        Scale, 2023, arXiv:2312.17663.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([1.0, 0.0, 3.0, 2.0]); t = np.array([0.0, 0.0, 2.0, 2.0])
+        >>> round(float(losskit.shape_iou_loss(p, t)), 4)  # 1 - 1/3 + 1 / (9 + 4)
+        0.7436
+    """
+    check_number("scale", scale, low=0.0)
+    return _finish("shape", pred, target, fmt, eps, reduction, scale=float(scale))
+
+
+# ----------------------------------------------------------------------------------------
+# modifiers wrapping a base loss: Inner-IoU and Focaler-IoU
+# ----------------------------------------------------------------------------------------
+
+_WRAPPABLE = ("iou", "giou", "diou", "ciou", "eiou", "siou", "wiou", "mpdiou", "shape")
+
+# option name -> (default, bases that take it)
+_BASE_OPTIONS = {
+    "alpha_threshold": (None, ("ciou",)),
+    "theta": (4.0, ("siou",)),
+    "version": (1, ("wiou",)),
+    "iou_mean": (None, ("wiou",)),
+    "alpha": (1.9, ("wiou",)),
+    "delta": (3.0, ("wiou",)),
+    "gamma": (0.5, ("wiou",)),
+    "image_size": (None, ("mpdiou",)),
+    "scale": (0.0, ("shape",)),
+}
+
+
+def _base_options(base: str, given: dict, fn_name: str) -> dict:
+    """The options ``base`` takes, validated; a non-default option it does not take raises."""
+    check_choice("base", base, _WRAPPABLE)
+    out = {}
+    for name, (default, bases) in _BASE_OPTIONS.items():
+        value = given[name]
+        if base in bases:
+            out[name] = value
+        elif value is default:
+            continue
+        elif default is None or value != default:
+            raise ValueError(
+                f"{name}: expected the default {default!r} with base={base!r} "
+                f"(only base {' / '.join(repr(b) for b in bases)} takes it), got {value!r}"
+            )
+    if base == "ciou":
+        _check_alpha_threshold(out["alpha_threshold"])
+    elif base == "siou":
+        _check_theta(out["theta"])
+    elif base == "mpdiou":
+        out["image_size"] = _check_image_size(out["image_size"])
+    elif base == "shape":
+        out["scale"] = float(check_number("scale", out["scale"], low=0.0))
+    elif base == "wiou":
+        from .wise import _check_wiou_options
+
+        _check_wiou_options(out)
+    return out
+
+
+def _base_loss(base, p, t, xp, eps, options):
+    if base == "wiou":
+        from .wise import _resolve_iou_mean
+
+        options = dict(options, iou_mean=_resolve_iou_mean(options["iou_mean"], xp, p))
+    return _elementwise(base, p, t, xp, eps=eps, **options)
+
+
+def _inner_iou(p, t, xp, *, eps, ratio):
+    """IoU of the auxiliary boxes: same centres, sides scaled by ``ratio``."""
+    g = Pair(p, t, xp, eps)
+    pcx, pcy = (g.px1 + g.px2) / 2, (g.py1 + g.py2) / 2
+    tcx, tcy = (g.tx1 + g.tx2) / 2, (g.ty1 + g.ty2) / 2
+    hpw, hph = g.pw * (ratio / 2), g.ph * (ratio / 2)
+    htw, hth = g.tw * (ratio / 2), g.th * (ratio / 2)
+    iw = xp.clip(xp.minimum(pcx + hpw, tcx + htw) - xp.maximum(pcx - hpw, tcx - htw), min=0.0)
+    ih = xp.clip(xp.minimum(pcy + hph, tcy + hth) - xp.maximum(pcy - hph, tcy - hth), min=0.0)
+    inter = iw * ih
+    union = (ratio * ratio) * (g.pw * g.ph + g.tw * g.th) - inter
+    return inter / (union + eps), g.iou  # eps: see Pair.iou
+
+
+@loss(
+    family="boxes",
+    formula=r"\mathcal{L}_{Inner\text{-}X} = \mathcal{L}_X + IoU - IoU^{inner}",
+    reference=_REF_INNER,
+    aliases=("inner_iou",),
+    plot="box",
+)
+def inner_iou_loss(
+    pred,
+    target,
+    *,
+    base: str = "ciou",
+    ratio: float = 0.7,
+    fmt: str = "xyxy",
+    eps: float = 1e-7,
+    alpha_threshold: float | None = None,
+    theta: float = 4.0,
+    version: int = 1,
+    iou_mean: Any = None,
+    alpha: float = 1.9,
+    delta: float = 3.0,
+    gamma: float = 0.5,
+    image_size: tuple[float, float] | None = None,
+    scale: float = 0.0,
+    reduction: str = "mean",
+):
+    r"""Inner-IoU: any IoU-based loss with its IoU replaced by that of scaled auxiliary boxes.
+
+    .. math::
+
+        \mathcal{L}_{Inner\text{-}X} = \mathcal{L}_X + IoU - IoU^{inner}, \qquad
+        IoU^{inner} = \frac{|b \cap b^{gt}|_{r}}{r^2 (w h + w^{gt} h^{gt}) - |b \cap b^{gt}|_{r}}
+
+    where :math:`\mathcal{L}_X` is the base loss (``base``), :math:`r` the ``ratio`` and
+    :math:`|b \cap b^{gt}|_r` the intersection of the auxiliary boxes, which keep the centres
+    of the real boxes and scale their width and height by :math:`r`.
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        base: the wrapped loss, one of ``"iou"``, ``"giou"``, ``"diou"``, ``"ciou"``
+            (default), ``"eiou"``, ``"siou"``, ``"wiou"``, ``"mpdiou"``, ``"shape"``.
+        ratio: auxiliary-box scale :math:`r > 0` (paper: 0.5 to 1.5; below 1 helps
+            high-IoU samples converge, above 1 low-IoU ones). ``ratio=1`` is the base loss.
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominators.
+        alpha_threshold, theta, version, iou_mean, alpha, delta, gamma, image_size, scale:
+            the base loss's options (see :func:`ciou_loss`, :func:`siou_loss`,
+            :func:`losskit.wiou_loss`, :func:`mpdiou_loss`, :func:`shape_iou_loss`); an
+            option the base does not take must keep its default. ``image_size`` is required
+            with ``base="mpdiou"``.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    Notes:
+        The rule :math:`\mathcal{L}_X + IoU - IoU^{inner}` is the paper's for every base,
+        Wise-IoU included (the Wise-IoU factor then multiplies :math:`1 - IoU` only).
+
+    References:
+        Zhang, Xu and Zhang, Inner-IoU: More Effective Intersection over Union Loss with
+        Auxiliary Bounding Box, 2023, arXiv:2311.02877.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([0.0, 0.0, 2.0, 2.0]); t = np.array([1.0, 0.0, 3.0, 2.0])
+        >>> # inner boxes: [0.5, 0.5, 1.5, 1.5] and [1.5, 0.5, 2.5, 1.5] touch: IoU_inner = 0
+        >>> round(float(losskit.inner_iou_loss(p, t, base="iou", ratio=0.5)), 4)
+        1.0
+    """
+    opts = _base_options(
+        base,
+        dict(alpha_threshold=alpha_threshold, theta=theta, version=version, iou_mean=iou_mean,
+             alpha=alpha, delta=delta, gamma=gamma, image_size=image_size, scale=scale),
+        "inner_iou_loss",
+    )
+    check_number("ratio", ratio, low=0.0, low_open=True)
+    xp, p, t = prepare(pred, target, fmt, eps, reduction)
+    base_loss = _base_loss(base, p, t, xp, eps, opts)
+    iou_inner, iou = _inner_iou(p, t, xp, eps=eps, ratio=float(ratio))
+    return reduce_loss(base_loss + iou - iou_inner, reduction, xp)
+
+
+@loss(
+    family="boxes",
+    formula=(
+        r"\mathcal{L}_{Focaler\text{-}X} = \mathcal{L}_X + IoU - IoU^{focaler},\ "
+        r"IoU^{focaler} = \mathrm{clip}\left(\frac{IoU - d}{u - d}, 0, 1\right)"
+    ),
+    reference=_REF_FOCALER,
+    aliases=("focaler_iou",),
+    plot="box",
+)
+def focaler_iou_loss(
+    pred,
+    target,
+    *,
+    base: str = "ciou",
+    d: float = 0.0,
+    u: float = 0.95,
+    fmt: str = "xyxy",
+    eps: float = 1e-7,
+    alpha_threshold: float | None = None,
+    theta: float = 4.0,
+    version: int = 1,
+    iou_mean: Any = None,
+    alpha: float = 1.9,
+    delta: float = 3.0,
+    gamma: float = 0.5,
+    image_size: tuple[float, float] | None = None,
+    scale: float = 0.0,
+    reduction: str = "mean",
+):
+    r"""Focaler-IoU: any IoU-based loss refocused on an IoU interval by a linear remapping.
+
+    .. math::
+
+        \mathcal{L}_{Focaler\text{-}X} = \mathcal{L}_X + IoU - IoU^{focaler}, \qquad
+        IoU^{focaler} = \mathrm{clip}\left(\frac{IoU - d}{u - d}, 0, 1\right)
+
+    where :math:`\mathcal{L}_X` is the base loss (``base``) and :math:`[d, u]` the IoU
+    interval the loss focuses on (IoU below :math:`d` counts as 0, above :math:`u` as 1).
+
+    Args:
+        pred: predicted boxes, floating array of shape ``(..., 4)``.
+        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        base: the wrapped loss, one of ``"iou"``, ``"giou"``, ``"diou"``, ``"ciou"``
+            (default), ``"eiou"``, ``"siou"``, ``"wiou"``, ``"mpdiou"``, ``"shape"``.
+        d: lower end of the interval, ``0 <= d < u`` (paper default 0.0).
+        u: upper end of the interval, ``d < u <= 1`` (paper default 0.95).
+        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+        eps: positive guard in the denominators.
+        alpha_threshold, theta, version, iou_mean, alpha, delta, gamma, image_size, scale:
+            the base loss's options (see :func:`ciou_loss`, :func:`siou_loss`,
+            :func:`losskit.wiou_loss`, :func:`mpdiou_loss`, :func:`shape_iou_loss`); an
+            option the base does not take must keep its default. ``image_size`` is required
+            with ``base="mpdiou"``.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    Returns:
+        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``pred``, float32 otherwise.
+
+    Notes:
+        With ``d=0, u=1`` the loss is the base loss. Focaler-X of a perfect box is
+        :math:`\mathcal{L}_X + 1 - 1 = 0`; boxes with IoU above ``u`` get no IoU gradient.
+
+    References:
+        Zhang and Zhang, Focaler-IoU: More Focused Intersection over Union Loss, 2024,
+        arXiv:2401.10525.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([0.0, 0.0, 2.0, 2.0]); t = np.array([0.0, 0.0, 1.0, 1.0])
+        >>> # IoU 0.25 -> (0.25 - 0) / 0.5 = 0.5; 0.75 + 0.25 - 0.5
+        >>> round(float(losskit.focaler_iou_loss(p, t, base="iou", u=0.5)), 4)
+        0.5
+    """
+    opts = _base_options(
+        base,
+        dict(alpha_threshold=alpha_threshold, theta=theta, version=version, iou_mean=iou_mean,
+             alpha=alpha, delta=delta, gamma=gamma, image_size=image_size, scale=scale),
+        "focaler_iou_loss",
+    )
+    check_number("d", d, low=0.0, high=1.0, high_open=True)
+    check_number("u", u, low=0.0, high=1.0, low_open=True)
+    if not d < u:
+        raise ValueError(f"u: expected a number > d = {d}, got {u!r}")
+    xp, p, t = prepare(pred, target, fmt, eps, reduction)
+    base_loss = _base_loss(base, p, t, xp, eps, opts)
+    iou = Pair(p, t, xp, eps).iou
+    iou_f = xp.clip((iou - d) / (u - d), min=0.0, max=1.0)
+    return reduce_loss(base_loss + iou - iou_f, reduction, xp)
