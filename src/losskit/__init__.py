@@ -32,6 +32,14 @@ from .classification import binary_cross_entropy
 from .classification import binary_cross_entropy_with_logits
 
 # --- segmentation (losskit/segmentation.py) ---
+from .segmentation import dice_loss
+from .segmentation import focal_tversky_loss
+from .segmentation import generalized_dice_loss
+from .segmentation import jaccard_loss
+from .segmentation import log_cosh_dice_loss
+from .segmentation import lovasz_hinge_loss
+from .segmentation import lovasz_softmax_loss
+from .segmentation import tversky_loss
 
 # --- boxes (losskit/boxes/) ---
 from .boxes import alpha_iou_loss

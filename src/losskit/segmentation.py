@@ -1,3 +1,1128 @@
-"""segmentation losses (being written)."""
+r"""Segmentation losses: the Dice family (Dice, Jaccard, generalized Dice, Tversky, focal
+Tversky, log-cosh Dice), the Lovász losses and Dice + cross-entropy.
 
-__all__: list[str] = []
+Every overlap loss here is written once on top of one private kernel,
+:func:`_overlap_sums`, which returns per-(sample, class) sums
+
+.. math::
+
+    I_{nc} = \sum_i p_{nci} g_{nci}, \qquad
+    P_{nc} = \sum_i p_{nci}\ (\text{or } p_{nci}^2), \qquad
+    G_{nc} = \sum_i g_{nci}\ (\text{or } g_{nci}^2),
+
+from which false positives :math:`FP = P - I` and false negatives :math:`FN = G - I` follow
+(exactly, also for soft labels). With ``batch=True`` the sums are pooled over the batch too.
+
+Conventions shared by the family (those of MONAI unless said otherwise):
+
+* ``input`` is ``(N, C, *spatial)`` with the class axis at ``axis`` (default 1) and any
+  number of spatial axes (2D, 3D, ...). It holds probabilities unless ``activation`` says
+  otherwise: ``"softmax"`` over the class axis (mutually exclusive classes) or
+  ``"sigmoid"`` per channel (multi-label, or one foreground channel).
+* ``target`` is either integer labels of the input's shape *without* the class axis, or an
+  array of the input's shape (one-hot, multi-label masks or soft labels; integers and
+  booleans are cast). With one channel (``C == 1``) integer labels are a binary mask (0/1).
+  Integer labels are never expanded to an ``(N, C, ...)`` one-hot: the intersection is
+  gathered at the label (``take_along_axis``) and scattered into per-class bins.
+* ``ignore_index`` pixels are removed from the numerator, the denominator *and* the average:
+  a (sample, class) entry with no valid pixel gets weight 0 in ``reduction="mean"``.
+* ``smooth_nr = smooth_dr = 1e-5``: an empty target with an empty prediction gives loss 0,
+  an empty target with predicted mass gives a loss that rises with the mass and a gradient
+  that pushes it down (see :func:`dice_loss`).
+* Class weights ``weight`` have one entry per class of ``input`` (background included, also
+  with ``include_background=False``, as in ``torch.nn.functional.cross_entropy``);
+  ``reduction="mean"`` is the weighted mean ``sum(w * L) / sum(w)``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from ._checks import (
+    check_array,
+    check_choice,
+    check_floating,
+    check_in_unit_interval,
+    check_labels_in_range,
+    check_ndim,
+    check_nonnegative_values,
+    check_number,
+    check_reduction,
+    normalize_axis,
+)
+from ._meta import loss
+from ._reduce import reduce_loss
+from ._xp import (
+    as_float,
+    backend_name,
+    namespace,
+    one_hot,
+    sigmoid,
+    softmax,
+    softplus,
+    take_along_axis,
+)
+
+__all__ = [
+    "dice_loss",
+    "jaccard_loss",
+    "generalized_dice_loss",
+    "tversky_loss",
+    "focal_tversky_loss",
+    "log_cosh_dice_loss",
+    "lovasz_softmax_loss",
+    "lovasz_hinge_loss",
+    "dice_ce_loss",
+]
+
+ACTIVATIONS = (None, "sigmoid", "softmax")
+
+_MNR = "Milletari, Navab, Ahmadi, V-Net: Fully Convolutional Neural Networks for Volumetric Medical Image Segmentation, 2016, arXiv:1606.04797"
+
+# Argument descriptions shared by the overlap losses (inserted into their docstrings).
+_COMMON_ARGS = """\
+        input: ``(N, C, *spatial)`` probabilities, or logits with ``activation``; the
+            class axis is ``axis``. Any floating dtype (half precision computes in float32).
+        target: integer labels of shape ``(N, *spatial)`` (the input's shape without the
+            class axis; with ``C == 1`` a 0/1 mask), or an array of the input's shape
+            (one-hot, multi-label masks or soft labels in [0, 1]).
+        activation: ``None`` (``input`` holds probabilities), ``"softmax"`` over the class
+            axis (needs ``C >= 2``) or ``"sigmoid"`` per channel.
+        axis: the class axis of ``input`` (not 0, the batch axis).
+        include_background: ``False`` drops class 0 after the activation (the softmax still
+            sees it); needs ``C >= 2``.
+        smooth_nr, smooth_dr: added to numerator and denominator (>= 0). Equal values make
+            an empty target with an empty prediction score 0 loss, and an empty target with
+            predicted mass a loss with a gradient that pushes the mass down.
+        batch: ``False`` (default): one score per sample and class, then averaged (each image
+            counts alike; a tiny structure in one image is not drowned by a large one in
+            another). ``True``: sums pooled over the batch before dividing, one score per
+            class (smoother for small or often-empty structures; the value depends on which
+            images share a batch).
+        ignore_index: label value whose pixels (elements, for dense targets) are excluded
+            from numerator, denominator and the average; ``None`` for none.
+        reduction: ``"mean"`` (weighted mean over the entries), ``"sum"`` or ``"none"``."""
+
+_COMMON_RETURNS = """\
+        The loss in the input's library, float32 (float64 for float64 input). Shape ``()``
+        for ``"mean"``/``"sum"``; for ``"none"`` ``(N, C')`` per sample and class, or
+        ``(C',)`` with ``batch=True`` (``C' = C - 1`` without background), multiplied by
+        the class weights and 0 where an entry had no valid pixel."""
+
+
+def _fill(fn):
+    fn.__doc__ = fn.__doc__.replace("%(common_args)s", _COMMON_ARGS).replace(
+        "%(common_returns)s", _COMMON_RETURNS
+    )
+    return fn
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_int_option(name: str, value: Any, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int or None, got {type(value).__name__}")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+
+
+def _class_weight(weight, num_classes: int, xp, like):
+    """``weight`` as a ``(C,)`` array of ``like``'s dtype and device, checked >= 0."""
+    if weight is None:
+        return None
+    if not hasattr(weight, "shape"):
+        weight = xp.asarray(weight, dtype=like.dtype, device=getattr(like, "device", None))
+    if not xp.isdtype(weight.dtype, ("real floating", "integral")):
+        raise TypeError(f"weight: expected a real array of class weights, got dtype {weight.dtype}")
+    if tuple(weight.shape) != (num_classes,):
+        raise ValueError(
+            f"weight: expected one weight per class of input, shape ({num_classes},), "
+            f"got {tuple(weight.shape)}"
+        )
+    check_nonnegative_values("weight", weight)
+    return as_float(weight, xp, like.dtype)
+
+
+# --------------------------------------------------------------------------- the kernel
+
+
+def _activate(x, activation, xp):
+    if activation == "softmax":
+        return softmax(x, xp, axis=1)
+    if activation == "sigmoid":
+        return sigmoid(x, xp)
+    return x
+
+
+def _prepare(input, target, xp, *, activation, axis, ignore_index, check_values=True):
+    """Validate and flatten: returns ``(p, labels, g, mask)``.
+
+    ``p`` is ``(N, C, S)`` probabilities (activation applied) in the compute dtype. Exactly
+    one of ``labels`` (``(N, S)`` integer labels, ignored pixels set to 0) and ``g``
+    (``(N, C, S)`` dense target, ignored elements set to 0) is not ``None``. ``mask`` is the
+    validity mask (``(N, S)`` for labels, ``(N, C, S)`` for dense) or ``None``.
+    """
+    check_floating("input", input, xp)
+    check_array("target", target)
+    check_ndim("input", input, min_ndim=2)
+    ax = normalize_axis("axis", axis, input.ndim)
+    if ax == 0:
+        raise ValueError("axis: expected the class axis (axis 0 is the batch axis), got 0")
+    check_choice("activation", activation, ACTIVATIONS)
+    _check_int_option("ignore_index", ignore_index)
+    shape = tuple(input.shape)
+    C = shape[ax]
+    if activation == "softmax" and C < 2:
+        raise ValueError(
+            f"activation: expected 'sigmoid' or None for a single-channel input (softmax over "
+            f"one class is constant 1), got 'softmax' with {C} class along axis {ax}"
+        )
+    N = shape[0]
+    label_shape = shape[:ax] + shape[ax + 1 :]
+    tshape = tuple(target.shape)
+    is_int = xp.isdtype(target.dtype, "integral")
+
+    x = as_float(input, xp)
+    if ax != 1:
+        x = xp.moveaxis(x, ax, 1)
+    S = math.prod(x.shape[2:])
+    x = xp.reshape(x, (N, C, S))
+    p = _activate(x, activation, xp)
+
+    labels = g = mask = None
+    if is_int and len(tshape) == len(shape) - 1:
+        if tshape != label_shape:
+            raise ValueError(
+                f"target: expected integer labels of shape {label_shape} (input's shape without "
+                f"the class axis {ax}), got {tshape}"
+            )
+        if check_values:
+            check_labels_in_range("target", target, max(C, 2), ignore_index=ignore_index)
+        lab = xp.reshape(target, (N, S))
+        if ignore_index is not None:
+            mask = lab != ignore_index
+            # Ignored pixels get label 0 so that gathers and scatters stay in range; their
+            # values are zeroed by the mask, so which class they pretend to be is irrelevant.
+            lab = xp.where(mask, lab, xp.zeros_like(lab))
+        if C == 1:
+            # One foreground channel: the labels are the 0/1 mask itself.
+            g = xp.reshape(xp.astype(lab, p.dtype), (N, 1, S))
+            if mask is not None:
+                mask = xp.reshape(mask, (N, 1, S))
+        else:
+            labels = lab
+        return p, labels, g, mask
+    if len(tshape) != len(shape):
+        raise ValueError(
+            f"target: expected integer labels of shape {label_shape} or an array of the "
+            f"input's shape {shape}, got shape {tshape} (dtype {target.dtype})"
+        )
+    if tshape != shape:
+        same_but_class = all(a == b for i, (a, b) in enumerate(zip(tshape, shape)) if i != ax)
+        if same_but_class:
+            hint = (
+                f"; integer labels go without the class axis, shape {label_shape}"
+                if tshape[ax] == 1
+                else ""
+            )
+            raise ValueError(
+                f"target: expected {C} classes along axis {ax} like input {shape}, "
+                f"got {tshape[ax]} (shape {tshape}){hint}"
+            )
+        raise ValueError(f"target: expected the shape of input {shape}, got {tshape}")
+    if not (is_int or xp.isdtype(target.dtype, ("real floating", "bool"))):
+        raise TypeError(f"target: expected a real or integer array, got dtype {target.dtype}")
+    t = xp.astype(target, p.dtype) if target.dtype != p.dtype else target
+    if ax != 1:
+        t = xp.moveaxis(t, ax, 1)
+    t = xp.reshape(t, (N, C, S))
+    if ignore_index is not None:
+        mask = t != ignore_index
+        t = xp.where(mask, t, xp.zeros_like(t))
+    elif check_values:
+        check_in_unit_interval("target", target)
+    return p, None, t, mask
+
+
+def _bincount2d(values, labels, num_classes: int, xp):
+    """``out[n, c] = sum_i values[n, i] * (labels[n, i] == c)`` without a one-hot.
+
+    A scatter-add into ``(N, C)`` bins: ``scatter_add`` in torch, ``.at[].add`` in JAX,
+    ``bincount`` in NumPy (all differentiable where the backend has autodiff). The array API
+    has no scatter, so other namespaces fall back to a one-hot product.
+    """
+    N = values.shape[0]
+    name = backend_name(xp)
+    if name == "torch":
+        import torch
+
+        out = torch.zeros((N, num_classes), dtype=values.dtype, device=values.device)
+        return out.scatter_add(1, labels, values)
+    if name == "jax":
+        import jax.numpy as jnp
+
+        rows = jnp.arange(N, dtype=labels.dtype)[:, None]
+        return jnp.zeros((N, num_classes), dtype=values.dtype).at[rows, labels].add(values)
+    if name == "numpy":
+        import numpy as np
+
+        flat = (np.arange(N, dtype=np.int64)[:, None] * num_classes + labels).reshape(-1)
+        out = np.bincount(flat, weights=values.reshape(-1), minlength=N * num_classes)
+        return out.reshape(N, num_classes).astype(values.dtype, copy=False)
+    oh = one_hot(labels, num_classes, xp, axis=1, dtype=values.dtype)
+    return xp.sum(oh * values[:, None, :], axis=-1)
+
+
+def _overlap_sums(p, labels, g, mask, xp, *, squared=False, batch=False):
+    """Per-(sample, class) ``I, P, G`` and the validity ``valid`` (or ``None``).
+
+    ``P``/``G`` sum squares when ``squared`` (V-Net). Shapes ``(N, C)``, or ``(C,)`` with
+    ``batch``; ``valid`` is 1.0 where an entry had at least one non-ignored pixel.
+    """
+    N, C, S = p.shape
+    pp = p * p if squared else p
+    valid = None
+    if labels is not None:
+        q = take_along_axis(p, labels[:, None, :], xp, axis=1)[:, 0, :]  # p at the label
+        if mask is not None:
+            m = xp.astype(mask, p.dtype)
+            q = q * m
+            # matmul sums p over valid pixels without an (N, C, S) temporary.
+            P = xp.matmul(pp, m[:, :, None])[:, :, 0]
+            G = _bincount2d(m, labels, C, xp)
+            valid = xp.astype(xp.sum(m, axis=1, keepdims=True) > 0, p.dtype)  # (N, 1)
+        else:
+            P = xp.sum(pp, axis=-1)
+            G = _bincount2d(xp.ones_like(q), labels, C, xp)
+        I = _bincount2d(q, labels, C, xp)
+    else:
+        if mask is not None:
+            m = xp.astype(mask, p.dtype)
+            pp = pp * m
+            valid = xp.astype(xp.sum(m, axis=-1) > 0, p.dtype)  # (N, C)
+        # g is zero at ignored elements, so p * g needs no mask.
+        I = xp.sum(p * g, axis=-1)
+        P = xp.sum(pp, axis=-1)
+        G = xp.sum(g * g if squared else g, axis=-1)
+    if batch:
+        I, P, G = (xp.sum(a, axis=0) for a in (I, P, G))
+        if valid is not None:
+            valid = xp.astype(xp.sum(valid, axis=0) > 0, p.dtype)
+    return I, P, G, valid
+
+
+def _drop_background(include_background, C, *arrays):
+    _check_bool("include_background", include_background)
+    if include_background:
+        return arrays
+    if C < 2:
+        raise ValueError(
+            "include_background: expected True for a single-channel input (dropping class 0 "
+            "would leave no class), got False"
+        )
+    return tuple(None if a is None else (a[..., 1:] if a.shape[-1] == C else a) for a in arrays)
+
+
+def _sums_for(input, target, xp, *, activation, axis, include_background, squared, batch,
+              ignore_index, weight):
+    """The family's common front half: validated sums with background handled."""
+    _check_bool("batch", batch)
+    _check_bool("squared", squared)
+    p, labels, g, mask = _prepare(
+        input, target, xp, activation=activation, axis=axis, ignore_index=ignore_index
+    )
+    C = p.shape[1]
+    w = _class_weight(weight, C, xp, p)
+    I, P, G, valid = _overlap_sums(p, labels, g, mask, xp, squared=squared, batch=batch)
+    I, P, G, valid, w = _drop_background(include_background, C, I, P, G, valid, w)
+    return I, P, G, valid, w
+
+
+def _reduce_entries(loss_, reduction, xp, w, valid):
+    """Reduce per-(sample, class) losses with class weights and validity weights."""
+    weight = w
+    if valid is not None:
+        weight = valid if weight is None else valid * weight
+    return reduce_loss(loss_, reduction, xp, weight=weight)
+
+
+def _check_smooth(smooth_nr, smooth_dr):
+    check_number("smooth_nr", smooth_nr, low=0.0)
+    check_number("smooth_dr", smooth_dr, low=0.0)
+
+
+def _dice_entries(input, target, xp, *, activation, axis, include_background, squared,
+                  smooth_nr, smooth_dr, batch, weight, ignore_index):
+    _check_smooth(smooth_nr, smooth_dr)
+    I, P, G, valid, w = _sums_for(
+        input, target, xp, activation=activation, axis=axis,
+        include_background=include_background, squared=squared, batch=batch,
+        ignore_index=ignore_index, weight=weight,
+    )
+    return 1.0 - (2.0 * I + smooth_nr) / (P + G + smooth_dr), w, valid
+
+
+# --------------------------------------------------------------------------- Dice family
+
+
+@loss(
+    family="segmentation",
+    formula=r"1 - \frac{2\sum_i p_i g_i + s_{nr}}{\sum_i p_i + \sum_i g_i + s_{dr}}",
+    reference=_MNR,
+    aliases=("dice", "soft_dice_loss"),
+    plot="dice",
+)
+@_fill
+def dice_loss(
+    input,
+    target,
+    *,
+    activation=None,
+    axis=1,
+    include_background=True,
+    squared=False,
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    weight=None,
+    ignore_index=None,
+    reduction="mean",
+):
+    r"""Soft Dice loss, one minus the soft Dice coefficient per sample and class.
+
+    .. math::
+
+        L_{nc} = 1 - \frac{2 \sum_i p_{nci} g_{nci} + s_{nr}}
+                          {\sum_i p_{nci}^{k} + \sum_i g_{nci}^{k} + s_{dr}}
+
+    where
+
+    - :math:`p_{nci}` is the predicted probability of class :math:`c` at pixel :math:`i`
+      of sample :math:`n` (after ``activation``),
+    - :math:`g_{nci}` the target (1 where the label is :math:`c`, or a soft label),
+    - :math:`k = 1`, or :math:`k = 2` with ``squared=True`` (V-Net's squared denominator),
+    - :math:`s_{nr}, s_{dr}` the smoothing terms; with ``batch=True`` the sums also run over
+      :math:`n`.
+
+    Args:
+%(common_args)s
+        squared: square ``p`` and ``g`` in the denominator (Milletari et al.).
+        weight: ``(C,)`` non-negative class weights (background included), or ``None``.
+
+    Returns:
+%(common_returns)s
+
+    Notes:
+        On hard labels with ``squared=False`` and no smoothing, the Dice coefficient of a
+        binary prediction is the F1 score, so the loss is ``1 - F1``.
+
+        *Empty target.* For a class absent from the target (:math:`G = 0`) the loss is
+        :math:`1 - s_{nr} / (P + s_{dr})`: 0 when nothing is predicted either, rising with
+        the predicted mass :math:`P`, with gradient :math:`s_{nr} / (P + s_{dr})^2 > 0`
+        that pushes :math:`P` down. This needs :math:`s_{nr} = s_{dr} > 0`; with
+        :math:`s_{nr} = 0` the loss is a constant 1 and the gradient 0 (MONAI issue 7883);
+        a larger smoothing (e.g. 1.0) gives a stronger push on empty images.
+
+        Defaults follow MONAI's ``DiceLoss`` (per sample, background included,
+        ``smooth = 1e-5``). Differences: the activation is one argument; ``weight`` always
+        has ``C`` entries and ``"mean"`` is the weighted mean (MONAI multiplies by the
+        weight and takes the plain mean); ``"none"`` is ``(N, C)`` instead of a
+        broadcastable ``(N, C, 1, ...)``. segmentation_models_pytorch pools the batch
+        (``batch=True``), uses ``smooth = 0`` with a clamp ``eps`` and zeroes classes
+        absent from the target.
+
+    References:
+        Milletari, Navab, Ahmadi, V-Net: Fully Convolutional Neural Networks for Volumetric
+        Medical Image Segmentation, 2016, arXiv:1606.04797.
+
+    Example:
+        Two of four pixels are foreground; the prediction puts 0.5 on each of them:
+        Dice = 2 * 1 / (1 + 2) = 2/3.
+
+        >>> import numpy as np, losskit
+        >>> p = np.array([[[0.5, 0.5, 0.0, 0.0]]])   # (N=1, C=1, 4 pixels)
+        >>> g = np.array([[[1.0, 1.0, 0.0, 0.0]]])
+        >>> round(float(losskit.dice_loss(p, g)), 4)
+        0.3333
+    """
+    check_reduction(reduction)
+    xp = namespace(input, target)
+    loss_, w, valid = _dice_entries(
+        input, target, xp, activation=activation, axis=axis,
+        include_background=include_background, squared=squared, smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr, batch=batch, weight=weight, ignore_index=ignore_index,
+    )
+    return _reduce_entries(loss_, reduction, xp, w, valid)
+
+
+@loss(
+    family="segmentation",
+    formula=r"1 - \frac{\sum_i p_i g_i + s_{nr}}{\sum_i p_i + \sum_i g_i - \sum_i p_i g_i + s_{dr}}",
+    reference="Rahman, Wang, Optimizing Intersection-Over-Union in Deep Neural Networks for Image Segmentation, 2016, ISVC (doi:10.1007/978-3-319-50835-1_22)",
+    aliases=("soft_jaccard_loss", "soft_iou_loss", "jaccard"),
+    plot="dice",
+)
+@_fill
+def jaccard_loss(
+    input,
+    target,
+    *,
+    activation=None,
+    axis=1,
+    include_background=True,
+    squared=False,
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    weight=None,
+    ignore_index=None,
+    reduction="mean",
+):
+    r"""Soft Jaccard (IoU) loss, one minus the soft intersection over union.
+
+    .. math::
+
+        L_{nc} = 1 - \frac{I_{nc} + s_{nr}}{P_{nc} + G_{nc} - I_{nc} + s_{dr}}
+
+    where
+
+    - :math:`I_{nc} = \sum_i p_{nci} g_{nci}` is the soft intersection,
+    - :math:`P_{nc} = \sum_i p_{nci}^k`, :math:`G_{nc} = \sum_i g_{nci}^k` (:math:`k = 2`
+      with ``squared=True``),
+    - :math:`s_{nr}, s_{dr}` the smoothing terms.
+
+    Args:
+%(common_args)s
+        squared: square ``p`` and ``g`` in the union's sums.
+        weight: ``(C,)`` non-negative class weights (background included), or ``None``.
+
+    Returns:
+%(common_returns)s
+
+    Notes:
+        The smoothing enters as ``(I + s) / (U + s)`` (as in segmentation_models_pytorch).
+        MONAI's ``DiceLoss(jaccard=True)`` computes ``(2 I + s) / (2 U + s)``, which is this
+        loss with ``smooth_nr = s / 2`` and ``smooth_dr = s / 2``. Jaccard and Dice are
+        monotone in each other (``J = D / (2 - D)``), but their gradients differ.
+
+    References:
+        Rahman, Wang, Optimizing Intersection-Over-Union in Deep Neural Networks for Image
+        Segmentation, ISVC 2016.
+
+    Example:
+        Intersection 1, union 1 + 2 - 1 = 2: IoU = 1/2.
+
+        >>> import numpy as np, losskit
+        >>> p = np.array([[[0.5, 0.5, 0.0, 0.0]]])
+        >>> g = np.array([[[1.0, 1.0, 0.0, 0.0]]])
+        >>> round(float(losskit.jaccard_loss(p, g)), 4)
+        0.5
+    """
+    check_reduction(reduction)
+    xp = namespace(input, target)
+    _check_smooth(smooth_nr, smooth_dr)
+    I, P, G, valid, w = _sums_for(
+        input, target, xp, activation=activation, axis=axis,
+        include_background=include_background, squared=squared, batch=batch,
+        ignore_index=ignore_index, weight=weight,
+    )
+    loss_ = 1.0 - (I + smooth_nr) / (P + G - I + smooth_dr)
+    return _reduce_entries(loss_, reduction, xp, w, valid)
+
+
+@loss(
+    family="segmentation",
+    formula=r"1 - \frac{2\sum_l w_l \sum_i p_{li} g_{li} + s_{nr}}{\sum_l w_l \sum_i (p_{li} + g_{li}) + s_{dr}},\ w_l = 1/(\sum_i g_{li})^2",
+    reference="Sudre, Li, Vercauteren, Ourselin, Cardoso, Generalised Dice overlap as a deep learning loss function for highly unbalanced segmentations, 2017, arXiv:1707.03237",
+    aliases=("gdl", "generalised_dice_loss"),
+    plot="dice",
+)
+@_fill
+def generalized_dice_loss(
+    input,
+    target,
+    *,
+    activation=None,
+    axis=1,
+    include_background=True,
+    weight_type="square",
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    ignore_index=None,
+    reduction="mean",
+):
+    r"""Generalized Dice loss: classes weighted by inverse target volume, summed before dividing.
+
+    .. math::
+
+        L_n = 1 - \frac{2 \sum_c w_{nc} I_{nc} + s_{nr}}{\sum_c w_{nc} (P_{nc} + G_{nc}) + s_{dr}},
+        \qquad w_{nc} = \frac{1}{G_{nc}^{2}}
+
+    where
+
+    - :math:`I_{nc} = \sum_i p_{nci} g_{nci}`, :math:`P_{nc} = \sum_i p_{nci}`,
+      :math:`G_{nc} = \sum_i g_{nci}` (pooled over the batch with ``batch=True``),
+    - :math:`w_{nc}` is :math:`1/G^2` (``"square"``, the paper), :math:`1/G` (``"simple"``)
+      or 1 (``"uniform"``). A class absent from the target (infinite weight) gets the
+      largest finite weight of the same sample (of the batch with ``batch=True``).
+
+    Args:
+%(common_args)s
+        weight_type: ``"square"``, ``"simple"`` or ``"uniform"``.
+
+    Returns:
+        The loss, float32 (float64 for float64 input). Shape ``()`` for ``"mean"``/``"sum"``;
+        for ``"none"`` ``(N,)`` per sample, or ``()`` with ``batch=True``.
+
+    Notes:
+        The weights depend on the target only and carry no gradient. Matches MONAI's
+        ``GeneralizedDiceLoss`` (which returns ``(N, 1)`` for ``"none"``). A sample whose
+        pixels are all ignored gets weight 0 in the mean.
+
+    References:
+        Sudre, Li, Vercauteren, Ourselin, Cardoso, Generalised Dice overlap as a deep
+        learning loss function for highly unbalanced segmentations, 2017, arXiv:1707.03237.
+
+    Example:
+        Two classes with target volumes 2 and 2 (equal weights 1/4), perfect prediction:
+
+        >>> import numpy as np, losskit
+        >>> g = np.array([[0, 0, 1, 1]])                       # labels, (N=1, 4 pixels)
+        >>> p = np.array([[[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]])
+        >>> round(float(losskit.generalized_dice_loss(p, g)), 4)
+        0.0
+    """
+    check_reduction(reduction)
+    xp = namespace(input, target)
+    _check_smooth(smooth_nr, smooth_dr)
+    check_choice("weight_type", weight_type, ("square", "simple", "uniform"))
+    I, P, G, valid, _ = _sums_for(
+        input, target, xp, activation=activation, axis=axis,
+        include_background=include_background, squared=False, batch=batch,
+        ignore_index=ignore_index, weight=None,
+    )
+    present = G > 0
+    if weight_type == "uniform":
+        w = xp.ones_like(G)
+    else:
+        # 1 / G where G > 0; the where keeps 1/0 (a warning in NumPy, inf elsewhere) out.
+        safe = xp.where(present, G, xp.ones_like(G))
+        w = 1.0 / (safe * safe) if weight_type == "square" else 1.0 / safe
+        w = xp.where(present, w, xp.zeros_like(w))
+        wmax = xp.max(w, axis=-1, keepdims=True)
+        w = xp.where(present, w, wmax)
+    num = 2.0 * xp.sum(w * I, axis=-1) + smooth_nr
+    den = xp.sum(w * (P + G), axis=-1) + smooth_dr
+    loss_ = 1.0 - num / den
+    if valid is not None:
+        valid = xp.astype(xp.sum(valid, axis=-1) > 0, loss_.dtype) if valid.shape[-1] > 1 else valid[..., 0]
+    return _reduce_entries(loss_, reduction, xp, None, valid)
+
+
+def _tversky_entries(input, target, xp, *, alpha, beta, activation, axis, include_background,
+                     smooth_nr, smooth_dr, batch, weight, ignore_index):
+    check_number("alpha", alpha, low=0.0)
+    check_number("beta", beta, low=0.0)
+    _check_smooth(smooth_nr, smooth_dr)
+    I, P, G, valid, w = _sums_for(
+        input, target, xp, activation=activation, axis=axis,
+        include_background=include_background, squared=False, batch=batch,
+        ignore_index=ignore_index, weight=weight,
+    )
+    # FP = sum p (1 - g) = P - I and FN = sum (1 - p) g = G - I, exactly (also soft labels).
+    ti = (I + smooth_nr) / (I + alpha * (P - I) + beta * (G - I) + smooth_dr)
+    return ti, w, valid
+
+
+@loss(
+    family="segmentation",
+    formula=r"1 - \frac{TP + s_{nr}}{TP + \alpha FP + \beta FN + s_{dr}}",
+    reference="Salehi, Erdogmus, Gholipour, Tversky loss function for image segmentation using 3D fully convolutional deep networks, 2017, arXiv:1706.05721",
+    aliases=("tversky",),
+    plot="dice",
+)
+@_fill
+def tversky_loss(
+    input,
+    target,
+    *,
+    alpha=0.5,
+    beta=0.5,
+    activation=None,
+    axis=1,
+    include_background=True,
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    weight=None,
+    ignore_index=None,
+    reduction="mean",
+):
+    r"""Tversky loss: a Dice loss with separate weights for false positives and false negatives.
+
+    .. math::
+
+        L_{nc} = 1 - TI_{nc}, \qquad
+        TI_{nc} = \frac{TP_{nc} + s_{nr}}{TP_{nc} + \alpha FP_{nc} + \beta FN_{nc} + s_{dr}}
+
+    where
+
+    - :math:`TP = \sum_i p_i g_i`, :math:`FP = \sum_i p_i (1 - g_i)`,
+      :math:`FN = \sum_i (1 - p_i) g_i` per sample and class,
+    - :math:`\alpha` weighs false positives and :math:`\beta` false negatives
+      (:math:`\beta > \alpha` favours recall; the paper uses :math:`\alpha = 0.3, \beta = 0.7`).
+
+    Args:
+%(common_args)s
+        alpha: weight of false positives (>= 0).
+        beta: weight of false negatives (>= 0).
+        weight: ``(C,)`` non-negative class weights (background included), or ``None``.
+
+    Returns:
+%(common_returns)s
+
+    Notes:
+        ``alpha = beta = 0.5`` is the Dice loss with half the smoothing:
+        ``tversky_loss(alpha=.5, beta=.5, smooth_nr=s/2, smooth_dr=s/2) ==
+        dice_loss(smooth_nr=s, smooth_dr=s)``; ``alpha = beta = 1`` is the Jaccard loss.
+        The smoothing convention is MONAI's ``TverskyLoss`` (and segmentation_models_pytorch's
+        with ``smooth`` on both sides).
+
+    References:
+        Salehi, Erdogmus, Gholipour, Tversky loss function for image segmentation using 3D
+        fully convolutional deep networks, 2017, arXiv:1706.05721.
+
+    Example:
+        TP = 1, FP = 0, FN = 1: TI = 1 / (1 + 0.7) with beta = 0.7.
+
+        >>> import numpy as np, losskit
+        >>> p = np.array([[[1.0, 0.0, 0.0, 0.0]]])
+        >>> g = np.array([[[1.0, 1.0, 0.0, 0.0]]])
+        >>> round(float(losskit.tversky_loss(p, g, alpha=0.3, beta=0.7)), 4)
+        0.4118
+    """
+    check_reduction(reduction)
+    xp = namespace(input, target)
+    ti, w, valid = _tversky_entries(
+        input, target, xp, alpha=alpha, beta=beta, activation=activation, axis=axis,
+        include_background=include_background, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
+        batch=batch, weight=weight, ignore_index=ignore_index,
+    )
+    return _reduce_entries(1.0 - ti, reduction, xp, w, valid)
+
+
+@loss(
+    family="segmentation",
+    formula=r"\left(1 - \frac{TP + s_{nr}}{TP + \alpha FP + \beta FN + s_{dr}}\right)^{1/\gamma}",
+    reference="Abraham, Khan, A Novel Focal Tversky loss function with improved Attention U-Net for lesion segmentation, 2019, arXiv:1810.07842",
+    aliases=("focal_tversky", "ftl"),
+    plot="dice",
+)
+@_fill
+def focal_tversky_loss(
+    input,
+    target,
+    *,
+    alpha=0.5,
+    beta=0.5,
+    gamma=4.0 / 3.0,
+    activation=None,
+    axis=1,
+    include_background=True,
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    weight=None,
+    ignore_index=None,
+    reduction="mean",
+):
+    r"""Focal Tversky loss: the per-class Tversky loss raised to the power 1/gamma.
+
+    .. math::
+
+        L_{nc} = (1 - TI_{nc})^{1/\gamma}
+
+    where
+
+    - :math:`TI_{nc}` is the Tversky index of :func:`tversky_loss`,
+    - :math:`\gamma` is the focal parameter, in [1, 3] in the paper (4/3 there): with
+      :math:`\gamma > 1` the exponent :math:`1/\gamma < 1` raises small losses, focusing
+      training on classes and samples that are already nearly right but not quite.
+
+    Args:
+%(common_args)s
+        alpha: weight of false positives (>= 0).
+        beta: weight of false negatives (>= 0).
+        gamma: focal parameter (> 0); the exponent is ``1 / gamma`` as in the paper.
+        weight: ``(C,)`` non-negative class weights (background included), or ``None``.
+
+    Returns:
+%(common_returns)s
+
+    Notes:
+        Exponent convention: the paper's :math:`(1 - TI)^{1/\gamma}`, applied per class
+        before averaging; ``gamma = 1`` is :func:`tversky_loss`. segmentation_models_pytorch's
+        ``TverskyLoss(gamma=g)`` instead raises the *class-averaged* loss to the power
+        ``g`` (so its ``g`` is our ``1 / gamma`` and the two agree only for one class).
+        With :math:`1/\gamma < 1` the derivative is infinite at a perfect score; there the
+        gradient is set to 0 (the minimum) instead of NaN. The paper sums over classes;
+        ``reduction="sum"`` gives that sum.
+
+    References:
+        Abraham, Khan, A Novel Focal Tversky loss function with improved Attention U-Net for
+        lesion segmentation, 2019, arXiv:1810.07842.
+
+    Example:
+        Tversky loss 0.5 (TP = 1, FP = FN = 1, alpha = beta = 0.5), exponent 1/2:
+        sqrt(0.5).
+
+        >>> import numpy as np, losskit
+        >>> p = np.array([[[1.0, 1.0, 0.0, 0.0]]])
+        >>> g = np.array([[[1.0, 0.0, 1.0, 0.0]]])
+        >>> round(float(losskit.focal_tversky_loss(p, g, gamma=2.0, smooth_nr=0.0, smooth_dr=0.0)), 4)
+        0.7071
+    """
+    check_reduction(reduction)
+    xp = namespace(input, target)
+    check_number("gamma", gamma, low=0.0, low_open=True)
+    ti, w, valid = _tversky_entries(
+        input, target, xp, alpha=alpha, beta=beta, activation=activation, axis=axis,
+        include_background=include_background, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
+        batch=batch, weight=weight, ignore_index=ignore_index,
+    )
+    base = 1.0 - ti
+    if gamma == 1.0:
+        loss_ = base
+    else:
+        # base^(1/gamma) has derivative (1/gamma) base^(1/gamma - 1): infinite at base = 0
+        # when gamma > 1, and base may round to a tiny negative (NaN power). The double
+        # where gives value 0 and gradient 0 there (0 is the minimum) and keeps NaN out of
+        # the backward pass of the discarded branch.
+        ok = base > 0
+        safe = xp.where(ok, base, xp.ones_like(base))
+        loss_ = xp.where(ok, safe ** (1.0 / gamma), xp.zeros_like(base))
+    return _reduce_entries(loss_, reduction, xp, w, valid)
+
+
+@loss(
+    family="segmentation",
+    formula=r"\log\cosh(L_{\mathrm{Dice}})",
+    reference="Jadon, A survey of loss functions for semantic segmentation, 2020, arXiv:2006.14822",
+    aliases=("log_cosh_dice",),
+    plot="dice",
+)
+@_fill
+def log_cosh_dice_loss(
+    input,
+    target,
+    *,
+    activation=None,
+    axis=1,
+    include_background=True,
+    squared=False,
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    weight=None,
+    ignore_index=None,
+    reduction="mean",
+):
+    r"""Log-cosh Dice loss: log(cosh(.)) of the per-sample, per-class Dice loss.
+
+    .. math::
+
+        L_{nc} = \log\cosh\left(D_{nc}\right)
+
+    where
+
+    - :math:`D_{nc}` is the Dice loss of :func:`dice_loss` for sample :math:`n` and
+      class :math:`c` (same options).
+
+    Args:
+%(common_args)s
+        squared: square ``p`` and ``g`` in the Dice denominator.
+        weight: ``(C,)`` non-negative class weights (background included), or ``None``.
+
+    Returns:
+%(common_returns)s
+
+    Notes:
+        Computed as :math:`|x| + \operatorname{softplus}(-2|x|) - \log 2`, which cannot
+        overflow. Jadon's code applies log-cosh to the Dice loss of the whole batch (all
+        classes pooled); here it is applied per (sample, class) entry like the rest of the
+        family, which is the same for one class with ``batch=True``. Since
+        :math:`\log\cosh x \approx x^2/2` near 0, the loss is flatter than Dice near a
+        perfect score.
+
+    References:
+        Jadon, A survey of loss functions for semantic segmentation, 2020, arXiv:2006.14822.
+
+    Example:
+        Dice loss 1/3 (see :func:`dice_loss`): log(cosh(1/3)) = 0.0546.
+
+        >>> import numpy as np, losskit
+        >>> p = np.array([[[0.5, 0.5, 0.0, 0.0]]])
+        >>> g = np.array([[[1.0, 1.0, 0.0, 0.0]]])
+        >>> round(float(losskit.log_cosh_dice_loss(p, g)), 4)
+        0.0546
+    """
+    check_reduction(reduction)
+    xp = namespace(input, target)
+    d, w, valid = _dice_entries(
+        input, target, xp, activation=activation, axis=axis,
+        include_background=include_background, squared=squared, smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr, batch=batch, weight=weight, ignore_index=ignore_index,
+    )
+    a = xp.abs(d)
+    loss_ = a + softplus(-2.0 * a, xp) - math.log(2.0)
+    return _reduce_entries(loss_, reduction, xp, w, valid)
+
+
+# --------------------------------------------------------------------------- Lovász
+
+
+def _lovasz_extension(errors, fg, valid, xp, *, hinge: bool):
+    """Lovász extension of the Jaccard loss, batched over leading axes: ``(..., S) -> (...)``.
+
+    ``errors`` are sorted in decreasing order; the loss is ``dot(errors_sorted, g)`` with
+    ``g`` the discrete derivative of the Jaccard loss along the sorted order (Berman et al.,
+    Alg. 1). Ignored pixels are sorted last and contribute nothing: the cumulative sums at
+    valid positions only see valid pixels.
+    """
+    if errors.shape[-1] == 0:  # no pixels: nothing to sort (a static shape, not a value)
+        return xp.sum(errors, axis=-1)
+    vf = xp.astype(valid, errors.dtype)
+    neg_inf = xp.full_like(errors, -math.inf)
+    # The sort key only orders pixels; it carries no gradient (argsort is piecewise constant).
+    key = xp.where(valid, errors, neg_inf)
+    perm = xp.argsort(key, axis=-1, descending=True, stable=True)
+    e = take_along_axis(errors, perm, xp, axis=-1)
+    f = take_along_axis(fg * vf, perm, xp, axis=-1)
+    v = take_along_axis(vf, perm, xp, axis=-1)
+    gts = xp.sum(f, axis=-1, keepdims=True)
+    inter = gts - xp.cumulative_sum(f, axis=-1)
+    union = gts + xp.cumulative_sum((1.0 - f) * v, axis=-1)
+    # union >= 1 at every valid position (it counts the foreground, or the k-th pixel
+    # itself when there is none); it can be 0 only at ignored positions of a sample with no
+    # foreground, where the result is masked out anyway.
+    union = xp.where(union > 0, union, xp.ones_like(union))
+    jac = 1.0 - inter / union
+    zero = xp.zeros_like(jac[..., :1])
+    grad = jac - xp.concat([zero, jac[..., :-1]], axis=-1)
+    if hinge:
+        e = xp.maximum(e, xp.zeros_like(e))
+    contrib = xp.where(v > 0, e * grad, xp.zeros_like(e))
+    return xp.sum(contrib, axis=-1)
+
+
+@loss(
+    family="segmentation",
+    formula=r"\frac{1}{|C|}\sum_{c} \overline{\Delta_{J_c}}(m(c)),\ m_i(c) = |g_{ic} - p_{ic}|",
+    reference="Berman, Rannen Triki, Blaschko, The Lovász-Softmax loss: A tractable surrogate for the optimization of the intersection-over-union measure in neural networks, 2018, arXiv:1705.08790",
+    aliases=("lovasz_softmax",),
+)
+def lovasz_softmax_loss(
+    input,
+    target,
+    *,
+    activation="softmax",
+    axis=1,
+    classes="present",
+    per_image=False,
+    ignore_index=None,
+    reduction="mean",
+):
+    r"""Lovász-Softmax loss: the convex Lovász extension of the per-class Jaccard loss.
+
+    .. math::
+
+        L = \frac{1}{|\mathcal{C}|} \sum_{c \in \mathcal{C}}
+            \sum_{k=1}^{S} m_{\pi_k}(c)\, \big(\Delta_{J_c}(\pi_{1..k}) - \Delta_{J_c}(\pi_{1..k-1})\big)
+
+    where
+
+    - :math:`m_i(c) = |g_{ic} - p_{ic}|` is the error of pixel :math:`i` for class :math:`c`,
+    - :math:`\pi` sorts the errors in decreasing order,
+    - :math:`\Delta_{J_c}(A) = 1 - |F_c \setminus A| / |F_c \cup A|` is the Jaccard loss when
+      the pixels in :math:`A` are wrong (:math:`F_c` the foreground of class :math:`c`),
+    - :math:`\mathcal{C}` is the set of classes present in the target (``classes="present"``)
+      or all classes (``"all"``).
+
+    Args:
+        input: ``(N, C, *spatial)`` logits (``activation="softmax"``) or probabilities
+            (``activation=None``); the class axis is ``axis``.
+        target: integer labels ``(N, *spatial)``, or a one-hot array of the input's shape.
+        activation: ``"softmax"`` (default: logits in, as in segmentation_models_pytorch) or
+            ``None`` (probabilities in, as Berman's reference code).
+        axis: the class axis of ``input`` (not 0).
+        classes: ``"present"`` (average over the classes in the target, the paper's choice)
+            or ``"all"``.
+        per_image: ``False`` (default, the reference code's choice for softmax): one loss
+            over all pixels of the batch, a closer surrogate of dataset-level mIoU.
+            ``True``: one loss per image, then averaged over images (segmentation_models_pytorch's
+            ``per_image``; an image-level IoU).
+        ignore_index: label whose pixels are excluded (an image with only ignored pixels
+            is left out of the average); ``None`` for none.
+        reduction: ``"mean"`` averages over images (``per_image=True``) of the class
+            average; ``"sum"`` sums the per-image class averages; ``"none"`` gives the
+            per-image, per-class table ``(N, C)`` (``(C,)`` with ``per_image=False``), 0 for
+            classes left out.
+
+    Returns:
+        The loss, float32 (float64 for float64 input): ``()``, or ``(N, C)`` / ``(C,)`` for
+        ``"none"``.
+
+    Notes:
+        Sorting makes this loss piecewise linear in the errors; its gradient is exact
+        (the sort permutation is a constant). Ties are broken stably; the value does not
+        depend on their order. Cost :math:`O(C S \log S)`; a one-hot of the labels is
+        built (the sort is per class).
+
+    References:
+        Berman, Rannen Triki, Blaschko, The Lovász-Softmax loss: A tractable surrogate for
+        the optimization of the intersection-over-union measure in neural networks, 2018,
+        arXiv:1705.08790.
+
+    Example:
+        A perfect one-hot prediction has zero loss; predicting 0.5 everywhere for two
+        classes with all pixels in class 0 costs the error 0.5 of the first sorted pixel.
+
+        >>> import numpy as np, losskit
+        >>> p = np.full((1, 2, 4), 0.5)
+        >>> g = np.zeros((1, 4), dtype=np.int64)
+        >>> round(float(losskit.lovasz_softmax_loss(p, g, activation=None)), 4)
+        0.5
+    """
+    check_reduction(reduction)
+    xp = namespace(input, target)
+    check_choice("classes", classes, ("present", "all"))
+    _check_bool("per_image", per_image)
+    if activation == "sigmoid":
+        raise ValueError(
+            "activation: expected 'softmax' or None for lovasz_softmax_loss, got 'sigmoid' "
+            "(use lovasz_hinge_loss for binary logits)"
+        )
+    p, labels, g, mask = _prepare(
+        input, target, xp, activation=activation, axis=axis, ignore_index=ignore_index
+    )
+    N, C, S = p.shape
+    if labels is not None:
+        g = one_hot(labels, C, xp, axis=1, dtype=p.dtype)
+        valid = xp.ones_like(p, dtype=xp.bool) if mask is None else xp.broadcast_to(mask[:, None, :], p.shape)
+    else:
+        valid = xp.ones_like(p, dtype=xp.bool) if mask is None else mask
+    g = g * xp.astype(valid, p.dtype)
+    if not per_image:
+        p, g, valid = (
+            xp.reshape(xp.permute_dims(a, (1, 0, 2)), (1, C, N * S)) for a in (p, g, valid)
+        )
+    errors = xp.abs(g - p)
+    table = _lovasz_extension(errors, g, valid, xp, hinge=False)  # (B, C)
+    anyvalid = xp.astype(xp.sum(xp.astype(valid, p.dtype), axis=-1) > 0, p.dtype)  # (B, C)
+    if classes == "present":
+        keep = xp.astype(xp.sum(g, axis=-1) > 0, p.dtype) * anyvalid
+    else:
+        keep = anyvalid
+    table = table * keep
+    if reduction == "none":
+        return table if per_image else table[0, ...]
+    count = xp.sum(keep, axis=-1)
+    per = xp.sum(table, axis=-1) / xp.where(count > 0, count, xp.ones_like(count))
+    return reduce_loss(per, reduction, xp, weight=xp.astype(count > 0, p.dtype))
+
+
+@loss(
+    family="segmentation",
+    formula=r"\overline{\Delta_{J}}(m),\ m_i = \max(1 - x_i y_i, 0),\ y_i \in \{-1, 1\}",
+    reference="Berman, Rannen Triki, Blaschko, The Lovász-Softmax loss: A tractable surrogate for the optimization of the intersection-over-union measure in neural networks, 2018, arXiv:1705.08790",
+    aliases=("lovasz_hinge",),
+)
+def lovasz_hinge_loss(input, target, *, per_image=True, ignore_index=None, reduction="mean"):
+    r"""Lovász hinge loss: the Lovász extension of the binary Jaccard loss on hinge errors.
+
+    .. math::
+
+        L = \sum_{k=1}^{S} \max(m_{\pi_k}, 0)\,
+            \big(\Delta_J(\pi_{1..k}) - \Delta_J(\pi_{1..k-1})\big), \qquad
+        m_i = 1 - x_i (2 g_i - 1)
+
+    where
+
+    - :math:`x_i` is the logit of pixel :math:`i` and :math:`g_i \in \{0, 1\}` its label,
+    - :math:`\pi` sorts the hinge errors :math:`m_i` in decreasing order,
+    - :math:`\Delta_J(A)` is the Jaccard loss of the foreground when pixels in :math:`A`
+      are wrong.
+
+    Args:
+        input: ``(N, *spatial)`` logits (any shape with the batch first, e.g.
+            ``(N, 1, H, W)``).
+        target: binary labels of the input's shape (integers 0/1, booleans or floats 0/1).
+        per_image: ``True`` (default, the reference code's choice for the hinge): one loss
+            per image, averaged; ``False``: one loss over all pixels of the batch
+            (segmentation_models_pytorch's default).
+        ignore_index: label whose pixels are excluded; ``None`` for none.
+        reduction: ``"mean"``/``"sum"`` over images, or ``"none"``: ``(N,)`` per image
+            (``()`` with ``per_image=False``).
+
+    Returns:
+        The loss, float32 (float64 for float64 input).
+
+    Notes:
+        An image whose pixels are all ignored is left out of the mean.
+
+    References:
+        Berman, Rannen Triki, Blaschko, The Lovász-Softmax loss: A tractable surrogate for
+        the optimization of the intersection-over-union measure in neural networks, 2018,
+        arXiv:1705.08790.
+
+    Example:
+        Margins of 1 on every pixel give no hinge error; logits of 0 give error 1 on the
+        first sorted pixel, and the Jaccard loss of one wrong pixel out of one is 1.
+
+        >>> import numpy as np, losskit
+        >>> g = np.array([[1, 0]])
+        >>> round(float(losskit.lovasz_hinge_loss(np.array([[1.0, -1.0]]), g)), 4)
+        0.0
+        >>> round(float(losskit.lovasz_hinge_loss(np.zeros((1, 2)), g)), 4)
+        1.0
+    """
+    check_reduction(reduction)
+    xp = namespace(input, target)
+    check_floating("input", input, xp)
+    check_array("target", target)
+    check_ndim("input", input, min_ndim=1)
+    _check_bool("per_image", per_image)
+    _check_int_option("ignore_index", ignore_index)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"target: expected the shape of input {tuple(input.shape)}, got {tuple(target.shape)}")
+    x = as_float(input, xp)
+    if xp.isdtype(target.dtype, "integral"):
+        check_labels_in_range("target", target, 2, ignore_index=ignore_index)
+    elif ignore_index is None:
+        check_in_unit_interval("target", target)
+    t = xp.astype(target, x.dtype)
+    N = x.shape[0]
+    B = N if per_image else 1
+    x = xp.reshape(x, (B, -1) if N else (B, 0))
+    t = xp.reshape(t, x.shape)
+    if ignore_index is not None:
+        valid = t != ignore_index
+        t = xp.where(valid, t, xp.zeros_like(t))
+    else:
+        valid = xp.ones_like(t, dtype=xp.bool)
+    errors = 1.0 - x * (2.0 * t - 1.0)
+    per = _lovasz_extension(errors, t, valid, xp, hinge=True)  # (B,)
+    anyvalid = xp.astype(xp.sum(xp.astype(valid, x.dtype), axis=-1) > 0, x.dtype)
+    per = per * anyvalid
+    if reduction == "none":
+        return per if per_image else per[0, ...]
+    return reduce_loss(per, reduction, xp, weight=anyvalid)

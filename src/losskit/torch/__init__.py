@@ -23,6 +23,14 @@ from .regression import GaussianNLLLoss
 # --- classification shells ---
 
 # --- segmentation shells ---
+from .segmentation import DiceLoss
+from .segmentation import FocalTverskyLoss
+from .segmentation import GeneralizedDiceLoss
+from .segmentation import JaccardLoss
+from .segmentation import LogCoshDiceLoss
+from .segmentation import LovaszHingeLoss
+from .segmentation import LovaszSoftmaxLoss
+from .segmentation import TverskyLoss
 
 # --- box shells ---
 from .boxes import AlphaIoULoss
