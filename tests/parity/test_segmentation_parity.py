@@ -1,0 +1,254 @@
+"""Parity of the segmentation losses with MONAI and segmentation_models_pytorch (SMP).
+
+Peers (versions read at import time and shown in the test ids and assertion messages):
+
+* MONAI (monai.losses): ``DiceLoss`` over its option grid (include_background, sigmoid /
+  softmax, squared_pred, jaccard, batch, smooth_nr / smooth_dr, weight, reduction,
+  to_onehot_y, ignore_index), ``GeneralizedDiceLoss`` (w_type, batch, include_background),
+  ``TverskyLoss`` (alpha, beta, batch, include_background, reduction).
+* segmentation_models_pytorch (SMP): ``DiceLoss``, ``JaccardLoss``, ``TverskyLoss`` (with
+  ``gamma``) and ``LovaszLoss`` (binary and multiclass, ``per_image``, ``ignore_index``).
+  SMP's package import needs timm / torchvision; its ``losses`` sub-package only imports
+  torch, so it is loaded from the installed files under another package name.
+
+The documented mappings between conventions are what these tests pin:
+
+* MONAI ``jaccard=True`` with smoothing s is our ``jaccard_loss`` with ``s / 2``.
+* MONAI's class ``weight`` has ``C - 1`` entries without background (ours always ``C``),
+  and its ``"mean"`` is ``mean(w * L)`` where ours is ``sum(w * L) / sum(w)``.
+* SMP pools the batch (our ``batch=True``); its Dice ``smooth=s`` is our ``2 s``; its
+  ``TverskyLoss(gamma=g)`` on one class is our ``focal_tversky_loss(gamma=1 / g)``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import pathlib
+
+import numpy as np
+import pytest
+
+import losskit
+
+torch = pytest.importorskip("torch")
+monai = pytest.importorskip("monai")
+from monai import losses as ml  # noqa: E402
+
+MONAI = f"monai {monai.__version__}"
+
+
+def _load_smp_losses():
+    spec = importlib.util.find_spec("segmentation_models_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        return None, None
+    root = pathlib.Path(list(spec.submodule_search_locations)[0]) / "losses"
+    pkg = importlib.util.spec_from_file_location(
+        "_smp_losses", root / "__init__.py", submodule_search_locations=[str(root)]
+    )
+    module = importlib.util.module_from_spec(pkg)
+    import sys
+
+    sys.modules["_smp_losses"] = module
+    pkg.loader.exec_module(module)
+    from importlib.metadata import version
+
+    return module, version("segmentation_models_pytorch")
+
+
+smp, _smp_version = _load_smp_losses()
+SMP = f"segmentation_models_pytorch {_smp_version}"
+needs_smp = pytest.mark.skipif(smp is None, reason="segmentation_models_pytorch is not installed")
+
+RNG = np.random.default_rng(20231124)
+X = RNG.standard_normal((3, 4, 5, 4))
+LAB = RNG.integers(0, 4, size=(3, 5, 4))
+LAB[:, 0, :] = np.arange(4)  # every class in every image (SMP zeroes absent classes)
+ONEHOT = np.moveaxis(np.eye(4)[LAB], -1, 1)
+MULTI = (RNG.random((3, 4, 5, 4)) > 0.6).astype(np.float64)  # multi-label masks
+MULTI[:, :, 0, 0] = 1.0
+W = np.array([0.5, 1.0, 2.0, 0.25])
+
+
+def t64(a):
+    return torch.as_tensor(a).double() if np.asarray(a).dtype.kind == "f" else torch.as_tensor(a)
+
+
+def _monai_dice_case(act, ib, sq, jac, batch, smooth, weighted, reduction, labels):
+    target = LAB if labels else (ONEHOT if act == "softmax" else MULTI)
+    mt = t64(LAB[:, None]) if labels else t64(target)
+    peer = ml.DiceLoss(
+        include_background=ib, to_onehot_y=labels, sigmoid=act == "sigmoid", softmax=act == "softmax",
+        squared_pred=sq, jaccard=jac, smooth_nr=smooth, smooth_dr=smooth, batch=batch,
+        weight=None if not weighted else torch.tensor(W if ib else W[1:]), reduction=reduction,
+    )(t64(X), mt)
+    fn = losskit.jaccard_loss if jac else losskit.dice_loss
+    s = smooth / 2 if jac else smooth  # MONAI's (2I + s) / (2U + s) = (I + s/2) / (U + s/2)
+    kw = dict(activation=act, include_background=ib, squared=sq, smooth_nr=s, smooth_dr=s, batch=batch,
+              weight=W if weighted else None, reduction=reduction)
+    expected = peer.detach().numpy()
+    if reduction == "none":
+        expected = expected.reshape(expected.shape[:1] if batch else expected.shape[:2])
+    if reduction == "mean" and weighted:
+        # MONAI: mean(w * L) over N * C' entries; ours: sum(w * L) / (N' * sum(w))
+        w = W if ib else W[1:]
+        expected = expected * w.size / w.sum()
+    return target, kw, fn, expected
+
+
+GRID = list(itertools.product(
+    ["sigmoid", "softmax"], [True, False], [False, True], [False, True], [False, True],
+    [1e-5, 1.0], [False, True], ["mean", "sum", "none"],
+))
+
+
+def test_monai_dice_loss_full_option_grid_torch64():
+    for act, ib, sq, jac, batch, smooth, weighted, reduction in GRID:
+        labels = act == "softmax" and not sq  # to_onehot_y path on part of the grid
+        target, kw, fn, expected = _monai_dice_case(act, ib, sq, jac, batch, smooth, weighted, reduction, labels)
+        ours = fn(t64(X), t64(target), **{**kw, "weight": None if kw["weight"] is None else t64(W)})
+        np.testing.assert_allclose(
+            ours.numpy(), expected, rtol=1e-10, atol=1e-12,
+            err_msg=f"{MONAI} DiceLoss {act=} {ib=} {sq=} {jac=} {batch=} {smooth=} {weighted=} {reduction=}",
+        )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [("softmax", True, False, False, False, 1e-5, False, "mean", True),
+     ("sigmoid", False, True, True, True, 1.0, True, "none", False),
+     ("softmax", False, False, False, True, 1e-5, True, "sum", False)],
+    ids=lambda c: f"{MONAI}-{'-'.join(map(str, c))}",
+)
+def test_monai_dice_loss_every_backend(xp, case):
+    target, kw, fn, expected = _monai_dice_case(*case)
+    kw = dict(kw)
+    w = kw.pop("weight")
+    if w is None:
+        out = xp.call(lambda a, b: fn(a, b, **kw), xp.asarray(X), xp.asarray(target))
+    else:
+        out = xp.call(lambda a, b, c: fn(a, b, weight=c, **kw), xp.asarray(X), xp.asarray(target), xp.asarray(w))
+    xp.assert_close(out, expected, rtol=1e-5 if xp.float_dtype == "float32" else 1e-10)
+
+
+def test_monai_dice_ignore_index_and_gradients_torch64():
+    lab = LAB.copy()
+    lab[:, -1, 1:] = 255
+    for batch in (False, True):
+        x = t64(X).requires_grad_(True)
+        peer = ml.DiceLoss(softmax=True, to_onehot_y=True, ignore_index=255, batch=batch)(x, t64(lab[:, None]))
+        (gp,) = torch.autograd.grad(peer, x)
+        x2 = t64(X).requires_grad_(True)
+        ours = losskit.dice_loss(x2, t64(lab), activation="softmax", ignore_index=255, batch=batch)
+        (go,) = torch.autograd.grad(ours, x2)
+        msg = f"{MONAI} DiceLoss(ignore_index=255, {batch=})"
+        np.testing.assert_allclose(ours.item(), peer.item(), rtol=1e-10, err_msg=msg)
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-14, err_msg=msg)
+
+
+def test_monai_generalized_dice_grid_torch64():
+    for w_type, batch, ib, act, reduction in itertools.product(
+        ["square", "simple", "uniform"], [False, True], [True, False], ["softmax", "sigmoid"], ["mean", "sum", "none"]
+    ):
+        target = ONEHOT if act == "softmax" else MULTI
+        # a class absent from one image exercises the infinite-weight replacement
+        target = target.copy()
+        target[0, 2] = 0.0
+        peer = ml.GeneralizedDiceLoss(
+            include_background=ib, sigmoid=act == "sigmoid", softmax=act == "softmax", w_type=w_type,
+            batch=batch, reduction=reduction,
+        )(t64(X), t64(target)).numpy()
+        ours = losskit.generalized_dice_loss(
+            t64(X), t64(target), activation=act, include_background=ib, weight_type=w_type, batch=batch,
+            reduction=reduction,
+        ).numpy()
+        # MONAI computes the class weights from ``ground_o.float()``: float32 reciprocals,
+        # hence float32-level agreement on float64 data.
+        np.testing.assert_allclose(
+            ours, peer.reshape(ours.shape), rtol=1e-6, atol=1e-9,
+            err_msg=f"{MONAI} GeneralizedDiceLoss {w_type=} {batch=} {ib=} {act=} {reduction=}",
+        )
+
+
+def test_monai_tversky_grid_torch64():
+    for (alpha, beta), batch, ib, act, reduction, smooth in itertools.product(
+        [(0.5, 0.5), (0.3, 0.7), (0.9, 0.1)], [False, True], [True, False], ["softmax", "sigmoid"],
+        ["mean", "sum", "none"], [1e-5, 1.0],
+    ):
+        target = ONEHOT if act == "softmax" else MULTI
+        peer = ml.TverskyLoss(
+            include_background=ib, sigmoid=act == "sigmoid", softmax=act == "softmax", alpha=alpha, beta=beta,
+            batch=batch, reduction=reduction, smooth_nr=smooth, smooth_dr=smooth,
+        )(t64(X), t64(target)).numpy()
+        ours = losskit.tversky_loss(
+            t64(X), t64(target), alpha=alpha, beta=beta, activation=act, include_background=ib, batch=batch,
+            reduction=reduction, smooth_nr=smooth, smooth_dr=smooth,
+        ).numpy()
+        np.testing.assert_allclose(
+            ours, peer.reshape(ours.shape), rtol=1e-10, atol=1e-12,
+            err_msg=f"{MONAI} TverskyLoss {alpha=} {beta=} {batch=} {ib=} {act=} {reduction=} {smooth=}",
+        )
+
+
+# ----------------------------------------------------------------- SMP
+
+
+@needs_smp
+@pytest.mark.parametrize("ignore", [None, 255], ids=lambda i: f"{SMP}-ignore={i}")
+def test_smp_multiclass_dice_jaccard_tversky(ignore):
+    lab = LAB.copy()
+    if ignore is not None:
+        lab[:, -1, :2] = ignore
+    x, t = t64(X), t64(lab)
+    s = 0.5
+    pairs = [
+        # SMP Dice = (I + s) / (I + (FP + FN) / 2 + s) = (2I + 2s) / (P + G + 2s)
+        (smp.DiceLoss("multiclass", smooth=s, ignore_index=ignore),
+         losskit.dice_loss(x, t, activation="softmax", batch=True, smooth_nr=2 * s, smooth_dr=2 * s, ignore_index=ignore)),
+        (smp.JaccardLoss("multiclass", smooth=s, ignore_index=ignore),
+         losskit.jaccard_loss(x, t, activation="softmax", batch=True, smooth_nr=s, smooth_dr=s, ignore_index=ignore)),
+        (smp.TverskyLoss("multiclass", smooth=s, alpha=0.3, beta=0.7, ignore_index=ignore),
+         losskit.tversky_loss(x, t, activation="softmax", batch=True, alpha=0.3, beta=0.7, smooth_nr=s, smooth_dr=s,
+                              ignore_index=ignore)),
+    ]
+    for peer, ours in pairs:
+        np.testing.assert_allclose(ours.item(), peer(x, t).item(), rtol=1e-10, err_msg=f"{SMP} {type(peer).__name__}")
+
+
+@needs_smp
+def test_smp_multilabel_and_binary_focal_tversky():
+    x, t = t64(X), t64(MULTI)
+    peer = smp.DiceLoss("multilabel", smooth=0.0)(x, t)
+    ours = losskit.dice_loss(x, t, activation="sigmoid", batch=True, smooth_nr=0.0, smooth_dr=0.0)
+    np.testing.assert_allclose(ours.item(), peer.item(), rtol=1e-10, err_msg=f"{SMP} DiceLoss multilabel")
+    # binary mode: one channel; SMP's gamma raises the (single-class) loss to gamma
+    xb, tb = t64(X[:, :1]), t64(MULTI[:, :1])
+    for g in (0.75, 1.0, 2.0):
+        peer = smp.TverskyLoss("binary", alpha=0.3, beta=0.7, gamma=g, smooth=1.0)(xb, tb)
+        ours = losskit.focal_tversky_loss(
+            xb, tb, activation="sigmoid", alpha=0.3, beta=0.7, gamma=1 / g, batch=True, smooth_nr=1.0, smooth_dr=1.0
+        )
+        np.testing.assert_allclose(ours.item(), peer.item(), rtol=1e-10, err_msg=f"{SMP} TverskyLoss binary {g=}")
+
+
+@needs_smp
+@pytest.mark.parametrize("per_image", [False, True], ids=lambda p: f"{SMP}-per_image={p}")
+def test_smp_lovasz_softmax_and_hinge(per_image):
+    # SMP's Lovász casts the sorted labels with ``.float()`` (float64 input fails in its
+    # ``torch.dot``), so this comparison runs in float32 with float32 tolerances.
+    lab = LAB.copy()
+    lab[:, -1, :2] = 255
+    x32 = torch.tensor(X, dtype=torch.float32)
+    x = x32.clone().requires_grad_(True)
+    peer = smp.LovaszLoss("multiclass", per_image=per_image, ignore_index=255)(x, torch.as_tensor(lab))
+    (gp,) = torch.autograd.grad(peer, x)
+    x2 = x32.clone().requires_grad_(True)
+    ours = losskit.lovasz_softmax_loss(x2, torch.as_tensor(lab), per_image=per_image, ignore_index=255)
+    (go,) = torch.autograd.grad(ours, x2)
+    np.testing.assert_allclose(ours.item(), peer.item(), rtol=1e-5, err_msg=f"{SMP} LovaszLoss multiclass")
+    np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-4, atol=1e-7, err_msg=f"{SMP} LovaszLoss multiclass grad")
+    # binary: logits (N, H, W), labels 0/1 (SMP's binary mode is the Lovász hinge)
+    xb, gb = torch.tensor(X[:, 0], dtype=torch.float32), torch.as_tensor((LAB > 1).astype(np.int64))
+    peer = smp.LovaszLoss("binary", per_image=per_image)(xb, gb)
+    ours = losskit.lovasz_hinge_loss(xb, gb, per_image=per_image)
+    np.testing.assert_allclose(ours.item(), peer.item(), rtol=1e-5, err_msg=f"{SMP} LovaszLoss binary")
