@@ -376,3 +376,477 @@ def test_bce_with_logits_int_bool_targets_and_bad_input(xp):
     with pytest.raises(ValueError, match="target: expected the shape of input"):
         losskit.binary_cross_entropy_with_logits(xa, xp.asarray(np.array([[0.0, 1.0]])))
     assert run(xp, losskit.binary_cross_entropy_with_logits, np.zeros((0, 3)), np.zeros((0, 3))) == 0.0
+
+
+# ----------------------------------------------------------------- log_loss
+
+
+def test_log_loss_hand_value_binary_and_multiclass(xp):
+    # (N, 2): -(log .9 + log .8 + log .3 + log .65) / 4
+    p2 = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.35, 0.65]])
+    y = np.array([0, 1, 0, 1])
+    expected = -(math.log(0.9) + math.log(0.8) + math.log(0.3) + math.log(0.65)) / 4
+    xp.assert_close(run(xp, losskit.log_loss, p2, y), expected)
+    # (N,) positive-class probabilities and (N, 1) give the same
+    xp.assert_close(run(xp, losskit.log_loss, p2[:, 1].copy(), y), expected)
+    xp.assert_close(run(xp, losskit.log_loss, p2[:, 1:].copy(), y), expected)
+    # sample weights: weighted mean; "sum" is sum of w * l
+    w = np.array([1.0, 0.0, 2.0, 1.0])
+    per = -np.log([0.9, 0.8, 0.3, 0.65])
+    xp.assert_close(run(xp, losskit.log_loss, p2, y, weight=w), (per * w).sum() / 4)
+    xp.assert_close(run(xp, losskit.log_loss, p2, y, weight=w, reduction="sum"), (per * w).sum())
+    xp.assert_close(run(xp, losskit.log_loss, p2, y, reduction="none"), per)
+
+
+def test_log_loss_clips_exact_zero_and_one(xp):
+    # p(true) = 0 costs -log(eps), p(true) = 1 costs -log(1 - eps) (scikit-learn's clipping)
+    p = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    y = np.array([1, 1])
+    eps = np.finfo(np.float32 if xp.float_dtype == "float32" else np.float64).eps
+    out = run(xp, losskit.log_loss, p, y, reduction="none")
+    xp.assert_close(out, [-math.log(eps), -math.log1p(-eps)], rtol=1e-6)
+    assert np.all(np.isfinite(out))
+
+
+def test_log_loss_does_not_renormalise_and_warns(xp):
+    p = np.array([[0.2, 0.2, 0.2], [0.2, 0.3, 0.5]])
+    y = np.array([0, 2])
+    with pytest.warns(UserWarning, match="do not sum to one"):
+        out = losskit.log_loss(xp.asarray(p), xp.asarray(y), reduction="none")
+    xp.assert_close(out, [-math.log(0.2), -math.log(0.5)])
+
+
+def test_log_loss_bad_input(xp):
+    p = xp.asarray(np.array([[0.5, 0.5], [0.1, 0.9]]))
+    with pytest.raises(TypeError, match="target: expected an integer array"):
+        losskit.log_loss(p, xp.asarray(np.array([0.0, 1.0])))
+    with pytest.raises(ValueError, match=r"target: expected class indices in \[0, 1\], got 2"):
+        losskit.log_loss(p, xp.asarray(np.array([0, 2])))
+    with pytest.raises(ValueError, match=r"input: expected probabilities in \[0, 1\]"):
+        losskit.log_loss(xp.asarray(np.array([0.5, 1.2])), xp.asarray(np.array([0, 1])))
+    with pytest.raises(ValueError, match=r"target: expected labels of shape \(2,\), got \(3,\)"):
+        losskit.log_loss(p, xp.asarray(np.array([0, 1, 1])))
+    with pytest.raises(ValueError, match=r"input: expected probabilities of shape \(N,\) or \(N, C\)"):
+        losskit.log_loss(xp.asarray(np.full((2, 2, 2), 0.5)), xp.asarray(np.array([0, 1])))
+    with pytest.raises(ValueError, match="got an empty class axis"):
+        losskit.log_loss(xp.asarray(np.zeros((2, 0))), xp.asarray(np.array([0, 1])))
+    with pytest.raises(ValueError, match="weight: expected one weight per sample"):
+        losskit.log_loss(p, xp.asarray(np.array([0, 1])), weight=xp.asarray(np.ones(3)))
+    assert run(xp, losskit.log_loss, np.zeros((0, 3)), np.zeros(0, dtype=np.int64)) == 0.0
+
+
+# ----------------------------------------------------------------- kl_div
+
+
+def test_kl_div_hand_value_and_reductions(xp):
+    # KL(p || q) = .5 log(.5/.25) + .5 log(.5/.75); a zero target probability adds 0
+    p = np.array([[0.5, 0.5, 0.0]])
+    q = np.array([[0.25, 0.7, 0.05]])
+    per = [0.5 * math.log(0.5 / 0.25), 0.5 * math.log(0.5 / 0.7), 0.0]
+    lq = np.log(q)
+    xp.assert_close(run(xp, losskit.kl_div, lq, p, reduction="none"), [per])
+    xp.assert_close(run(xp, losskit.kl_div, lq, p, reduction="sum"), sum(per))
+    xp.assert_close(run(xp, losskit.kl_div, lq, p), sum(per) / 3)  # mean over elements
+    xp.assert_close(run(xp, losskit.kl_div, lq, p, reduction="batchmean"), sum(per))  # N = 1
+    # log_target gives the same values for positive targets
+    p2 = np.array([[0.5, 0.5], [0.9, 0.1]])
+    q2 = np.array([[0.3, 0.7], [0.6, 0.4]])
+    a = run(xp, losskit.kl_div, np.log(q2), p2, reduction="batchmean")
+    b = run(xp, losskit.kl_div, np.log(q2), np.log(p2), log_target=True, reduction="batchmean")
+    ref = (p2 * np.log(p2 / q2)).sum() / 2
+    xp.assert_close(a, ref)
+    xp.assert_close(b, ref)
+
+
+def test_kl_div_bad_input_and_empty(xp):
+    lq = xp.asarray(np.log(np.full((2, 2), 0.5)))
+    with pytest.raises(ValueError, match="reduction: expected one of 'mean', 'batchmean'"):
+        losskit.kl_div(lq, lq, reduction="avg")
+    with pytest.raises(ValueError, match=r"target: expected probabilities in \[0, 1\]"):
+        losskit.kl_div(lq, lq)  # log-probabilities passed as probabilities
+    with pytest.raises(ValueError, match="target: expected the shape of input"):
+        losskit.kl_div(lq, xp.asarray(np.full((2, 3), 0.2)))
+    with pytest.raises(TypeError, match="log_target: expected a bool"):
+        losskit.kl_div(lq, lq, log_target=1)
+    for red in ("mean", "batchmean", "sum"):
+        assert run(xp, losskit.kl_div, np.zeros((0, 3)), np.zeros((0, 3)), reduction=red) == 0.0
+
+
+# ----------------------------------------------------------------- hinge family
+
+
+@pytest.mark.parametrize("labels", ["pm1", "01", "bool", "float"])
+def test_hinge_and_squared_hinge_hand_values(xp, labels):
+    f = np.array([2.0, 0.5, -1.0, 0.25])
+    ypm = np.array([1, 1, 1, -1])
+    y = {"pm1": ypm, "01": (ypm > 0).astype(np.int64), "bool": ypm > 0, "float": ypm.astype(np.float64)}[labels]
+    # margins y f = 2, .5, -1, -.25 -> hinge 0, .5, 2, 1.25; squared 0, .25, 4, 1.5625
+    xp.assert_close(run(xp, losskit.hinge_loss, f, y, reduction="none"), [0.0, 0.5, 2.0, 1.25])
+    xp.assert_close(run(xp, losskit.hinge_loss, f, y), 3.75 / 4)
+    xp.assert_close(run(xp, losskit.squared_hinge_loss, f, y, reduction="none"), [0.0, 0.25, 4.0, 1.5625])
+    xp.assert_close(run(xp, losskit.squared_hinge_loss, f, y, reduction="sum"), 5.8125)
+    w = np.array([1.0, 2.0, 0.0, 1.0])
+    xp.assert_close(run(xp, losskit.hinge_loss, f, y, weight=w), (1.0 + 1.25) / 4)
+
+
+def test_hinge_batched_and_bad_input(xp):
+    f = RNG.normal(size=(3, 4))
+    y = np.where(RNG.uniform(size=(3, 4)) > 0.5, 1, -1)
+    xp.assert_close(run(xp, losskit.hinge_loss, f, y, reduction="none"), np.maximum(0, 1 - y * f))
+    fa = xp.asarray(f[0])
+    for fn in (losskit.hinge_loss, losskit.squared_hinge_loss):
+        with pytest.raises(ValueError, match=r"target: expected binary labels in \{-1, 1\} or \{0, 1\}, got 2"):
+            fn(fa, xp.asarray(np.array([0, 1, 2, 1])))
+        with pytest.raises(ValueError, match="a mix of -1 and 0"):
+            fn(fa, xp.asarray(np.array([0, 1, -1, 1])))
+        with pytest.raises(ValueError, match="target: expected the shape of input"):
+            fn(fa, xp.asarray(np.array([1, 1, -1])))
+        with pytest.raises(ValueError, match="reduction: expected"):
+            fn(fa, xp.asarray(np.array([1, 1, -1, 1])), reduction="max")
+        assert run(xp, fn, np.zeros(0), np.zeros(0, dtype=np.int64)) == 0.0
+
+
+def ref_multi_margin(x, y, p=1, margin=1.0, w=None):
+    n, c = x.shape
+    out = np.zeros(n)
+    for i in range(n):
+        for j in range(c):
+            if j == y[i]:
+                continue
+            z = margin - x[i, y[i]] + x[i, j]
+            if z > 0:
+                out[i] += (z**p) * (1.0 if w is None else w[y[i]])
+    return out / c
+
+
+def test_multi_margin_loss_hand_value_and_reference(xp):
+    # torch's documentation example: (1 - .8 + .1 + 1 - .8 + .2 + 1 - .8 + .4) / 4 = .325
+    x = np.array([[0.1, 0.2, 0.4, 0.8]])
+    xp.assert_close(run(xp, losskit.multi_margin_loss, x, np.array([3])), 0.325)
+    x = RNG.normal(size=(5, 4))
+    y = RNG.integers(0, 4, size=5)
+    w = np.array([1.0, 0.5, 2.0, 3.0])
+    for p in (1, 2):
+        for red in ("mean", "sum", "none"):
+            out = run(xp, losskit.multi_margin_loss, x, y, p=p, margin=0.7, weight=w, reduction=red)
+            ref = ref_multi_margin(x, y, p, 0.7, w)
+            ref = {"mean": ref.mean(), "sum": ref.sum(), "none": ref}[red]
+            xp.assert_close(out, ref)
+
+
+def test_multi_margin_loss_extra_axes_and_bad_input(xp):
+    x = RNG.normal(size=(2, 3, 4))
+    y = RNG.integers(0, 3, size=(2, 4))
+    out = run(xp, losskit.multi_margin_loss, x, y, reduction="none")
+    flat = ref_multi_margin(np.moveaxis(x, 1, -1).reshape(-1, 3), y.reshape(-1))
+    xp.assert_close(out, flat.reshape(2, 4))
+    xa = xp.asarray(np.zeros((2, 3)))
+    ya = xp.asarray(np.array([0, 2]))
+    with pytest.raises(ValueError, match="p: expected 1 or 2, got 3"):
+        losskit.multi_margin_loss(xa, ya, p=3)
+    with pytest.raises(TypeError, match="margin: expected a real number"):
+        losskit.multi_margin_loss(xa, ya, margin="1")
+    with pytest.raises(ValueError, match=r"expected class indices in \[0, 2\], got 3"):
+        losskit.multi_margin_loss(xa, xp.asarray(np.array([0, 3])))
+    with pytest.raises(TypeError, match="target: expected an integer array"):
+        losskit.multi_margin_loss(xa, xp.asarray(np.array([0.0, 2.0])))
+    with pytest.raises(ValueError, match="empty class axis"):
+        losskit.multi_margin_loss(xp.asarray(np.zeros((2, 0))), ya)
+    assert run(xp, losskit.multi_margin_loss, np.zeros((0, 3)), np.zeros(0, dtype=np.int64)) == 0.0
+
+
+def test_multiclass_hinge_loss_hand_value(xp):
+    # 1 - (2 - 1.5) = .5; 1 - (1 - 3) = 3; 1 - (5 - 1) < 0 -> 0
+    x = np.array([[2.0, 1.5, -1.0], [0.0, 3.0, 1.0], [5.0, 1.0, 0.0]])
+    y = np.array([0, 2, 0])
+    xp.assert_close(run(xp, losskit.multiclass_hinge_loss, x, y, reduction="none"), [0.5, 3.0, 0.0])
+    xp.assert_close(run(xp, losskit.multiclass_hinge_loss, x, y), 3.5 / 3)
+    w = np.array([2.0, 1.0, 1.0])
+    xp.assert_close(run(xp, losskit.multiclass_hinge_loss, x, y, weight=w), (1.0 + 3.0) / 4)
+    # axis=-1 on (N, L, C) equals axis=1 on (N, C, L)
+    x3 = RNG.normal(size=(2, 3, 4))
+    y3 = RNG.integers(0, 3, size=(2, 4))
+    a = run(xp, losskit.multiclass_hinge_loss, x3, y3, reduction="none")
+    b = run(xp, losskit.multiclass_hinge_loss, np.moveaxis(x3, 1, -1).copy(), y3, axis=-1, reduction="none")
+    xp.assert_close(a, b)
+
+
+def test_multiclass_hinge_loss_bad_input(xp):
+    with pytest.raises(ValueError, match="input: expected at least 2 classes along axis 1, got 1 class"):
+        losskit.multiclass_hinge_loss(xp.asarray(np.zeros((2, 1))), xp.asarray(np.array([0, 0])))
+    with pytest.raises(ValueError, match=r"target: expected class indices of shape \(2,\)"):
+        losskit.multiclass_hinge_loss(xp.asarray(np.zeros((2, 3))), xp.asarray(np.array([[0, 0]])))
+    with pytest.raises(ValueError, match="weight: expected one weight per sample"):
+        losskit.multiclass_hinge_loss(xp.asarray(np.zeros((2, 3))), xp.asarray(np.array([0, 0])), weight=xp.asarray(np.ones(3)))
+    assert run(xp, losskit.multiclass_hinge_loss, np.zeros((0, 3)), np.zeros(0, dtype=np.int64)) == 0.0
+
+
+# ----------------------------------------------------------------- focal losses
+
+
+def test_sigmoid_focal_loss_hand_value_and_identities(xp):
+    # x = 0, y = 1: p_t = 1/2 -> alpha (1/2)^2 log 2; x = 0, y = 0: (1 - alpha) (1/2)^2 log 2
+    x = np.array([0.0, 0.0])
+    y = np.array([1.0, 0.0])
+    per = [0.25 * 0.25 * math.log(2), 0.75 * 0.25 * math.log(2)]
+    xp.assert_close(run(xp, losskit.sigmoid_focal_loss, x, y, reduction="none"), per)
+    # gamma = 0, alpha = None is BCE with logits
+    x = RNG.normal(size=(3, 4)) * 3
+    y = RNG.uniform(size=(3, 4))
+    xp.assert_close(run(xp, losskit.sigmoid_focal_loss, x, y, alpha=None, gamma=0.0),
+                    run(xp, losskit.binary_cross_entropy_with_logits, x, y))
+    # reference formula, textbook form p_t = p y + (1 - p)(1 - y)
+    p = 1 / (1 + np.exp(-x))
+    pt = p * y + (1 - p) * (1 - y)
+    ref = (0.4 * y + 0.6 * (1 - y)) * (1 - pt) ** 1.5 * ref_bce_logits(x, y)
+    xp.assert_close(run(xp, losskit.sigmoid_focal_loss, x, y, alpha=0.4, gamma=1.5, reduction="none"), ref, rtol=1e-4 if xp.float_dtype == "float32" else 1e-9)
+
+
+def test_sigmoid_focal_loss_extremes_and_bad_input(xp):
+    x = np.array([1e4, -1e4, 1e4, -1e4, 50.0])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+    for gamma in (0.5, 2.0):
+        out = run(xp, losskit.sigmoid_focal_loss, x, y, gamma=gamma, reduction="none")
+        assert np.all(np.isfinite(out))
+        np.testing.assert_allclose(out[[0, 1, 4]], 0.0, atol=1e-12)
+        xp.assert_close(out[2], 0.75 * 1e4, rtol=1e-6)
+    xa = xp.asarray(np.zeros(2))
+    ya = xp.asarray(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"alpha: expected a number <= 1"):
+        losskit.sigmoid_focal_loss(xa, ya, alpha=1.5)
+    with pytest.raises(ValueError, match=r"gamma: expected a number >= 0"):
+        losskit.sigmoid_focal_loss(xa, ya, gamma=-1.0)
+    with pytest.raises(ValueError, match=r"target: expected probabilities in \[0, 1\]"):
+        losskit.sigmoid_focal_loss(xa, xp.asarray(np.array([0.0, 2.0])))
+    with pytest.raises(ValueError, match="target: expected the shape of input"):
+        losskit.sigmoid_focal_loss(xa, xp.asarray(np.zeros(3)))
+    assert run(xp, losskit.sigmoid_focal_loss, np.zeros(0), np.zeros(0)) == 0.0
+
+
+def test_focal_loss_hand_value_and_identity_with_cross_entropy(xp):
+    # p_y = 1/2: (1/2)^2 log 2
+    xp.assert_close(run(xp, losskit.focal_loss, np.zeros((1, 2)), np.array([1])), 0.25 * math.log(2))
+    x = RNG.normal(size=(4, 3, 2)) * 2
+    y = RNG.integers(0, 3, size=(4, 2))
+    y[0, 0] = -1
+    for red in ("mean", "sum", "none"):
+        a = run(xp, losskit.focal_loss, x, y, gamma=0.0, ignore_index=-1, reduction=red)
+        b = run(xp, losskit.cross_entropy, x, y, ignore_index=-1, reduction=red)
+        xp.assert_close(a, b)
+    # reference with per-class alpha and gamma = 2
+    alpha = np.array([0.25, 0.5, 1.0])
+    xl = np.moveaxis(x, 1, -1)
+    p = np.exp(_log_softmax_last(xl))
+    ys = np.where(y < 0, 0, y)
+    py = np.take_along_axis(p, ys[..., None], -1)[..., 0]
+    ref = np.where(y < 0, 0.0, -alpha[ys] * (1 - py) ** 2 * np.log(py))
+    xp.assert_close(run(xp, losskit.focal_loss, x, y, alpha=alpha, ignore_index=-1, reduction="none"), ref)
+    xp.assert_close(run(xp, losskit.focal_loss, x, y, alpha=alpha, ignore_index=-1), ref.sum() / 7)
+    xp.assert_close(run(xp, losskit.focal_loss, x, y, alpha=0.5, ignore_index=-1),
+                    run(xp, losskit.focal_loss, x, y, ignore_index=-1) * 0.5)
+
+
+def test_focal_loss_extremes_and_bad_input(xp):
+    x = np.array([[1e4, -1e4], [-1e4, 1e4], [0.0, 0.0]])
+    y = np.array([0, 0, 1])
+    for gamma in (0.5, 2.0):
+        out = run(xp, losskit.focal_loss, x, y, gamma=gamma, reduction="none")
+        assert np.all(np.isfinite(out))
+        xp.assert_close(out[:2], [0.0, 2e4], rtol=1e-6)
+    xa = xp.asarray(np.zeros((2, 3)))
+    ya = xp.asarray(np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"alpha: expected one weight per class, shape \(3,\)"):
+        losskit.focal_loss(xa, ya, alpha=xp.asarray(np.ones(2)))
+    with pytest.raises(ValueError, match="gamma: expected a number >= 0"):
+        losskit.focal_loss(xa, ya, gamma=-0.5)
+    with pytest.raises(TypeError, match="target: expected an integer array"):
+        losskit.focal_loss(xa, xp.asarray(np.array([0.0, 1.0])))
+    with pytest.raises(ValueError, match=r"expected class indices in \[0, 2\], got 5"):
+        losskit.focal_loss(xa, xp.asarray(np.array([0, 5])))
+    assert run(xp, losskit.focal_loss, np.zeros((2, 3)), np.array([4, 4]), ignore_index=4) == 0.0
+    assert run(xp, losskit.focal_loss, np.zeros((0, 3)), np.zeros(0, dtype=np.int64)) == 0.0
+
+
+# ----------------------------------------------------------------- poly1
+
+
+def test_poly1_hand_value_and_identities(xp):
+    # p_t = 1/2: log 2 + eps (1 - 1/2)
+    xp.assert_close(run(xp, losskit.poly1_cross_entropy, np.zeros((1, 2)), np.array([0])), math.log(2) + 0.5)
+    x = RNG.normal(size=(5, 4))
+    y = RNG.integers(0, 4, size=5)
+    # epsilon = 0 is cross-entropy; one-hot probabilities equal indices
+    xp.assert_close(run(xp, losskit.poly1_cross_entropy, x, y, epsilon=0.0), run(xp, losskit.cross_entropy, x, y))
+    a = run(xp, losskit.poly1_cross_entropy, x, y, epsilon=-1.0, reduction="none")
+    b = run(xp, losskit.poly1_cross_entropy, x, np.eye(4)[y], epsilon=-1.0, reduction="none")
+    xp.assert_close(a, b)
+    p = np.exp(_log_softmax_last(x))
+    ref = -np.log(p[np.arange(5), y]) + 2.0 * (1 - p[np.arange(5), y])
+    xp.assert_close(run(xp, losskit.poly1_cross_entropy, x, y, epsilon=2.0, reduction="none"), ref)
+
+
+def test_poly1_bad_input_and_empty(xp):
+    xa = xp.asarray(np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="epsilon: expected a real number"):
+        losskit.poly1_cross_entropy(xa, xp.asarray(np.array([0, 1])), epsilon=None)
+    with pytest.raises(TypeError, match="target: expected an integer array"):
+        losskit.poly1_cross_entropy(xa, xp.asarray(np.array([0.0, 1.0])))
+    with pytest.raises(ValueError, match=r"target: expected probabilities in \[0, 1\]"):
+        losskit.poly1_cross_entropy(xa, xp.asarray(np.full((2, 3), 2.0)))
+    assert run(xp, losskit.poly1_cross_entropy, np.zeros((0, 3)), np.zeros(0, dtype=np.int64)) == 0.0
+
+
+# ----------------------------------------------------------------- zero_one
+
+
+def test_zero_one_loss_values(xp):
+    x = np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]])
+    y = np.array([0, 0, 0])
+    xp.assert_close(run(xp, losskit.zero_one_loss, x, y), 1 / 3)
+    xp.assert_close(run(xp, losskit.zero_one_loss, x, y, reduction="sum"), 1.0)
+    xp.assert_close(run(xp, losskit.zero_one_loss, x, y, weight=np.array([1.0, 3.0, 0.0])), 3 / 4)
+    # binary decision values: f > 0 predicts the positive class
+    f = np.array([0.5, -0.2, 0.0, 3.0])
+    for lab in (np.array([1, 1, -1, -1]), np.array([1, 1, 0, 0])):
+        xp.assert_close(run(xp, losskit.zero_one_loss, f, lab, reduction="none"), [0.0, 1.0, 0.0, 1.0])
+
+
+def test_zero_one_loss_is_a_step_function(xp):
+    # The seed article's argument: nudging the scores leaves the loss unchanged (zero
+    # gradient almost everywhere) while cross-entropy moves.
+    x = RNG.normal(size=(8, 3))
+    y = RNG.integers(0, 3, size=8)
+    a = run(xp, losskit.zero_one_loss, x, y)
+    b = run(xp, losskit.zero_one_loss, x + 1e-4 * RNG.normal(size=x.shape), y)
+    assert a == b
+    assert run(xp, losskit.cross_entropy, x, y) != run(xp, losskit.cross_entropy, x + 1e-2 * RNG.normal(size=x.shape), y)
+    assert not losskit.get("zero_one_loss").differentiable
+
+
+def test_zero_one_loss_bad_input(xp):
+    with pytest.raises(ValueError, match=r"target: expected class indices of shape \(2,\)"):
+        losskit.zero_one_loss(xp.asarray(np.zeros((2, 3))), xp.asarray(np.array([0, 1, 2])))
+    with pytest.raises(ValueError, match=r"expected class indices in \[0, 2\], got 3"):
+        losskit.zero_one_loss(xp.asarray(np.zeros((2, 3))), xp.asarray(np.array([0, 3])))
+    with pytest.raises(ValueError, match="binary labels"):
+        losskit.zero_one_loss(xp.asarray(np.zeros(2)), xp.asarray(np.array([0, 3])))
+
+
+# ----------------------------------------------------------------- every loss: half precision, registry
+
+
+HALF_CASES = {
+    "cross_entropy": lambda: (RNG.normal(size=(4, 3)), np.array([0, 1, 2, 0])),
+    "nll_loss": lambda: (np.log(RNG.dirichlet(np.ones(3), 4)), np.array([0, 1, 2, 0])),
+    "binary_cross_entropy": lambda: (np.array([0.0, 0.2, 0.9, 1.0]), np.array([1.0, 0.0, 1.0, 0.0])),
+    "binary_cross_entropy_with_logits": lambda: (np.array([-60.0, 0.2, 60.0, 1.0]), np.array([1.0, 0.0, 1.0, 0.0])),
+    "log_loss": lambda: (np.array([0.0, 0.2, 0.9, 1.0]), np.array([1, 0, 1, 0])),
+    "kl_div": lambda: (np.log(RNG.dirichlet(np.ones(3), 4)), RNG.dirichlet(np.ones(3), 4)),
+    "hinge_loss": lambda: (RNG.normal(size=4), np.array([1, -1, 1, -1])),
+    "squared_hinge_loss": lambda: (RNG.normal(size=4), np.array([1, 0, 1, 0])),
+    "multi_margin_loss": lambda: (RNG.normal(size=(4, 3)), np.array([0, 1, 2, 0])),
+    "multiclass_hinge_loss": lambda: (RNG.normal(size=(4, 3)), np.array([0, 1, 2, 0])),
+    "sigmoid_focal_loss": lambda: (np.array([-60.0, 0.2, 60.0, 1.0]), np.array([1.0, 0.0, 1.0, 0.0])),
+    "focal_loss": lambda: (RNG.normal(size=(4, 3)) * 20, np.array([0, 1, 2, 0])),
+    "poly1_cross_entropy": lambda: (RNG.normal(size=(4, 3)), np.array([0, 1, 2, 0])),
+    "zero_one_loss": lambda: (RNG.normal(size=(4, 3)), np.array([0, 1, 2, 0])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HALF_CASES))
+def test_half_precision_inputs_give_finite_float32(xp, name):
+    fn = getattr(losskit, name)
+    x, t = HALF_CASES[name]()
+    ref = xp.np(fn(xp.asarray(x, dtype="float32"), xp.asarray(t)))  # same compute dtype (and eps) as half input
+    ran = False
+    for dt in ("float16", "bfloat16"):
+        if not xp.has_dtype(dt):
+            continue
+        ran = True
+        out = xp.call(fn, xp.asarray(x, dtype=dt), xp.asarray(t))
+        assert out.dtype == xp.dtype("float32"), (name, dt)
+        v = xp.np(out)
+        assert np.isfinite(v)
+        # half-precision rounding of the inputs (3 significant digits for bf16) moves the value a little
+        np.testing.assert_allclose(v, ref, rtol=5e-2, atol=5e-2)
+    if not ran:  # array_api_strict has no half dtypes: the float32 path must still be finite
+        assert np.isfinite(ref)
+
+
+def test_registry_metadata():
+    clf = losskit.names("classification")
+    assert set(HALF_CASES) == set(clf)
+    for name in clf:
+        info = losskit.get(name)
+        assert info.reference and info.formula
+    assert losskit.get("bce").name == "binary_cross_entropy"
+    assert losskit.get("ce").name == "cross_entropy"
+    margin = {n for n in clf if losskit.get(n).plot == "margin"}
+    assert margin == {"hinge_loss", "squared_hinge_loss", "binary_cross_entropy_with_logits", "sigmoid_focal_loss"}
+
+
+# ----------------------------------------------------------------- torch modules
+
+
+MODULE_CASES = [
+    ("CrossEntropyLoss", {"label_smoothing": 0.1, "ignore_index": 2}, "ce"),
+    ("NLLLoss", {"ignore_index": 0}, "logp"),
+    ("BCELoss", {}, "prob"),
+    ("BCEWithLogitsLoss", {"pos_weight": 2.0}, "binary"),
+    ("LogLoss", {}, "logloss"),
+    ("KLDivLoss", {"reduction": "batchmean"}, "kl"),
+    ("HingeLoss", {}, "pm1"),
+    ("SquaredHingeLoss", {"reduction": "sum"}, "pm1"),
+    ("MultiMarginLoss", {"p": 2, "margin": 0.5}, "ce"),
+    ("MulticlassHingeLoss", {}, "ce"),
+    ("SigmoidFocalLoss", {"alpha": None, "gamma": 1.0}, "binary"),
+    ("FocalLoss", {"gamma": 1.0}, "ce"),
+    ("Poly1CrossEntropyLoss", {"epsilon": 2.0}, "ce"),
+    ("ZeroOneLoss", {}, "ce"),
+]
+
+
+def _module_inputs(kind, torch):
+    g = np.random.default_rng(3)
+    if kind == "ce":
+        return torch.tensor(g.normal(size=(4, 3))), torch.tensor([0, 1, 2, 0])
+    if kind == "logp":
+        return torch.tensor(np.log(g.dirichlet(np.ones(3), 4))), torch.tensor([0, 1, 2, 0])
+    if kind == "prob":
+        return torch.tensor(g.uniform(size=4)), torch.tensor([1.0, 0.0, 1.0, 0.0])
+    if kind == "binary":
+        return torch.tensor(g.normal(size=4)), torch.tensor([1.0, 0.0, 1.0, 0.0])
+    if kind == "logloss":
+        return torch.tensor(g.dirichlet(np.ones(3), 4)), torch.tensor([0, 1, 2, 0])
+    if kind == "kl":
+        return torch.tensor(np.log(g.dirichlet(np.ones(3), 4))), torch.tensor(g.dirichlet(np.ones(3), 4))
+    return torch.tensor(g.normal(size=4)), torch.tensor([1, -1, 1, -1])
+
+
+@pytest.mark.parametrize("cls,opts,kind", MODULE_CASES, ids=[c[0] for c in MODULE_CASES])
+def test_torch_module_equals_function(cls, opts, kind):
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+
+    module = getattr(lt, cls)(**opts)
+    fn = module.function
+    x, t = _module_inputs(kind, torch)
+    torch.testing.assert_close(module(x, t), fn(x, t, **opts))
+    text = repr(module)
+    assert text.startswith(cls + "(")
+    for k, v in opts.items():
+        assert f"{k}={v!r}" in text
+    assert fn.__name__ in (module.__doc__ or "")
+
+
+def test_torch_module_class_weight_is_a_buffer():
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+
+    w = torch.tensor([1.0, 2.0, 0.5])
+    module = lt.CrossEntropyLoss(weight=w)
+    assert "weight" in dict(module.named_buffers())
+    x, t = _module_inputs("ce", torch)
+    x = x.float()
+    torch.testing.assert_close(module(x, t), torch.nn.functional.cross_entropy(x, t, weight=w))
+    assert "weight=tensor(shape=(3,))" in repr(module)

@@ -30,6 +30,16 @@ from .classification import cross_entropy
 from .classification import nll_loss
 from .classification import binary_cross_entropy
 from .classification import binary_cross_entropy_with_logits
+from .classification import log_loss
+from .classification import kl_div
+from .classification import hinge_loss
+from .classification import squared_hinge_loss
+from .classification import multi_margin_loss
+from .classification import multiclass_hinge_loss
+from .classification import sigmoid_focal_loss
+from .classification import focal_loss
+from .classification import poly1_cross_entropy
+from .classification import zero_one_loss
 
 # --- segmentation (losskit/segmentation.py) ---
 from .segmentation import dice_loss

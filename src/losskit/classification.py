@@ -814,3 +814,830 @@ def _bce_with_logits_grad(input, target, *, weight=None, pos_weight=None, reduct
     if w is not None:
         g = g * w
     return value, g * _grad_scale(reduction, size(x), xp)
+
+
+# --------------------------------------------------------------------------- log loss
+
+
+@loss(
+    family="classification",
+    formula=r"\ell_n = -\log \operatorname{clip}(p_{n, y_n}, \epsilon, 1 - \epsilon)",
+    reference="Bishop, Pattern Recognition and Machine Learning, 2006 (Sec. 4.3.4)",
+    aliases=("logloss", "sklearn_log_loss"),
+)
+def log_loss(input: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
+    r"""Log loss with scikit-learn's meaning: predicted probabilities vs integer labels.
+
+    .. math::
+
+        \ell_n = -\log \operatorname{clip}\bigl(p_{n, y_n},\ \epsilon,\ 1 - \epsilon\bigr),
+        \qquad \text{mean} = \frac{\sum_n s_n \ell_n}{\sum_n s_n}
+
+    where
+
+    - :math:`p_{n,c}` is the predicted probability of class :math:`c` for sample :math:`n`
+      (binary 1-D input: :math:`p_{n,1} = p_n`, :math:`p_{n,0} = 1 - p_n`),
+    - :math:`y_n` the integer label, :math:`\epsilon` the machine epsilon of the compute
+      dtype (``xp.finfo(dtype).eps``, as scikit-learn),
+    - :math:`s_n` the optional sample weight (``weight``; scikit-learn's ``sample_weight``).
+
+    Args:
+        input: probabilities, shape ``(N,)`` (of the positive class, binary), ``(N, 1)``
+            (the same) or ``(N, C)`` (one column per class, labels ``0..C-1``; ``C = 2`` is
+            the binary case of ``predict_proba``).
+        target: integer labels, shape ``(N,)``, in ``{0, 1}`` (binary) or ``0..C-1``.
+        weight: optional per-sample weights, shape ``(N,)``.
+        reduction: ``"mean"`` (weighted mean over samples, scikit-learn's
+            ``normalize=True``), ``"sum"`` (``normalize=False``) or ``"none"`` (``(N,)``).
+
+    Returns:
+        Scalar or ``(N,)`` in ``input``'s compute dtype.
+
+    Notes:
+        Follows ``sklearn.metrics.log_loss`` (1.5 and later): probabilities are clipped to
+        ``[eps, 1 - eps]`` and *not* renormalised; rows of an ``(N, C)`` input that do not
+        sum to 1 (within ``sqrt(eps)``) give a ``UserWarning`` in eager mode, as in
+        scikit-learn (before 1.5 it divided each row by its sum). Labels are integers
+        ``0..C-1`` rather than arbitrary class names. Only the true class's probability is
+        read (``take_along_axis``), so the loss is one pass over ``N`` values after the
+        checks. For logits use :func:`cross_entropy` or
+        :func:`binary_cross_entropy_with_logits`.
+
+    References:
+        Bishop, Pattern Recognition and Machine Learning, 2006, Sec. 4.3.4.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.35, 0.65]])
+        >>> # -(log .9 + log .8 + log .3 + log .65) / 4
+        >>> print(f"{float(losskit.log_loss(p, np.array([0, 1, 0, 1]))):.4f}")
+        0.4908
+    """
+    check_reduction(reduction)
+    check_array("input", input)
+    check_array("target", target)
+    xp = namespace(input, target, weight)
+    check_floating("input", input, xp)
+    if input.ndim not in (1, 2):
+        raise ValueError(f"input: expected probabilities of shape (N,) or (N, C), got {tuple(input.shape)}")
+    n = int(input.shape[0])
+    binary = input.ndim == 1 or input.shape[1] == 1
+    c = 2 if binary else int(input.shape[1])
+    if input.ndim == 2 and input.shape[1] == 0:
+        raise ValueError(f"input: expected at least 1 column of probabilities, got an empty class axis (shape {tuple(input.shape)})")
+    check_integer("target", target, xp)
+    if tuple(target.shape) != (n,):
+        raise ValueError(f"target: expected labels of shape ({n},), got {tuple(target.shape)}")
+    check_in_unit_interval("input", input)
+    check_labels_in_range("target", target, c)
+    x = as_float(input, xp)
+    w = _check_sample_weight(weight, (n,), xp, x.dtype)
+    eps = float(xp.finfo(x.dtype).eps)
+    if not binary and not is_traced(x) and n > 0:
+        dev = to_numpy(xp.sum(x, axis=1))
+        if not (abs(dev - 1.0) <= math.sqrt(eps)).all():
+            warnings.warn(
+                "input: the rows of probabilities do not sum to one; log_loss does not "
+                "renormalise them (scikit-learn >= 1.5 neither)",
+                UserWarning,
+                stacklevel=2,
+            )
+    if binary:
+        p = xp.reshape(x, (n,))
+        pt = xp.where(target == 1, p, 1.0 - p)
+    else:
+        pt = _pick(x, _as_index(target, xp), 1, xp)
+    # Clipping (as scikit-learn): a probability of exactly 0 for the true class costs
+    # -log(eps) ~ 36 (float64) instead of inf.
+    loss = -xp.log(xp.clip(pt, eps, 1.0 - eps))
+    return reduce_loss(loss, reduction, xp, weight=w)
+
+
+# --------------------------------------------------------------------------- KL divergence
+
+
+@loss(
+    family="classification",
+    formula=r"\ell = t\,(\log t - x) \quad (x = \log q)",
+    reference="Kullback, Leibler, On Information and Sufficiency, 1951",
+    aliases=("kl_divergence", "kldiv"),
+)
+def kl_div(input: Any, target: Any, *, log_target: bool = False, reduction: str = "mean") -> Any:
+    r"""Kullback-Leibler divergence KL(target || exp(input)), torch's argument order.
+
+    .. math::
+
+        \ell = t \,(\log t - x) \quad\text{or, with log\_target:}\quad \ell = e^{t}\,(t - x)
+
+    where
+
+    - :math:`x` is ``input``: the **log**-probabilities :math:`\log q` of the model,
+    - :math:`t` is ``target``: the reference distribution's **probabilities** :math:`p`
+      (its log-probabilities when ``log_target=True``),
+    - :math:`0 \log 0 = 0` (``xlogy``), so zero target probabilities contribute nothing.
+
+    Summed over the class axis this is :math:`KL(p \,\|\, q) = \sum_c p_c \log(p_c / q_c)`.
+
+    Args:
+        input: log-probabilities of the model, any shape.
+        target: probabilities in [0, 1] (or log-probabilities with ``log_target=True``),
+            ``input``'s shape.
+        log_target: whether ``target`` is given in log space.
+        reduction: ``"mean"`` (over *all elements*, torch's default), ``"batchmean"``
+            (sum divided by ``input.shape[0]``: the true KL per sample when the class axis
+            is the rest), ``"sum"`` or ``"none"`` (``input``'s shape).
+
+    Returns:
+        Scalar or ``input``'s shape, in ``input``'s compute dtype.
+
+    Notes:
+        ``torch.nn.functional.kl_div`` semantics: note that ``input`` is *log*-probabilities
+        and ``target`` plain probabilities, the reverse of what the name KL(p || q)
+        suggests. ``reduction="mean"`` averages over every element (torch's default, which
+        is not the KL divergence); use ``"batchmean"`` for the mathematical value. An empty
+        batch gives 0.
+
+    References:
+        Kullback, Leibler, On Information and Sufficiency, Ann. Math. Statist., 1951.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> p, q = np.array([[0.5, 0.5]]), np.array([[0.25, 0.75]])
+        >>> # .5 log(.5/.25) + .5 log(.5/.75)
+        >>> print(f"{float(losskit.kl_div(np.log(q), p, reduction='batchmean')):.4f}")
+        0.1438
+    """
+    check_choice("reduction", reduction, ("mean", "batchmean", "sum", "none"))
+    check_array("input", input)
+    check_array("target", target)
+    xp = namespace(input, target)
+    check_floating("input", input, xp)
+    if not isinstance(log_target, bool):
+        raise TypeError(f"log_target: expected a bool, got {type(log_target).__name__}")
+    check_floating("target", target, xp)
+    check_same_shape("input", input, "target", target)
+    if not log_target:
+        check_in_unit_interval("target", target)
+    x = as_float(input, xp)
+    t = as_float(target, xp, x.dtype)
+    if log_target:
+        loss = xp.exp(t) * (t - x)
+    else:
+        # xlogy: a zero target probability contributes 0 (0 log 0 = 0), not NaN.
+        loss = xlogy(t, t, xp) - t * x
+    if reduction == "batchmean":
+        total = xp.sum(loss)
+        return total / max(int(input.shape[0]), 1) if input.ndim > 0 else total
+    return reduce_loss(loss, reduction, xp)
+
+
+# --------------------------------------------------------------------------- hinge family
+
+
+def _hinge_setup(input, target, weight, reduction):
+    check_reduction(reduction)
+    check_array("input", input)
+    xp = namespace(input, target, weight)
+    check_floating("input", input, xp)
+    _check_binary_labels(target, input, xp)
+    x = as_float(input, xp)
+    y = _signed(target, xp, x.dtype)
+    w = _check_sample_weight(weight, tuple(input.shape), xp, x.dtype)
+    return xp, x, y, w
+
+
+@loss(
+    family="classification",
+    formula=r"\ell = \max(0,\ 1 - y f)",
+    reference="Cortes, Vapnik, Support-Vector Networks, 1995",
+    aliases=("hinge",),
+    plot="margin",
+)
+def hinge_loss(input: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
+    r"""Binary hinge loss of decision values against labels in {-1, 1} or {0, 1}.
+
+    .. math::
+
+        \ell = \max(0,\ 1 - y f)
+
+    where
+
+    - :math:`f` is the decision value (``input``; its sign is the predicted class),
+    - :math:`y \in \{-1, 1\}` the label (a label 0 is read as -1),
+    - the margin is 1: correct predictions with :math:`y f \ge 1` cost nothing.
+
+    Args:
+        input: decision values, any shape.
+        target: labels in {-1, 1} or in {0, 1} (integer, bool or float), ``input``'s shape.
+        weight: optional per-sample weight, ``input``'s shape.
+        reduction: ``"mean"`` (weighted mean, as scikit-learn's ``sample_weight``),
+            ``"sum"`` or ``"none"``.
+
+    Returns:
+        Scalar or ``input``'s shape, in ``input``'s compute dtype.
+
+    Notes:
+        Matches ``sklearn.metrics.hinge_loss`` (binary) and ``optax.hinge_loss``. The
+        gradient at the kink :math:`y f = 1` is taken as 0. Labels mixing -1 and 0 are
+        rejected (eager mode).
+
+    References:
+        Cortes, Vapnik, Support-Vector Networks, Machine Learning 20, 1995.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> f, y = np.array([2.0, 0.5, -1.0]), np.array([1, 1, 1])
+        >>> print(f"{float(losskit.hinge_loss(f, y)):.4f}")  # (0 + .5 + 2) / 3
+        0.8333
+    """
+    xp, x, y, w = _hinge_setup(input, target, weight, reduction)
+    return reduce_loss(_relu(1.0 - y * x, xp), reduction, xp, weight=w)
+
+
+def _weighted_grad_scale(g, w, reduction, xp):
+    """Apply the sample weight and the (weighted) mean's denominator to an elementwise grad."""
+    if w is not None:
+        g = g * w
+        if reduction == "mean":
+            d = xp.sum(w)
+            g = g / xp.where(d == 0, xp.ones_like(d), d)
+        return g
+    return g * _grad_scale(reduction, size(g), xp)
+
+
+@analytic_grad(hinge_loss)
+def _hinge_loss_grad(input, target, *, weight=None, reduction="mean"):
+    """d/df = -y where y f < 1, else 0."""
+    value = hinge_loss(input, target, weight=weight, reduction=reduction)
+    xp, x, y, w = _hinge_setup(input, target, weight, reduction)
+    g = xp.where(1.0 - y * x > 0, -y, xp.zeros_like(x))
+    return value, _weighted_grad_scale(g, w, reduction, xp)
+
+
+@loss(
+    family="classification",
+    formula=r"\ell = \max(0,\ 1 - y f)^2",
+    reference="Janocha, Czarnecki, On Loss Functions for Deep Neural Networks in Classification, 2017, arXiv:1702.05659",
+    aliases=("squared_hinge", "l2_hinge"),
+    plot="margin",
+)
+def squared_hinge_loss(input: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
+    r"""Squared binary hinge loss (L2-SVM): differentiable at the margin.
+
+    .. math::
+
+        \ell = \max(0,\ 1 - y f)^2
+
+    where
+
+    - :math:`f` is the decision value (``input``),
+    - :math:`y \in \{-1, 1\}` the label (a label 0 is read as -1).
+
+    Args:
+        input: decision values, any shape.
+        target: labels in {-1, 1} or in {0, 1}, ``input``'s shape.
+        weight: optional per-sample weight, ``input``'s shape.
+        reduction: ``"mean"`` (weighted), ``"sum"`` or ``"none"``.
+
+    Returns:
+        Scalar or ``input``'s shape, in ``input``'s compute dtype.
+
+    Notes:
+        Same label and weight conventions as :func:`hinge_loss` (Keras' ``squared_hinge``
+        also maps {0, 1} labels to {-1, 1}). Unlike the hinge, its gradient
+        :math:`-2 y \max(0, 1 - y f)` is continuous.
+
+    References:
+        Janocha, Czarnecki, On Loss Functions for Deep Neural Networks in Classification,
+        2017, arXiv:1702.05659.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> f, y = np.array([2.0, 0.5, -1.0]), np.array([1, 1, 1])
+        >>> print(f"{float(losskit.squared_hinge_loss(f, y)):.4f}")  # (0 + .25 + 4) / 3
+        1.4167
+    """
+    xp, x, y, w = _hinge_setup(input, target, weight, reduction)
+    h = _relu(1.0 - y * x, xp)
+    return reduce_loss(h * h, reduction, xp, weight=w)
+
+
+@analytic_grad(squared_hinge_loss)
+def _squared_hinge_loss_grad(input, target, *, weight=None, reduction="mean"):
+    """d/df = -2 y max(0, 1 - y f)."""
+    value = squared_hinge_loss(input, target, weight=weight, reduction=reduction)
+    xp, x, y, w = _hinge_setup(input, target, weight, reduction)
+    g = -2.0 * y * _relu(1.0 - y * x, xp)
+    return value, _weighted_grad_scale(g, w, reduction, xp)
+
+
+@loss(
+    family="classification",
+    formula=r"\ell_n = \frac{1}{C} \sum_{j \ne y_n} w_{y_n} \max(0,\ m - x_{n,y_n} + x_{n,j})^p",
+    reference="Weston, Watkins, Support Vector Machines for Multi-Class Pattern Recognition, 1999",
+    aliases=("multi_margin", "weston_watkins_hinge"),
+)
+def multi_margin_loss(
+    input: Any,
+    target: Any,
+    *,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Any = None,
+    axis: int = 1,
+    reduction: str = "mean",
+) -> Any:
+    r"""Multiclass hinge loss of Weston and Watkins (torch's ``multi_margin_loss``).
+
+    .. math::
+
+        \ell_n = \frac{1}{C} \sum_{j \ne y_n} w_{y_n}\, \max(0,\ m - x_{n, y_n} + x_{n, j})^p
+
+    where
+
+    - :math:`x_n` are the class scores of sample :math:`n`, :math:`y_n` its class,
+    - :math:`m` is ``margin``, :math:`p \in \{1, 2\}` the power,
+    - :math:`w_c` the optional class weight, :math:`C` the number of classes.
+
+    Every wrong class within the margin of the true class's score is penalised (compare
+    :func:`multiclass_hinge_loss`, which penalises only the largest).
+
+    Args:
+        input: scores, shape ``(N, C, d1, ...)`` (class axis ``axis``) or ``(C,)``.
+        target: integer class indices, ``input``'s shape without the class axis.
+        p: 1 or 2.
+        margin: :math:`m`, a real number (default 1).
+        weight: optional per-class weight, shape ``(C,)``.
+        axis: class axis (default 1).
+        reduction: ``"mean"`` (plain mean over samples, as torch), ``"sum"`` or ``"none"``.
+
+    Returns:
+        Scalar or ``input``'s shape without the class axis, in ``input``'s compute dtype.
+
+    Notes:
+        ``torch.nn.functional.multi_margin_loss`` semantics: the class weight multiplies
+        after the power (torch's kernel; its documentation writes it inside), and the
+        mean does *not* divide by the weights. torch accepts only ``(N, C)``; here any
+        number of trailing axes works.
+
+    References:
+        Weston, Watkins, Support Vector Machines for Multi-Class Pattern Recognition,
+        ESANN 1999.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> x = np.array([[0.1, 0.2, 0.4, 0.8]])
+        >>> # (1 - .8 + .1) + (1 - .8 + .2) + (1 - .8 + .4), over C = 4 (torch's doc example)
+        >>> print(f"{float(losskit.multi_margin_loss(x, np.array([3]))):.4f}")
+        0.3250
+    """
+    check_reduction(reduction)
+    check_array("input", input)
+    check_array("target", target)
+    xp = namespace(input, target, weight)
+    ax, c = _check_scores(input, axis, xp)
+    _check_index_target(target, input, ax, c, xp)
+    if p not in (1, 2) or isinstance(p, bool):
+        raise ValueError(f"p: expected 1 or 2, got {p!r}")
+    check_number("margin", margin)
+    x = as_float(input, xp)
+    w = _class_weight(weight, c, xp, x.dtype)
+    t = _as_index(target, xp)
+    tt = xp.expand_dims(t, axis=ax)
+    z = float(margin) - take_along_axis(x, tt, xp, axis=ax) + x
+    h = _relu(z, xp)
+    if p == 2:
+        h = h * h
+    # j = y is not a wrong class (it would add margin^p to every sample).
+    is_true = one_hot(t, c, xp, axis=ax, dtype=xp.bool)
+    h = xp.where(is_true, xp.zeros_like(h), h)
+    if w is not None:
+        h = h * xp.expand_dims(_gather(w, t, xp), axis=ax)
+    return reduce_loss(xp.sum(h, axis=ax) / c, reduction, xp)
+
+
+@loss(
+    family="classification",
+    formula=r"\ell_n = \max\bigl(0,\ 1 - x_{n,y_n} + \max_{j \ne y_n} x_{n,j}\bigr)",
+    reference="Crammer, Singer, On the Algorithmic Implementation of Multiclass Kernel-based "
+    "Vector Machines, JMLR 2001",
+    aliases=("crammer_singer_hinge",),
+)
+def multiclass_hinge_loss(
+    input: Any, target: Any, *, weight: Any = None, axis: int = 1, reduction: str = "mean"
+) -> Any:
+    r"""Multiclass hinge loss of Crammer and Singer (scikit-learn's multiclass ``hinge_loss``).
+
+    .. math::
+
+        \ell_n = \max\Bigl(0,\ 1 - \bigl(x_{n, y_n} - \max_{j \ne y_n} x_{n, j}\bigr)\Bigr)
+
+    where
+
+    - :math:`x_n` are the class scores (decision function) of sample :math:`n`,
+    - :math:`y_n` its class; only the strongest wrong class counts.
+
+    Args:
+        input: scores, shape ``(N, C, d1, ...)`` with ``C >= 2`` (class axis ``axis``).
+        target: integer class indices, ``input``'s shape without the class axis.
+        weight: optional per-sample weight, ``target``'s shape.
+        axis: class axis (default 1).
+        reduction: ``"mean"`` (weighted mean, scikit-learn's ``sample_weight``), ``"sum"``
+            or ``"none"``.
+
+    Returns:
+        Scalar or ``target``'s shape, in ``input``'s compute dtype.
+
+    Notes:
+        Equals ``sklearn.metrics.hinge_loss`` with a multiclass target (labels
+        ``0..C-1``) and ``optax.multiclass_hinge_loss``. Compare
+        :func:`multi_margin_loss` (Weston-Watkins: a sum over every wrong class).
+
+    References:
+        Crammer, Singer, On the Algorithmic Implementation of Multiclass Kernel-based
+        Vector Machines, JMLR 2, 2001.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> x = np.array([[2.0, 1.5, -1.0], [0.0, 3.0, 1.0]])
+        >>> # 1 - (2 - 1.5) = .5; 1 - (1 - 3) = 3
+        >>> print(f"{float(losskit.multiclass_hinge_loss(x, np.array([0, 2]))):.4f}")
+        1.7500
+    """
+    check_reduction(reduction)
+    check_array("input", input)
+    check_array("target", target)
+    xp = namespace(input, target, weight)
+    ax, c = _check_scores(input, axis, xp, min_classes=2)
+    _check_index_target(target, input, ax, c, xp)
+    x = as_float(input, xp)
+    w = _check_sample_weight(weight, tuple(target.shape), xp, x.dtype)
+    t = _as_index(target, xp)
+    is_true = one_hot(t, c, xp, axis=ax, dtype=xp.bool)
+    # The true class is excluded from the max by -inf (a constant: no gradient flows to it).
+    others = xp.max(xp.where(is_true, xp.full_like(x, -math.inf), x), axis=ax)
+    loss = _relu(1.0 - _pick(x, t, ax, xp) + others, xp)
+    return reduce_loss(loss, reduction, xp, weight=w)
+
+
+# --------------------------------------------------------------------------- focal losses
+
+
+def _sigmoid_focal_setup(input, target, alpha, gamma, reduction):
+    check_reduction(reduction)
+    check_array("input", input)
+    xp = namespace(input, target)
+    check_floating("input", input, xp)
+    _check_prob_target(target, input, xp)
+    check_number("alpha", alpha, low=0.0, high=1.0, allow_none=True)
+    check_number("gamma", gamma, low=0.0)
+    x = as_float(input, xp)
+    t = as_float(target, xp, x.dtype) if not xp.isdtype(target.dtype, "bool") else xp.astype(target, x.dtype)
+    return xp, x, t
+
+
+@loss(
+    family="classification",
+    formula=r"\ell = -\alpha_t (1 - p_t)^\gamma \log p_t,\ p = \sigma(x)",
+    reference="Lin, Goyal, Girshick, He, Dollar, Focal Loss for Dense Object Detection, 2017, arXiv:1708.02002",
+    aliases=("binary_focal_loss",),
+    plot="margin",
+)
+def sigmoid_focal_loss(
+    input: Any, target: Any, *, alpha: float | None = 0.25, gamma: float = 2.0, reduction: str = "mean"
+) -> Any:
+    r"""Sigmoid (binary / multi-label) focal loss on logits, as in RetinaNet.
+
+    .. math::
+
+        \ell = \alpha_t\, (1 - p_t)^{\gamma}\, \operatorname{BCE}(x, y),\qquad
+        1 - p_t = y\, \sigma(-x) + (1 - y)\, \sigma(x),\qquad
+        \alpha_t = \alpha y + (1 - \alpha)(1 - y)
+
+    where
+
+    - :math:`x` is the logit (``input``), :math:`\sigma` the sigmoid, :math:`p = \sigma(x)`,
+    - :math:`y \in [0, 1]` the target, :math:`p_t` the probability given to it,
+    - :math:`\operatorname{BCE}(x, y) = y\,\mathrm{softplus}(-x) + (1-y)\,\mathrm{softplus}(x)`,
+    - :math:`\gamma \ge 0` focuses on hard examples; :math:`\alpha \in [0, 1]` balances
+      positives and negatives (``alpha=None``: no balancing, :math:`\alpha_t = 1`).
+
+    Args:
+        input: logits, any shape.
+        target: targets in [0, 1], ``input``'s shape.
+        alpha: :math:`\alpha` or ``None`` (default 0.25, the paper's).
+        gamma: :math:`\gamma \ge 0` (default 2).
+        reduction: ``"mean"`` (over elements), ``"sum"`` or ``"none"``.
+
+    Returns:
+        Scalar or ``input``'s shape, in ``input``'s compute dtype.
+
+    Notes:
+        ``torchvision.ops.sigmoid_focal_loss`` and ``optax.sigmoid_focal_loss`` semantics
+        (torchvision turns alpha off with ``alpha < 0``, optax with ``None``, as here; both
+        default to ``reduction="none"``, losskit to ``"mean"``; RetinaNet divides the sum by
+        the number of positive anchors: use ``reduction="sum"`` and divide). :math:`1 - p_t`
+        is computed from sigmoids of :math:`\pm x` rather than as ``1 - p``, so it keeps its
+        precision when :math:`p_t \to 1`. With :math:`\gamma = 0` and ``alpha=None`` this is
+        :func:`binary_cross_entropy_with_logits`.
+
+    References:
+        Lin et al., Focal Loss for Dense Object Detection, 2017, arXiv:1708.02002.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> # x = 0, y = 1: p_t = 1/2, so .25 * (1/2)^2 * log 2
+        >>> print(f"{float(losskit.sigmoid_focal_loss(np.array([0.0]), np.array([1.0]))):.5f}")
+        0.04332
+    """
+    xp, x, t = _sigmoid_focal_setup(input, target, alpha, gamma, reduction)
+    ce = t * softplus(-x, xp) + (1.0 - t) * softplus(x, xp)
+    m = t * sigmoid(-x, xp) + (1.0 - t) * sigmoid(x, xp)
+    loss = _pow(m, float(gamma), xp) * ce
+    if alpha is not None:
+        loss = (alpha * t + (1.0 - alpha) * (1.0 - t)) * loss
+    return reduce_loss(loss, reduction, xp)
+
+
+@analytic_grad(sigmoid_focal_loss)
+def _sigmoid_focal_loss_grad(input, target, *, alpha=0.25, gamma=2.0, reduction="mean"):
+    r"""d/dx = alpha_t [gamma m^(gamma-1) (1 - 2y) s(1-s) ce + m^gamma (s - y)], s = sigma(x),
+    m = 1 - p_t (dm/dx = (1 - 2y) s (1 - s), dce/dx = s - y)."""
+    value = sigmoid_focal_loss(input, target, alpha=alpha, gamma=gamma, reduction=reduction)
+    xp, x, t = _sigmoid_focal_setup(input, target, alpha, gamma, reduction)
+    s = sigmoid(x, xp)
+    sn = sigmoid(-x, xp)
+    ce = t * softplus(-x, xp) + (1.0 - t) * softplus(x, xp)
+    m = t * sn + (1.0 - t) * s
+    g = _dpow(m, float(gamma), xp) * (1.0 - 2.0 * t) * s * sn * ce + _pow(m, float(gamma), xp) * (s - t)
+    if alpha is not None:
+        g = (alpha * t + (1.0 - alpha) * (1.0 - t)) * g
+    return value, g * _grad_scale(reduction, size(x), xp)
+
+
+def _focal_setup(input, target, gamma, alpha, ignore_index, axis, reduction):
+    check_reduction(reduction)
+    check_array("input", input)
+    check_array("target", target)
+    alpha_arr = alpha if (alpha is not None and hasattr(alpha, "shape")) else None
+    xp = namespace(input, target, alpha_arr)
+    ax, c = _check_scores(input, axis, xp)
+    _check_ignore_index(ignore_index)
+    _check_index_target(target, input, ax, c, xp, ignore_index=ignore_index)
+    check_number("gamma", gamma, low=0.0)
+    x = as_float(input, xp)
+    if alpha is None or alpha_arr is not None:
+        a = _class_weight(alpha_arr, c, xp, x.dtype, name="alpha")
+    else:
+        a = float(check_number("alpha", alpha, low=0.0))
+    t = _as_index(target, xp)
+    if ignore_index is not None:
+        valid = t != ignore_index
+        t = xp.where(valid, t, xp.zeros_like(t))
+        vw = xp.astype(valid, x.dtype)
+    else:
+        vw = None
+    at = _gather(a, t, xp) if (a is not None and not isinstance(a, float)) else a
+    return xp, x, t, ax, c, at, vw
+
+
+@loss(
+    family="classification",
+    formula=r"\ell_n = -\alpha_{y_n} (1 - p_{n,y_n})^\gamma \log p_{n,y_n},\ p = \operatorname{softmax}(x)",
+    reference="Lin, Goyal, Girshick, He, Dollar, Focal Loss for Dense Object Detection, 2017, arXiv:1708.02002",
+    aliases=("softmax_focal_loss",),
+)
+def focal_loss(
+    input: Any,
+    target: Any,
+    *,
+    gamma: float = 2.0,
+    alpha: Any = None,
+    ignore_index: int | None = None,
+    axis: int = 1,
+    reduction: str = "mean",
+) -> Any:
+    r"""Softmax (multiclass) focal loss on logits and class indices.
+
+    .. math::
+
+        \ell_n = -\alpha_{y_n}\, (1 - p_{n, y_n})^{\gamma}\, \log p_{n, y_n},
+        \qquad p_n = \operatorname{softmax}(x_n)
+
+    where
+
+    - :math:`x_n` are the logits of sample :math:`n`, :math:`y_n` its class,
+    - :math:`\gamma \ge 0` down-weights well-classified samples,
+    - :math:`\alpha_c` is an optional per-class weight (an array ``(C,)``) or one number
+      for every class; ``None`` means 1.
+
+    Args:
+        input: logits, shape ``(N, C, d1, ...)`` (class axis ``axis``) or ``(C,)``.
+        target: integer class indices, ``input``'s shape without the class axis.
+        gamma: :math:`\gamma \ge 0` (default 2).
+        alpha: ``None``, a number >= 0, or a per-class weight array of shape ``(C,)``.
+        ignore_index: a target value to leave out of the loss and of the mean.
+        axis: class axis (default 1).
+        reduction: ``"mean"`` (plain mean over the non-ignored samples: alpha does not
+            enter the denominator, as in the paper's normalisation by a count), ``"sum"``
+            or ``"none"`` (ignored samples give 0).
+
+    Returns:
+        Scalar or ``target``'s shape, in ``input``'s compute dtype.
+
+    Notes:
+        With ``gamma=0`` and ``alpha=None`` this is :func:`cross_entropy` (same
+        ``ignore_index`` handling). With a per-class ``alpha`` the mean differs from
+        ``cross_entropy(weight=alpha)``, which divides by the sum of the weights.
+        :math:`1 - p_{y}` is computed as ``-expm1(log p_y)``, precise when :math:`p_y \to 1`.
+
+    References:
+        Lin et al., Focal Loss for Dense Object Detection, 2017, arXiv:1708.02002.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> x = np.array([[0.0, 0.0]])  # p_y = 1/2: (1/2)^2 * log 2
+        >>> print(f"{float(losskit.focal_loss(x, np.array([1]))):.5f}")
+        0.17329
+    """
+    xp, x, t, ax, c, at, vw = _focal_setup(input, target, gamma, alpha, ignore_index, axis, reduction)
+    lpt = _pick(log_softmax(x, xp, axis=ax), t, ax, xp)
+    m = -xp.expm1(lpt)  # 1 - p_t without cancellation when p_t ~ 1
+    loss = -_pow(m, float(gamma), xp) * lpt
+    if at is not None:
+        loss = loss * at
+    if vw is not None:
+        # where, not a product: an ignored sample's loss may be inf (logit -inf).
+        loss = xp.where(vw > 0, loss, xp.zeros_like(loss))
+    return reduce_loss(loss, reduction, xp, weight=vw)
+
+
+@analytic_grad(focal_loss)
+def _focal_loss_grad(input, target, *, gamma=2.0, alpha=None, ignore_index=None, axis=1, reduction="mean"):
+    r"""d l / d x_c = alpha_y (p_c - [c = y]) [m^gamma - gamma m^(gamma-1) p_y log p_y], m = 1 - p_y."""
+    value = focal_loss(input, target, gamma=gamma, alpha=alpha, ignore_index=ignore_index, axis=axis, reduction=reduction)
+    xp, x, t, ax, c, at, vw = _focal_setup(input, target, gamma, alpha, ignore_index, axis, reduction)
+    logp = log_softmax(x, xp, axis=ax)
+    lpt = _pick(logp, t, ax, xp)
+    m = -xp.expm1(lpt)
+    coef = _pow(m, float(gamma), xp) - _dpow(m, float(gamma), xp) * xp.exp(lpt) * lpt
+    if at is not None:
+        coef = coef * at
+    if vw is not None:
+        coef = coef * vw
+    g = (xp.exp(logp) - one_hot(t, c, xp, axis=ax, dtype=x.dtype)) * xp.expand_dims(coef, axis=ax)
+    if reduction == "mean":
+        if vw is not None:
+            d = xp.sum(vw)
+            g = g / xp.where(d == 0, xp.ones_like(d), d)
+        else:
+            g = g * _grad_scale("mean", size(t), xp)
+    return value, g
+
+
+# --------------------------------------------------------------------------- PolyLoss
+
+
+@loss(
+    family="classification",
+    formula=r"\ell_n = \mathrm{CE}(x_n, t_n) + \epsilon\,(1 - p_{n,t})",
+    reference="Leng, Xu, Tan, et al., PolyLoss: A Polynomial Expansion Perspective of "
+    "Classification Loss Functions, 2022, arXiv:2204.12511",
+    aliases=("poly1", "poly_loss"),
+)
+def poly1_cross_entropy(
+    input: Any, target: Any, *, epsilon: float = 1.0, axis: int = 1, reduction: str = "mean"
+) -> Any:
+    r"""Poly-1 loss: cross-entropy plus :math:`\epsilon (1 - p_t)`.
+
+    .. math::
+
+        \ell_n = -\sum_c t_{n,c} \log p_{n,c} + \epsilon \sum_c t_{n,c}\,(1 - p_{n,c}),
+        \qquad p_n = \operatorname{softmax}(x_n)
+
+    where
+
+    - :math:`x_n` are the logits, :math:`t_n` the target distribution (one-hot of the
+      class index, or given probabilities); for a one-hot target the second term is
+      :math:`\epsilon (1 - p_t)`,
+    - :math:`\epsilon` is the coefficient of the first polynomial term (``epsilon``;
+      :math:`\epsilon = 0` is cross-entropy, :math:`\epsilon = -1` drops the first term).
+
+    Args:
+        input: logits, shape ``(N, C, d1, ...)`` (class axis ``axis``) or ``(C,)``.
+        target: integer class indices (``input``'s shape without the class axis) or class
+            probabilities (``input``'s shape).
+        epsilon: :math:`\epsilon`, any real number (default 1, the paper's Poly-1).
+        axis: class axis (default 1; optax uses the last axis: pass ``axis=-1``).
+        reduction: ``"mean"`` (over samples), ``"sum"`` or ``"none"``.
+
+    Returns:
+        Scalar or the per-sample shape, in ``input``'s compute dtype.
+
+    Notes:
+        ``optax.poly_loss_cross_entropy`` semantics (which defaults to ``epsilon=2.0``, the
+        paper's ImageNet value, and takes probability labels on the last axis).
+
+    References:
+        Leng et al., PolyLoss: A Polynomial Expansion Perspective of Classification Loss
+        Functions, ICLR 2022, arXiv:2204.12511.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> x = np.array([[0.0, 0.0]])  # p_t = 1/2: log 2 + 1 * (1 - 1/2)
+        >>> print(f"{float(losskit.poly1_cross_entropy(x, np.array([0]))):.4f}")
+        1.1931
+    """
+    check_reduction(reduction)
+    check_array("input", input)
+    check_array("target", target)
+    xp = namespace(input, target)
+    ax, c = _check_scores(input, axis, xp)
+    check_number("epsilon", epsilon)
+    x = as_float(input, xp)
+    logp = log_softmax(x, xp, axis=ax)
+    if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(input.shape):
+        check_in_unit_interval("target", target)
+        q = as_float(target, xp, x.dtype)
+        ce = -xp.sum(q * logp, axis=ax)
+        one_minus_pt = xp.sum(q * (1.0 - xp.exp(logp)), axis=ax)
+    else:
+        _check_index_target(target, input, ax, c, xp)
+        lpt = _pick(logp, _as_index(target, xp), ax, xp)
+        ce = -lpt
+        one_minus_pt = -xp.expm1(lpt)  # 1 - p_t, precise when p_t ~ 1
+    return reduce_loss(ce + float(epsilon) * one_minus_pt, reduction, xp)
+
+
+# --------------------------------------------------------------------------- 0-1 loss
+
+
+@loss(
+    family="classification",
+    formula=r"\ell_n = [\arg\max_c x_{n,c} \ne y_n]",
+    reference="Bishop, Pattern Recognition and Machine Learning, 2006 (Sec. 1.5.1)",
+    aliases=("zero_one", "misclassification_rate"),
+    differentiable=False,
+)
+def zero_one_loss(
+    input: Any, target: Any, *, weight: Any = None, axis: int = 1, reduction: str = "mean"
+) -> Any:
+    r"""0-1 loss (misclassification rate): 1 for a wrong prediction, 0 for a right one.
+
+    .. math::
+
+        \ell_n = \bigl[\, \hat y_n \ne y_n \,\bigr], \qquad
+        \hat y_n = \arg\max_c x_{n,c}\ \text{(multiclass)}\quad\text{or}\quad
+        \hat y_n = \operatorname{sign}(f_n)\ \text{(binary)}
+
+    where
+
+    - :math:`x_n` are class scores with integer targets :math:`y_n` (the first maximum
+      wins ties), or, when ``input`` and ``target`` have the same shape, :math:`f_n` are
+      binary decision values and :math:`y_n` labels in {-1, 1} or {0, 1} (:math:`f_n > 0`
+      predicts the positive class).
+
+    It is what we care about and what we do not train on: as a function of the scores it is
+    a step function, so its derivative is 0 almost everywhere (and undefined on the decision
+    boundary). A small change of the weights leaves it unchanged, then it jumps; gradient
+    descent gets no signal. Surrogates (cross-entropy, hinge) bound it from above and are
+    differentiable. The result carries no gradient (``differentiable=False``).
+
+    Args:
+        input: scores ``(N, C, d1, ...)`` (class axis ``axis``) with integer targets
+            ``(N, d1, ...)``; or decision values of ``target``'s shape (binary).
+        target: integer class indices, or binary labels in {-1, 1} / {0, 1}.
+        weight: optional per-sample weight, ``target``'s shape.
+        axis: class axis (multiclass only; default 1).
+        reduction: ``"mean"`` (weighted fraction of errors, scikit-learn's
+            ``zero_one_loss(normalize=True)``), ``"sum"`` (number of errors) or ``"none"``.
+
+    Returns:
+        Scalar or ``target``'s shape, in ``input``'s compute dtype; no gradient.
+
+    References:
+        Bishop, Pattern Recognition and Machine Learning, 2006, Sec. 1.5.1.
+
+    Example:
+        >>> import numpy as np, losskit
+        >>> x = np.array([[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]])
+        >>> print(f"{float(losskit.zero_one_loss(x, np.array([0, 0, 0]))):.4f}")
+        0.3333
+    """
+    check_reduction(reduction)
+    check_array("input", input)
+    check_array("target", target)
+    xp = namespace(input, target, weight)
+    check_floating("input", input, xp)
+    dtype = compute_dtype(input, xp)
+    if tuple(input.shape) == tuple(target.shape):
+        _check_binary_labels(target, input, xp)
+        pred = input > 0
+        truth = _signed(target, xp, dtype) > 0
+        wrong = pred != truth
+    else:
+        ax, c = _check_scores(input, axis, xp)
+        _check_index_target(target, input, ax, c, xp)
+        wrong = xp.argmax(input, axis=ax) != target
+    w = _check_sample_weight(weight, tuple(target.shape), xp, dtype)
+    return reduce_loss(xp.astype(wrong, dtype), reduction, xp, weight=w)

@@ -21,6 +21,20 @@ from .regression import PoissonNLLLoss
 from .regression import GaussianNLLLoss
 
 # --- classification shells ---
+from .classification import BCELoss
+from .classification import BCEWithLogitsLoss
+from .classification import CrossEntropyLoss
+from .classification import FocalLoss
+from .classification import HingeLoss
+from .classification import KLDivLoss
+from .classification import LogLoss
+from .classification import MultiMarginLoss
+from .classification import MulticlassHingeLoss
+from .classification import NLLLoss
+from .classification import Poly1CrossEntropyLoss
+from .classification import SigmoidFocalLoss
+from .classification import SquaredHingeLoss
+from .classification import ZeroOneLoss
 
 # --- segmentation shells ---
 from .segmentation import DiceLoss
