@@ -99,6 +99,9 @@ def loss_curves(info, options: dict | None = None, *, grad: bool = False, points
         raise
     except (ValueError, TypeError) as exc:
         raise CurveError(f"{info.name}: cannot be drawn with these options: {exc}") from None
+    except (NotImplementedError, RuntimeError, ArithmeticError) as exc:
+        # A failure inside the loss or its gradient path: still one line for the CLI.
+        raise CurveError(f"{info.name}: failed while drawing: {type(exc).__name__}: {exc}") from None
     raise CurveError(f"{info.name}: unknown plot kind {kind!r}")
 
 
