@@ -71,6 +71,16 @@ from .boxes import wiou_loss
 from .boxes import wiou_update_mean
 
 # --- metric learning (losskit/metric_learning.py) ---
+from .metric_learning import adasp_loss
+from .metric_learning import arcface_loss
+from .metric_learning import batch_hard_triplet_loss
+from .metric_learning import circle_loss
+from .metric_learning import contrastive_loss
+from .metric_learning import cosface_loss
+from .metric_learning import multi_similarity_loss
+from .metric_learning import nt_xent_loss
+from .metric_learning import pairwise_cosine_similarity
+from .metric_learning import pairwise_distance
 
 __all__ = sorted(
     name for name, value in globals().items()

@@ -506,8 +506,9 @@ def batch_hard_triplet_loss(
         Re-Identification", 2017, arXiv:1703.07737.
 
     Example:
-        Anchors at distance 1 from their positive, 2 from the nearest negative, margin 1.5:
-        every anchor gives 1 - 2 + 1.5 = 0.5.
+        Points 0, 1 | 3, 4 on a line, margin 1.5: the inner anchors (1 and 3) have their
+        positive at 1 and nearest negative at 2: 1 - 2 + 1.5 = 0.5; the outer ones give
+        1 - 3 + 1.5 < 0, a zero loss, left out of the mean.
 
         >>> import numpy as np, losskit
         >>> e = np.array([[0.0], [1.0], [3.0], [4.0]])

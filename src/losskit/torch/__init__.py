@@ -62,6 +62,14 @@ from .boxes import SIoULoss
 from .boxes import WIoULoss
 
 # --- metric learning shells ---
+from .metric_learning import AdaSPLoss
+from .metric_learning import ArcFaceLoss
+from .metric_learning import BatchHardTripletLoss
+from .metric_learning import CircleLoss
+from .metric_learning import ContrastiveLoss
+from .metric_learning import CosFaceLoss
+from .metric_learning import MultiSimilarityLoss
+from .metric_learning import NTXentLoss
 
 # --- perceptual / large-vocabulary (torch only) ---
 
