@@ -291,3 +291,13 @@ def test_cli_import_stays_light():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_readme_pictures_are_committed_and_small():
+    """docs/images holds two pictures from a default run (README); each under 200 KB."""
+    import pathlib
+
+    folder = pathlib.Path(__file__).resolve().parents[1] / "docs" / "images"
+    for name in ("demo_accuracy_vs_loss.png", "demo_training_curves.png"):
+        raw = (folder / name).read_bytes()
+        assert raw.startswith(PNG_SIGNATURE) and len(raw) < 200_000, name

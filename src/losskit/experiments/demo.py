@@ -166,7 +166,7 @@ def _plot_training(histories: dict, path) -> None:
     ax1.legend(fontsize=8)
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("accuracy")
-    ax2.set_ylim(0, 1.0)
+    ax2.set_ylim(0, 1.02)
     ax2.set_title("Accuracy (what we want, not what we train on)")
     ax2.legend(fontsize=8, loc="lower right")
     ax2.grid(alpha=0.3)
