@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 import textwrap
 
@@ -39,6 +40,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=_eval)
 
 
+def plain(text: str, math: str = "") -> str:
+    """Docstring markup for a terminal (``math=""``) or Markdown (``math="$"``):
+    ``:math:`x` `` -> ``x`` or ``$x$``; double backticks -> single."""
+    text = re.sub(r":math:`([^`]*)`", lambda m: f"{math}{m.group(1)}{math}", text)
+    return text.replace("``", "`")
+
+
 def _registry():
     from losskit import registry
 
@@ -60,7 +68,7 @@ def _list(args) -> int:
             family = info.family
             print(f"\n{family}")
         aliases = f" ({', '.join(info.aliases)})" if info.aliases else ""
-        print(f"  {info.name:<{width}}  {info.summary}{aliases}")
+        print(f"  {info.name:<{width}}  {plain(info.summary)}{aliases}")
     print(f"\n{len(infos)} losses. `losskit info NAME` for the formula and options.")
     return 0
 
@@ -70,7 +78,7 @@ def markdown_table(infos) -> str:
     lines = ["| loss | family | what it is | reference |", "|---|---|---|---|"]
     for info in infos:
         ref = (info.reference or "").replace("|", "/")
-        summary = info.summary.replace("|", "/")
+        summary = plain(info.summary, math="$").replace("|", "/")
         lines.append(f"| `{info.name}` | {info.family} | {summary} | {ref} |")
     return "\n".join(lines)
 
@@ -78,7 +86,7 @@ def markdown_table(infos) -> str:
 def _info(args) -> int:
     info = _registry().get(args.name)
     print(f"{info.name}  ({info.family})")
-    print(f"  {info.summary}")
+    print(f"  {plain(info.summary)}")
     if info.aliases:
         print(f"  aliases: {', '.join(info.aliases)}")
     print(f"\nformula (LaTeX):\n  {info.formula}")
