@@ -502,3 +502,52 @@ def test_torch_native_fast_path_equals_array_api_kernel(fn, opts, generic, reduc
             fast.sum().backward()
             ref.sum().backward()
             torch.testing.assert_close(xa.grad, xb.grad, rtol=tol, atol=tol)
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+_FINITE = st.floats(-1e4, 1e4, allow_nan=False, width=32)
+_PAIRS = st.integers(1, 6).flatmap(
+    lambda n: st.tuples(hnp.arrays(np.float32, n, elements=_FINITE), hnp.arrays(np.float32, n, elements=_FINITE))
+)
+_ELEMENTWISE = [
+    (losskit.mse_loss, {}), (losskit.l1_loss, {}), (losskit.huber_loss, {"delta": 0.5}),
+    (losskit.smooth_l1_loss, {"beta": 2.0}), (losskit.log_cosh_loss, {}), (losskit.quantile_loss, {"quantile": 0.1}),
+    (losskit.charbonnier_loss, {}),
+]
+
+
+@given(pair=_PAIRS)
+def test_property_extreme_residuals_give_finite_nonnegative_values_and_gradients(pair):
+    torch = pytest.importorskip("torch")
+    x, t = pair
+    for fn, opts in _ELEMENTWISE:
+        v = np.asarray(fn(x, t, reduction="none", **opts))
+        assert v.dtype == np.float32 and np.all(np.isfinite(v)) and np.all(v >= 0), fn.__name__
+        xt = torch.from_numpy(x.copy())
+        _, g = losskit.value_and_grad(fn)(xt, torch.from_numpy(t), **opts)
+        assert torch.isfinite(g).all(), fn.__name__
+        grad_fn = getattr(fn, "__losskit_grad__", None)
+        if grad_fn is not None:
+            _, ga = grad_fn(x, t, **opts)
+            assert np.all(np.isfinite(ga)), fn.__name__
+            # analytic (NumPy) and autograd (torch) agree, both in float32
+            np.testing.assert_allclose(ga, g.numpy(), rtol=1e-5, atol=1e-7 * max(1.0, float(np.abs(ga).max())))
+
+
+@given(
+    x=hnp.arrays(np.float32, 4, elements=st.floats(-50, 50, width=32)),
+    t=hnp.arrays(np.float32, 4, elements=st.floats(0, 1e4, width=32)),
+    var=hnp.arrays(np.float32, 4, elements=st.floats(0, 1e4, width=32)),
+)
+def test_property_likelihood_losses_are_finite(x, t, var):
+    for full in (False, True):
+        assert np.all(np.isfinite(losskit.poisson_nll_loss(x, np.round(t), full=full, reduction="none")))
+        assert np.all(np.isfinite(losskit.poisson_nll_loss(np.abs(x), t, log_input=False, full=full, reduction="none")))
+        # var = 0 is clamped to eps: finite
+        assert np.all(np.isfinite(losskit.gaussian_nll_loss(x, t, var, full=full, reduction="none")))
+    assert np.all(np.isfinite(losskit.msle_loss(np.abs(x), t, reduction="none")))
