@@ -72,7 +72,7 @@ def check_eps(eps: Any) -> float:
 
 
 def prepare(pred, target, fmt: str, eps: Any, reduction: str | None = "mean", *, names=("pred", "target"),
-            pred_floating: bool = True):
+            pred_floating: bool = True, broadcast: bool = True):
     """Validate and convert a (pred, target) pair of box arrays.
 
     Returns ``(xp, p, t)``: the namespace and both arrays as ``xyxy`` in the prediction's
@@ -91,7 +91,8 @@ def prepare(pred, target, fmt: str, eps: Any, reduction: str | None = "mean", *,
     check_boxes(nb, target, xp)
     if pred_floating and not xp.isdtype(pred.dtype, "real floating"):
         raise TypeError(f"{na}: expected a floating-point array of boxes, got dtype {pred.dtype}")
-    check_broadcastable(na, pred, nb, target)
+    if broadcast:
+        check_broadcastable(na, pred, nb, target)
     dtype = compute_dtype(pred, xp)
     p = convert(as_float(pred, xp, dtype), fmt, "xyxy", xp)
     t = convert(as_float(target, xp, dtype), fmt, "xyxy", xp)

@@ -405,7 +405,9 @@ def box_iou_matrix(boxes1, boxes2, *, fmt: str = "xyxy", eps: float = 1e-7):
         geo.check_boxes(name, b)
         if b.ndim != 2:
             raise ValueError(f"{name}: expected a 2-D array of shape (N, 4), got shape {tuple(b.shape)}")
-    xp, a, b = prepare(boxes1, boxes2, fmt, eps, None, names=("boxes1", "boxes2"), pred_floating=False)
+    xp, a, b = prepare(
+        boxes1, boxes2, fmt, eps, None, names=("boxes1", "boxes2"), pred_floating=False, broadcast=False
+    )
 
     def col(x, k, axis):
         return xp.expand_dims(x[:, k], axis=axis)
