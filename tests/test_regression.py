@@ -380,6 +380,8 @@ def test_invalid_arguments():
         losskit.gaussian_nll_loss(np.zeros((3, 2)), np.zeros((3, 2)), np.ones(4))
     with pytest.raises(TypeError, match="var: expected an array or a non-negative number"):
         losskit.gaussian_nll_loss(x, t, None)
+    with pytest.raises(TypeError, match="var: expected an array or a non-negative number, got list"):
+        losskit.gaussian_nll_loss(x, t, [1.0, 1.0, 1.0])
 
 
 def test_invalid_arguments_every_backend(xp):

@@ -473,7 +473,7 @@ def _log_cosh(d, xp):
     plot="residual",
 )
 def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
-    r"""Log-cosh loss: about :math:`d^2/2` for small residuals and :math:`|d| - \log 2` for large.
+    r"""Log-cosh loss: about d^2 / 2 for small residuals and |d| - log 2 for large ones.
 
     .. math::
 
@@ -599,7 +599,7 @@ def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean")
     plot="residual",
 )
 def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
-    r"""Charbonnier loss: a differentiable L1, :math:`\sqrt{d^2 + \varepsilon^2}`.
+    r"""Charbonnier loss: a differentiable L1, sqrt(d^2 + eps^2).
 
     .. math::
 
@@ -802,7 +802,7 @@ def poisson_nll_loss(
 
 def _prepare_var(var: Any, input: Any, xp, dtype):
     """``var`` as an array broadcastable to ``input`` (torch's shape rules), compute dtype."""
-    if isinstance(var, bool) or var is None:
+    if isinstance(var, bool) or not (hasattr(var, "shape") or isinstance(var, (int, float))):
         raise TypeError(f"var: expected an array or a non-negative number, got {type(var).__name__}")
     if not hasattr(var, "shape"):
         check_number("var", var, low=0.0)
@@ -860,6 +860,8 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, weight=None, 
         var: variances >= 0: an array of ``input``'s shape (heteroscedastic), one
             broadcastable to it (e.g. ``(N, 1)``), one of ``input``'s shape without its last
             axis (torch's homoscedastic form, read as ``var[..., None]``), or a number.
+            Any NumPy-broadcastable shape is accepted (torch only allows one broadcast
+            axis); the shape-without-last-axis rule takes precedence when both apply.
         full: include the constant term (default False).
         eps: :math:`\varepsilon > 0`, the smallest variance used (default 1e-6).
         weight: optional elementwise weights, broadcastable to ``input``'s shape.

@@ -101,7 +101,7 @@ def mean_squared_error(y, t):
     reference="Saito, Deep Learning from Scratch, 2016 (ch. 4, loss functions)",
 )
 def cross_entropy_error(y, t):
-    r"""Cross-entropy of probabilities, with the article's :math:`\delta` and batch mean.
+    r"""Cross-entropy of probabilities with the article's delta = 1e-7, averaged over the batch.
 
     .. math::
 
