@@ -189,7 +189,7 @@ def terminal_summary(summary: dict, out) -> str:
             ex[0]["textbook_cross_entropy"], ex[1]["textbook_cross_entropy"], ex[0]["cross_entropy"],
             ex[1]["cross_entropy"]),
         "2. sweeping {} over {} points: the numerical derivative is exactly zero at {:.1%} of points "
-        "for accuracy, {:.1%} for the loss (accuracy {:.0%} -> {:.0%}, loss {:.5f} -> {:.5f} after a "
+        "for accuracy, {:.1%} for the loss (accuracy {:.0%} -> {:.0%}, loss {:.7f} -> {:.7f} after a "
         "1e-4 nudge)".format(st["weight"], st["points"], st["accuracy_zero_derivative_share"],
                              st["loss_zero_derivative_share"], st["start_accuracy"], st["nudged_accuracy"],
                              st["start_loss"], st["nudged_loss"]),

@@ -101,8 +101,8 @@ def build(summary: dict, out) -> str:
             ["share of points where the derivative is exactly 0", f"{st['accuracy_zero_derivative_share']:.1%}",
              f"{st['loss_zero_derivative_share']:.1%}"],
             ["distinct values over the sweep", st["accuracy_levels"], st["points"]],
-            ["at the start", f"{st['start_accuracy']:.2%}", f"{st['start_loss']:.6f}"],
-            ["after nudging the weight by h", f"{st['nudged_accuracy']:.2%}", f"{st['nudged_loss']:.6f}"],
+            ["at the start", f"{st['start_accuracy']:.2%}", f"{st['start_loss']:.8f}"],
+            ["after nudging the weight by h", f"{st['nudged_accuracy']:.2%}", f"{st['nudged_loss']:.8f}"],
         ]),
         "<p class='key'>Accuracy takes {} values over the whole sweep; between its steps the derivative is "
         "exactly zero, and gradient descent would stop there. The loss changes at every point, and the sign "

@@ -9,6 +9,7 @@ all train in float32, so their curves agree to float32 rounding.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Callable
@@ -94,16 +95,17 @@ def train(
     )
     hist = History(head, backend, [], [], [], [], [])
     t0 = time.perf_counter()
-    _record(hist, 0, trainer)
     bar = progress(total=epochs, desc=f"train {head} ({backend})") if progress else None
-    for epoch in range(1, epochs + 1):
-        order = orders[epoch - 1]
-        for start in range(0, n, batch_size):
-            trainer.step(order[start : start + batch_size])
-        _record(hist, epoch, trainer)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(test_acc=f"{hist.test_accuracy[-1]:.3f}")
+    with trainer.context():
+        _record(hist, 0, trainer)
+        for epoch in range(1, epochs + 1):
+            order = orders[epoch - 1]
+            for start in range(0, n, batch_size):
+                trainer.step(order[start : start + batch_size])
+            _record(hist, epoch, trainer)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(test_acc=f"{hist.test_accuracy[-1]:.3f}")
     if bar is not None:
         bar.close()
     hist.seconds = time.perf_counter() - t0
@@ -120,6 +122,9 @@ def _record(hist: History, epoch: int, trainer) -> None:
 
 
 class _NumpyTrainer:
+    def context(self):
+        return contextlib.nullcontext()
+
     def __init__(self, params, data, head, lr):
         self.params = params
         self.head, self.lr = head, lr
@@ -154,6 +159,18 @@ class _TorchTrainer:
         self.y_train = torch.tensor(data.y_train)
         self.y_test = torch.tensor(data.y_test)
 
+    @contextlib.contextmanager
+    def context(self):
+        # One intra-op thread while training: the matrices are tiny (at most 1437 x 64), so
+        # torch's thread pool only adds synchronisation, which is many times slower on a
+        # busy machine. The caller's setting is restored afterwards.
+        before = self.torch.get_num_threads()
+        self.torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            self.torch.set_num_threads(before)
+
     def step(self, idx):
         torch = self.torch
         idx = torch.as_tensor(idx)
@@ -176,6 +193,9 @@ class _TorchTrainer:
 
 
 class _JaxTrainer:
+    def context(self):
+        return contextlib.nullcontext()
+
     def __init__(self, params, data, head, lr):
         try:
             import jax
