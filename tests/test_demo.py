@@ -301,3 +301,22 @@ def test_readme_pictures_are_committed_and_small():
     for name in ("demo_accuracy_vs_loss.png", "demo_training_curves.png"):
         raw = (folder / name).read_bytes()
         assert raw.startswith(PNG_SIGNATURE) and len(raw) < 200_000, name
+
+
+def test_default_settings_reach_095_with_cross_entropy():
+    """The default run's promise (test accuracy >= 0.95 with cross-entropy), checked on its
+    training step alone with the default settings (the full default run is ~10x the quick one)."""
+    from losskit.experiments import demo, training
+
+    cfg = demo.SETTINGS["default"]
+    hist = training.train(training.load_digits(0), "cross_entropy", epochs=cfg["epochs"], hidden=cfg["hidden"],
+                          lr=cfg["lr"], batch_size=cfg["batch_size"], seed=0)
+    assert hist.final_test_accuracy >= 0.95
+
+
+def test_out_that_is_a_file_is_one_line_exit_2(tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("not a folder")
+    assert main(["demo", "--quick", "--out", str(target), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out" in err

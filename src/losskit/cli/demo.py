@@ -43,8 +43,11 @@ def _run(args) -> int:
         raise CLIError(str(exc)) from None
     from losskit.experiments import demo
 
-    summary = demo.run(args.out, quick=args.quick, seed=args.seed, backend=args.backend,
-                       progress=not args.no_progress)
+    try:
+        summary = demo.run(args.out, quick=args.quick, seed=args.seed, backend=args.backend,
+                           progress=not args.no_progress)
+    except OSError as exc:  # --out is a file, not writable, disk full, ...
+        raise CLIError(f"--out {args.out}: {exc.strerror or exc}") from None
     print(demo.terminal_summary(summary, args.out))
     sys.stdout.flush()
     return 0

@@ -55,9 +55,12 @@ def _run(args) -> int:
             drawn.extend(C.loss_curves(info, per_loss[info.name], grad=args.grad))
     except C.CurveError as exc:
         raise CLIError(str(exc)) from None
-    folder = os.path.dirname(args.out)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    path = C.draw(drawn, args.out, grad=args.grad)
+    try:
+        folder = os.path.dirname(args.out)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        path = C.draw(drawn, args.out, grad=args.grad)
+    except OSError as exc:
+        raise CLIError(f"--out {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {path} ({', '.join(i.name for i in infos)})")
     return 0
