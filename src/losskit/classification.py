@@ -1601,7 +1601,9 @@ def zero_one_loss(
     a step function, so its derivative is 0 almost everywhere (and undefined on the decision
     boundary). A small change of the weights leaves it unchanged, then it jumps; gradient
     descent gets no signal. Surrogates (cross-entropy, hinge) bound it from above and are
-    differentiable. The result carries no gradient (``differentiable=False``).
+    differentiable. It is registered with ``differentiable=False``; on torch and jax the
+    result stays in the autograd graph with a gradient of exactly 0, so ``backward()``
+    runs and shows it.
 
     Args:
         input: scores ``(N, C, d1, ...)`` (class axis ``axis``) with integer targets
@@ -1613,7 +1615,7 @@ def zero_one_loss(
             ``zero_one_loss(normalize=True)``), ``"sum"`` (number of errors) or ``"none"``.
 
     Returns:
-        Scalar or ``target``'s shape, in ``input``'s compute dtype; no gradient.
+        Scalar or ``target``'s shape, in ``input``'s compute dtype; its gradient is 0.
 
     References:
         Bishop, Pattern Recognition and Machine Learning, 2006, Sec. 1.5.1.
@@ -1630,14 +1632,21 @@ def zero_one_loss(
     xp = namespace(input, target, weight)
     check_floating("input", input, xp)
     dtype = compute_dtype(input, xp)
+    x = as_float(input, xp)
     if tuple(input.shape) == tuple(target.shape):
         _check_binary_labels(target, input, xp)
-        pred = input > 0
-        truth = _signed(target, xp, dtype) > 0
-        wrong = pred != truth
+        wrong = (x > 0) != (_signed(target, xp, dtype) > 0)
+        score = x
     else:
         ax, c = _check_scores(input, axis, xp)
         _check_index_target(target, input, ax, c, xp)
-        wrong = xp.argmax(input, axis=ax) != target
+        t = _as_index(target, xp)
+        wrong = xp.argmax(x, axis=ax) != t
+        score = _pick(x, t, ax, xp)
     w = _check_sample_weight(weight, tuple(target.shape), xp, dtype)
-    return reduce_loss(xp.astype(wrong, dtype), reduction, xp, weight=w)
+    # + 0 * sign(score): the value is unchanged (sign is finite, also for +-inf) but the
+    # result stays attached to the autograd graph with an exactly zero gradient (sign's
+    # derivative is 0 in torch and jax), so backward() runs and shows the point of this
+    # loss -- no training signal -- instead of raising "does not require grad".
+    loss = xp.astype(wrong, dtype) + 0.0 * xp.sign(score)
+    return reduce_loss(loss, reduction, xp, weight=w)
