@@ -190,6 +190,9 @@ def test_half_precision_and_extreme_residuals_are_finite(xp, dtype):
         out = xp.call(lambda *a: fn(*a, reduction="none"), *args)
         assert out.dtype == ns.float32, fn.__name__
         assert np.all(np.isfinite(xp.np(out))), fn.__name__
+        if xp.has_autodiff:  # gradients flow back to the half-precision input, finite
+            _, g = losskit.value_and_grad(fn)(*args)
+            assert g.dtype == x.dtype and np.all(np.isfinite(xp.np(g))), fn.__name__
     # log cosh(1e4) = 1e4 - log 2 (cosh itself overflows); float32 has ~4 decimal places here
     lc = xp.np(xp.call(lambda a, b: losskit.log_cosh_loss(a, b, reduction="none"), x, t))
     # (bfloat16 stores 1e4 as 9984: compare with the value the input really holds)
