@@ -17,7 +17,8 @@ class LossModule(torch.nn.Module):
     keyword-only options (unknown names raise ``TypeError``, required ones must be given).
     Tensor options (class weights, ...) are registered as buffers, so ``.to(device)``
     moves them and ``state_dict`` saves them. ``forward(*arrays, **extra)`` is
-    ``function(*arrays, **options, **extra)``: no logic lives in the shell.
+    ``function(*arrays, **options)`` with ``extra`` overriding stored options for that call:
+    no logic lives in the shell.
     """
 
     function: ClassVar[Callable[..., Any]]
@@ -72,7 +73,8 @@ class LossModule(torch.nn.Module):
         }
 
     def forward(self, *arrays: Any, **extra: Any) -> Any:
-        return self.function(*arrays, **self.options, **extra)
+        # Per-call keywords (e.g. a batch's ``weight``) override the stored options.
+        return self.function(*arrays, **{**self.options, **extra})
 
     def extra_repr(self) -> str:
         parts = []
