@@ -131,3 +131,21 @@ def test_every_registered_loss_is_exported_and_documented():
         assert "reduction" not in info.options or info.options["reduction"] == "mean", info.name
         assert info.formula, info.name
         assert "Args:" in doc and "Returns:" in doc, f"{info.name}: docstring needs Args/Returns"
+
+
+def test_loss_module_options_repr_buffers_and_per_call_override():
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+
+    w = torch.tensor([1.0, 0.0, 2.0])
+    m = lt.HuberLoss(delta=0.5, weight=w)
+    assert "delta=0.5" in repr(m) and "weight=tensor(shape=(3,))" in repr(m)
+    assert "weight" in dict(m.named_buffers())  # moves with .to(device), saved in state_dict
+    x, t = torch.tensor([0.2, 3.0, -1.0]), torch.zeros(3)
+    assert torch.equal(m(x, t), losskit.huber_loss(x, t, delta=0.5, weight=w))
+    ones = torch.ones(3)
+    assert torch.equal(m(x, t, weight=ones), losskit.huber_loss(x, t, delta=0.5, weight=ones))
+    with pytest.raises(TypeError, match="unexpected option"):
+        lt.HuberLoss(beta=1.0)
+    with pytest.raises(TypeError, match="missing required option"):
+        lt.MPDIoULoss()
