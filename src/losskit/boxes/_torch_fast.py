@@ -1,7 +1,358 @@
-"""Hand-derived PyTorch kernels for the box losses (being written).
+"""Hand-derived PyTorch kernels for the box losses GIoU, DIoU, CIoU, EIoU and SIoU.
 
-``KINDS`` lists the losses that have a fast path; ``losses.py`` dispatches to
-``elementwise(kind, pred, target, eps=..., **options)`` for torch tensors of those kinds.
+``losses.py`` dispatches to :func:`elementwise` for torch tensors of a kind in
+:data:`KINDS` while :data:`ENABLED` is true; the array-API kernels in ``losses.py`` stay the
+reference (``with disabled():`` runs them), and ``tests/test_boxes_fast.py`` pins the two
+together, values and gradients, on ordinary and degenerate boxes.
+
+Why a separate path: a box loss is ~30 elementwise operations on 1-D columns. Written
+with tensor operators, autograd records every one of them, each allocates a fresh output
+(a cold page of memory), and the backward pass replays about twice as many. Here
+
+* the forward pass computes the loss **and its local gradient** d loss_i / d box_i in one
+  go, sharing the intermediates (1 / (U + eps), the enclosing box, ...), with in-place
+  operations; the backward pass is one multiply by ``grad_output``;
+* x and y are processed together: the boxes are viewed as ``(n, 2, 2)`` (corner, axis), so
+  widths, intersections, enclosing boxes and centre offsets are ``(n, 2)`` operations;
+* the batch is processed in chunks of :data:`CHUNK` boxes, so that the dozen temporaries
+  of a chunk stay in the CPU cache instead of streaming through memory once per
+  operation (in eager mode; under ``torch.compile`` there is one chunk and the compiler
+  fuses it).
+
+The gradients follow the subgradient conventions of the generic path's torch operators,
+so that the two agree even on degenerate boxes: ``clamp(x, min=0)`` passes the gradient
+where ``x >= 0``; ``minimum``/``maximum`` split it half-and-half on ties (identical
+boxes). Detached terms (CIoU's alpha) are constants here as well.
 """
 
-KINDS: frozenset[str] = frozenset()
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+
+__all__ = ["KINDS", "ENABLED", "CHUNK", "disabled", "elementwise"]
+
+KINDS: frozenset[str] = frozenset({"giou", "diou", "ciou", "eiou", "siou"})
+
+#: Dispatch switch read by ``losses.py``; :func:`disabled` turns it off temporarily.
+ENABLED: bool = True
+
+#: Boxes per chunk in eager mode: 2**16 boxes keep a chunk's temporaries (~16 arrays of
+#: 256 KiB) within the last-level cache; the per-chunk Python overhead (~60 operator
+#: calls) is then small against the arithmetic.
+CHUNK: int = 1 << 16
+
+_K = 4.0 / math.pi**2  # CIoU's v = 4 / pi^2 (atan(w_gt / h_gt) - atan(w / h))^2
+
+
+@contextlib.contextmanager
+def disabled():
+    """Temporarily route every box loss through the generic array-API kernels."""
+    global ENABLED
+    old = ENABLED
+    ENABLED = False
+    try:
+        yield
+    finally:
+        ENABLED = old
+
+
+def _ge0(x):
+    """1.0 where ``x >= 0`` else 0.0: where ``clamp(x, min=0)`` passes its gradient."""
+    return x.sign().add_(1.0).clamp_(max=1.0)
+
+
+def _siou_terms(d, ewh, whp, wht, eps, theta, need, grads):
+    """SIoU's (distance + shape) / 2 (the generic closed form) and, when ``need``, its
+    gradients, stored in ``grads``: "s" (per corner, from the centre offset), "e"
+    (enclosing w, h), "wp" / "wt" (clamped sizes). All (2, n) except the returned (n,).
+
+    ``d``: centre offset pred - target (x, y); ``ewh``: enclosing (w, h); ``whp``, ``wht``:
+    clamped sizes. Uses the generic kernel's guards: Lambda = 2 |dx| |dy| / (rho^2 + eps),
+    rho_t = (d_t / (C_t + eps))^2, omega_t = |w - w_gt| / (max(w, w_gt) + eps).
+    """
+    ad = d.abs()
+    d2 = d * d
+    rr = torch.add(d2[0], d2[1]).add_(eps).reciprocal_()  # eps: coincident centres, sigma = 0
+    lam = ad[0] * ad[1]
+    lam.mul_(rr).mul_(2.0)  # angle cost sin(2 alpha) = 2 |dx| |dy| / sigma^2
+    gamma = torch.rsub(lam, 2.0)
+    rce = (ewh + eps).reciprocal_()  # eps: zero-size enclosing side
+    u = d * rce
+    r = u * u  # rho_x, rho_y
+    ex = (r * gamma).neg_().exp_()
+    # (1 - e_x) + (1 - e_y), in the generic order, then halved with the shape cost
+    dist = torch.rsub(ex[0], 1.0).add_(torch.rsub(ex[1], 1.0))
+    a = whp - wht
+    sa = a.sign() if need else None
+    mx = torch.maximum(whp, wht).add_(eps)  # eps: both sizes 0 gives 0 / 0
+    rm = mx.reciprocal_()
+    om = a.abs_().mul_(rm)  # omega_w, omega_h
+    eo = om.neg().exp_()
+    f = torch.rsub(eo, 1.0)
+    if theta == 4.0:  # the paper's value: two squarings instead of pow
+        f2 = f * f
+        sh = f2 * f2
+    else:
+        sh = f.pow(theta)
+    out = dist.add_(sh[0].add(sh[1])).mul_(0.5)
+    if not need:
+        return out
+    # distance cost: d/d r_t = gamma e_t, d/d gamma = sum_t r_t e_t, gamma = 2 - Lambda
+    ge = ex * gamma
+    g_gamma = (r * ex).sum(0)
+    # d Lambda / d d_t = 2 (sign(d_t) |d_other| - Lambda d_t) / sigma^2 (abs: sign(0) = 0)
+    dlam = d.sign().mul_(ad.flip(0)).sub_(d * lam).mul_(rr).mul_(2.0)
+    g_d = ge * u
+    g_d.mul_(rce).mul_(2.0).sub_(dlam.mul_(g_gamma))  # d dist / d d_t
+    # loss has dist / 2 and d_t = (x1 + x2 - x1_gt - x2_gt) / 2: each corner gets 1/4
+    grads["s"] = g_d.mul_(0.25)
+    grads["e"] = ge.mul_(r).mul_(rce).neg_()  # (1/2) gamma e_t * (-2 r_t / (C_t + eps))
+    # shape cost: d/d omega = theta f^(theta - 1) e^(-omega); omega's derivatives with
+    # torch's half split of maximum's gradient on ties ((1 + sign(a)) / 2 to the pred).
+    if theta == 4.0:
+        gs = f2.mul_(f).mul_(4.0)
+    else:
+        gs = f.pow(theta - 1.0).mul_(theta)
+    gs.mul_(eo).mul_(rm).mul_(0.5)
+    half = om.mul_(0.5)
+    grads["wp"] = (sa - half).sub_(half * sa).mul_(gs)  # (sign(a) - omega (1 + sign(a)) / 2) / M
+    grads["wt"] = sa.neg().sub_(half).add_(half.mul_(sa)).mul_(gs)  # (-sign(a) - omega (1 - sign(a)) / 2) / M
+    return out
+
+
+def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
+    """Loss of shape (n,) and, when asked, d loss_i / d p_i and d loss_i / d t_i (n, 4).
+
+    ``p``, ``t``: (n, 4) xyxy tensors of one float dtype.
+    """
+    need = need_p or need_t
+    # One transposing copy: rows x1, y1, x2, y2 of pred, then of target, each contiguous.
+    # Every later operation works on contiguous (2, n) blocks (x row, y row) or (n,) rows,
+    # which vectorise; columns of the (n, 4) input are strided and do not.
+    B = torch.cat((p.t(), t.t()))
+    P1, P2, T1, T2 = B[0:2], B[2:4], B[4:6], B[6:8]
+
+    # Sizes (w, h), clamped at 0: an inverted box is empty (see _geometry.py).
+    whp = P2 - P1
+    sp = whp.sign() if need_p else None  # +1 valid, 0 degenerate, -1 inverted (per axis)
+    whp.clamp_(min=0.0)
+    wht = T2 - T1
+    st = wht.sign() if need_t else None
+    wht.clamp_(min=0.0)
+
+    # Intersection (w, h), clamped at 0.
+    iwh = torch.minimum(P2, T2)
+    iwh.sub_(torch.maximum(P1, T1))
+    mi = _ge0(iwh) if need else None
+    iwh.clamp_(min=0.0)
+    # Enclosing box (w, h): the smallest box holding all corners of both boxes, as in the
+    # generic geometry (max over the four x's minus min over them; the usual enclosing box
+    # for valid boxes).
+    hp = torch.maximum(P1, P2)
+    ht = torch.maximum(T1, T2)
+    lp = torch.minimum(P1, P2)
+    lt = torch.minimum(T1, T2)
+    ewh = torch.maximum(hp, ht)
+    ewh.sub_(torch.minimum(lp, lt))
+    if need:
+        # Pred's share of the outer max / min (torch splits ties half-and-half).
+        o_hi = hp.sub_(ht).sign_().add_(1.0).mul_(0.5)
+        o_lo = lt.sub_(lp).sign_().add_(1.0).mul_(0.5)
+    del hp, ht, lp, lt
+
+    inter = iwh[0] * iwh[1]
+    union = whp[0] * whp[1]
+    union.add_(wht[0] * wht[1]).sub_(inter)
+    ue = union + eps  # eps: two zero-area boxes have union 0 (same guard as the generic IoU)
+    rue = ue.reciprocal()
+    iou = inter.mul_(rue)  # `inter` is not needed any more
+    loss = torch.rsub(iou, 1.0)
+
+    # Gradients of the loss with respect to the intermediate quantities; each kind adds its
+    # terms, and the chain rule to the corners is shared (below).
+    g_u = iou * rue if need else None  # d(-I / (U + eps)) / dU
+    g_i = rue.neg_() if need else None  # d(-I / (U + eps)) / dI
+    g_e = None  # d loss / d enclosing (w, h), (2, n)
+    g_s = None  # d loss / d (pred centre - target centre) (x, y), (2, n)
+    g_wp = None  # d loss / d pred (w, h) through terms other than the union, (2, n)
+    g_wt = None  # the same for the target
+
+    if kind == "giou":
+        area = ewh[0] * ewh[1]
+        rae = (area + eps).reciprocal_()  # eps: zero-area enclosing box (both boxes points)
+        loss.add_((area - union).mul_(rae))
+        if need:
+            g_u.sub_(rae)  # d/dU (A - U) / (A + eps) = -1 / (A + eps)
+            g_e = ewh.flip(0).mul_(ue.mul_(rae).mul_(rae))  # d/dA = (U + eps) / (A + eps)^2
+    else:
+        # Centre offset (pred - target) per axis, in the generic code's order of operations.
+        d = P1 + P2
+        d.sub_(T1).sub_(T2).mul_(0.5)
+        if kind in ("diou", "ciou", "eiou"):
+            e2 = ewh * ewh
+            # rho^2 / (c^2 + eps); eps: zero-size enclosing box (two identical points).
+            rc = torch.add(e2[0], e2[1]).add_(eps).reciprocal_()
+            d2 = d * d
+            rho2 = d2[0].add_(d2[1])
+            loss.addcmul_(rho2, rc)
+            if need:
+                g_s = d * rc  # d(rho^2 / c^2) / d(offset) = 2 offset / c^2; offset = sum / 2
+                g_e = ewh * rho2.mul_(rc).mul_(rc).mul_(-2.0)
+        if kind == "ciou":
+            ph = whp[1] + eps  # eps: zero-height box, as in the generic aspect term
+            th = wht[1] + eps
+            pw, tw = whp[0], wht[0]
+            # atan(a) - atan(b) = atan((a - b) / (1 + a b)) for a, b >= 0: one atan, not two.
+            num = tw * ph
+            num.sub_(pw * th)
+            den = th * ph
+            den.add_(tw * pw)
+            diff = num.div_(den).atan_()
+            v = diff * diff
+            v.mul_(_K)
+            # alpha is a constant for the gradient (detached, as the paper says).
+            alpha = v / torch.rsub(iou, 1.0).add_(v).add_(eps)
+            if alpha_threshold is not None:
+                # The journal version: no aspect-ratio term while IoU < threshold.
+                alpha.mul_(iou >= alpha_threshold)
+            loss.addcmul_(alpha, v)
+            if need:
+                k = alpha.mul_(diff).mul_(2.0 * _K)  # d(alpha v) / d diff
+                # d diff / d(pw, ph) = (-ph, pw) / (ph^2 + pw^2), ph including eps; the
+                # target's is the opposite with its own sizes.
+                rp = (ph * ph).addcmul_(pw, pw).reciprocal_().mul_(k)
+                g_wp = torch.stack((ph.neg_(), pw)).mul_(rp)
+                rt = (th * th).addcmul_(tw, tw).reciprocal_().mul_(k)
+                g_wt = torch.stack((th, tw.neg())).mul_(rt)
+        elif kind == "eiou":
+            re = e2.add_(eps).reciprocal_()  # eps: zero-size enclosing side
+            dwh = whp - wht
+            q = dwh * re
+            pen = dwh.mul_(q)
+            loss.add_(pen[0]).add_(pen[1])
+            if need:
+                g_e.sub_(q.mul(q).mul_(ewh).mul_(2.0))
+                g_wp = q.mul_(2.0)
+                g_wt = g_wp.neg()
+        elif kind == "siou":
+            grads: dict = {}
+            loss.add_(_siou_terms(d, ewh, whp, wht, eps, theta, need, grads))
+            g_s, g_e, g_wp, g_wt = grads.get("s"), grads.get("e"), grads.get("wp"), grads.get("wt")
+
+    if not need:
+        return loss, None, None
+
+    # Chain rule from (I, U, enclosing, centres, sizes) to the corners. minimum / maximum
+    # split the gradient half-and-half on ties (torch's rule; identical boxes, zero sizes),
+    # hence the sign()-based shares below.
+    g_i.sub_(g_u)  # U = wp hp + wt ht - I
+    g_iwh = iwh.flip(0).mul_(g_i).mul_(mi)
+    # Intersection: pred's share of max(x1, x1_gt) is (1 + sign(x1 - x1_gt)) / 2, of
+    # min(x2, x2_gt) (1 + sign(x2_gt - x2)) / 2; the target gets the rest.
+    s1 = torch.sub(P1, T1).sign_().add_(1.0).mul_(0.5)
+    s2 = torch.sub(T2, P2).sign_().add_(1.0).mul_(0.5)
+    if g_s is None:
+        g_s = torch.zeros_like(g_iwh)
+    if g_e is None:
+        g_e = torch.zeros_like(g_iwh)
+    gp = gt = None
+    if need_p:
+        # Enclosing box: d hi / d(x1, x2) = o_hi * (1 - c, c), d lo / d(x1, x2) = o_lo * (c, 1 - c)
+        # with c = (1 + sign(x2 - x1)) / 2 the inner max / min's share.
+        c = sp.add(1.0).mul_(0.5)
+        e2 = o_hi * c
+        e2.sub_(o_lo * torch.rsub(c, 1.0))  # d ew / d x2
+        e1 = torch.sub(o_hi, o_lo).sub_(e2)  # d ew / d x1 (the two sum to o_hi - o_lo)
+        # sizes: clamp(min=0) passes the gradient where x2 - x1 >= 0
+        b = whp.flip(0).mul_(g_u)
+        if g_wp is not None:
+            b.add_(g_wp)
+        b.mul_(sp.add_(1.0).clamp_(max=1.0))
+        gp = torch.empty_like(p)
+        G = gp.view(-1, 2, 2)
+        # d/d(x2, y2) = b + g_iwh s2 + g_e e2 + g_s ; d/d(x1, y1) = -b - g_iwh s1 + g_e e1 + g_s
+        out2 = e2.mul_(g_e).add_(b).add_(g_s).addcmul_(g_iwh, s2)
+        G[:, 1].t().copy_(out2)
+        out1 = e1.mul_(g_e).sub_(b).add_(g_s).addcmul_(g_iwh, s1, value=-1.0)
+        G[:, 0].t().copy_(out1)
+    if need_t:
+        c = st.add(1.0).mul_(0.5)
+        q_hi = torch.rsub(o_hi, 1.0)
+        q_lo = torch.rsub(o_lo, 1.0)
+        e2 = q_hi * c
+        e2.sub_(q_lo * torch.rsub(c, 1.0))
+        e1 = torch.sub(q_hi, q_lo).sub_(e2)
+        b = wht.flip(0).mul_(g_u)
+        if g_wt is not None:
+            b.add_(g_wt)
+        b.mul_(st.add_(1.0).clamp_(max=1.0))
+        gt = torch.empty_like(t)
+        G = gt.view(-1, 2, 2)
+        out2 = e2.mul_(g_e).add_(b).sub_(g_s).addcmul_(g_iwh, torch.rsub(s2, 1.0))
+        G[:, 1].t().copy_(out2)
+        out1 = e1.mul_(g_e).sub_(b).sub_(g_s).addcmul_(g_iwh, torch.rsub(s1, 1.0), value=-1.0)
+        G[:, 0].t().copy_(out1)
+    return loss, gp, gt
+
+
+def _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
+    n = p.shape[0]
+    if n <= CHUNK or torch.compiler.is_compiling():
+        return _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
+    loss = p.new_empty(n)
+    gp = torch.empty_like(p) if need_p else None
+    gt = torch.empty_like(t) if need_t else None
+    for s in range(0, n, CHUNK):
+        e = min(s + CHUNK, n)
+        l, a, b = _kernel(kind, p[s:e], t[s:e], eps, alpha_threshold, theta, need_p, need_t)
+        loss[s:e] = l
+        if need_p:
+            gp[s:e] = a
+        if need_t:
+            gt[s:e] = b
+    return loss, gp, gt
+
+
+class _BoxLoss(torch.autograd.Function):
+    """Per-box loss with the local gradient computed in the forward pass."""
+
+    @staticmethod
+    def forward(ctx, p, t, kind, eps, alpha_threshold, theta):
+        need_p, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        loss, gp, gt = _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
+        ctx.save_for_backward(gp, gt)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        gp, gt = ctx.saved_tensors
+        g = grad.unsqueeze(-1)
+        return (
+            gp * g if gp is not None else None,
+            gt * g if gt is not None else None,
+            None,
+            None,
+            None,
+            None,
+        )
+
+
+def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0):
+    """Per-box loss of ``kind`` for xyxy float tensors ``pred``, ``target`` of one shape (..., 4).
+
+    Returns a tensor of shape ``(...)`` in the inputs' dtype; differentiable with respect
+    to both (hand-derived gradients). Options: ``alpha_threshold`` (ciou), ``theta`` (siou).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {', '.join(sorted(KINDS))}, got {kind!r}")
+    shape = pred.shape[:-1]
+    p = pred.reshape(-1, 4).contiguous()
+    t = target.reshape(-1, 4).contiguous()
+    if torch.is_grad_enabled() and (p.requires_grad or t.requires_grad):
+        loss = _BoxLoss.apply(p, t, kind, float(eps), alpha_threshold, float(theta))
+    else:
+        loss = _chunked(kind, p, t, float(eps), alpha_threshold, float(theta), False, False)[0]
+    return loss.reshape(shape)
