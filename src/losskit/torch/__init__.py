@@ -72,5 +72,7 @@ from .metric_learning import MultiSimilarityLoss
 from .metric_learning import NTXentLoss
 
 # --- perceptual / large-vocabulary (torch only) ---
+from .linear_ce import LinearCrossEntropyLoss
+from .linear_ce import linear_cross_entropy
 
 __all__ = sorted(name for name in globals() if not name.startswith("_") and name[0].isupper()) + []
