@@ -551,8 +551,14 @@ def test_inverted_prediction_semantics():
     assert float(losskit.box_iou(p, t)) == 0.0
     assert float(losskit.iou_loss(p, t)) == pytest.approx(1.0)
     # ... while the centre-distance term still sees its centre (2,2) vs (1,1): rho^2 = 2;
-    # enclosing box of the raw corners: x from min(3, 0) = 0 to max(1, 2) = 2 -> [0,0,2,2]: c^2 = 8
-    assert float(losskit.diou_loss(p, t)) == pytest.approx(1 + 2 / 8)
+    # the enclosing box holds all corners: x from min(3, 1, 0, 2) = 0 to max(...) = 3,
+    # likewise y -> [0,0,3,3]: c^2 = 18
+    assert float(losskit.diou_loss(p, t)) == pytest.approx(1 + 2 / 18)
+    # a far-away inverted box: its centre stays inside the enclosing box, rho^2 / c^2 <= 1
+    far = torch.tensor([[100.0, 0.0, 0.0, 1.0]], dtype=torch.float64)  # centre (50, 0.5)
+    tt = torch.tensor([[0.0, 0.0, 1.0, 1.0]], dtype=torch.float64)  # centre (0.5, 0.5)
+    # enclosing [0, 0, 100, 1]: c^2 = 10001; rho^2 = 49.5^2
+    assert float(losskit.diou_loss(far, tt)) == pytest.approx(1 + 49.5**2 / 10001)
     # the plain IoU loss gives no gradient; DIoU pulls the centre toward the target's
     (g_iou,) = torch.autograd.grad(losskit.iou_loss(p, t), p)
     assert torch.all(g_iou == 0)

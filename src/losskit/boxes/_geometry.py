@@ -9,7 +9,9 @@ Conventions (the module docstring of :mod:`losskit.boxes.losses` repeats them fo
   training) are *empty at their corners*: their width and height are clamped at 0 for every
   area, intersection, aspect-ratio and shape term, so their IoU is 0, while the terms built
   from raw coordinates -- centre distance, enclosing box, corner distances -- still see the
-  box where its corners are and pull it toward the target. Values and gradients stay finite.
+  box where its corners are and pull it toward the target. The enclosing box is the
+  smallest box holding all corners of both boxes (for valid boxes: the usual one), so the
+  centre-distance ratio rho^2 / c^2 stays in [0, 1]. Values and gradients stay finite.
 * A zero-area box has IoU 0 with anything, itself included (there is no area to overlap;
   ``eps`` in the union keeps ``0 / 0`` away). This is torchvision's behaviour too.
 """
@@ -151,17 +153,26 @@ class Pair:
         # eps: the union of two zero-area boxes is 0; 0 / eps = 0 instead of 0 / 0.
         return self.inter / (self.union + self.eps)
 
-    # smallest enclosing box (raw corners: it sees where an inverted box's corners are) ---
+    # smallest enclosing box: the smallest box holding all eight corners ----------------
+    # For valid boxes this is the usual [min(x1, x1g), max(x2, x2g)]. Taking the min / max
+    # over *both* corners of each box as well makes it hold an inverted box's corners (and
+    # so its centre): then rho <= c always, rho^2 / c^2 <= 1 and exp(rho^2 / c^2) <= e stay
+    # bounded, and c = 0 only when every corner coincides (where rho = 0 too). With the
+    # two-corner formula an inverted box's centre can lie far outside "the enclosing box"
+    # and rho^2 / c^2 is unbounded (NaN gradients in float32).
     @cached_property
     def cw(self):
         xp = self.xp
-        # Clamped only for the case where *both* boxes are inverted (then it could be < 0).
-        return self._relu(xp.maximum(self.px2, self.tx2) - xp.minimum(self.px1, self.tx1))
+        lo = xp.minimum(xp.minimum(self.px1, self.px2), xp.minimum(self.tx1, self.tx2))
+        hi = xp.maximum(xp.maximum(self.px1, self.px2), xp.maximum(self.tx1, self.tx2))
+        return hi - lo
 
     @cached_property
     def ch(self):
         xp = self.xp
-        return self._relu(xp.maximum(self.py2, self.ty2) - xp.minimum(self.py1, self.ty1))
+        lo = xp.minimum(xp.minimum(self.py1, self.py2), xp.minimum(self.ty1, self.ty2))
+        hi = xp.maximum(xp.maximum(self.py1, self.py2), xp.maximum(self.ty1, self.ty2))
+        return hi - lo
 
     @cached_property
     def c2(self):

@@ -17,9 +17,12 @@ Conventions shared by the whole family:
 * **Inverted boxes** (``x2 < x1`` or ``y2 < y1``): *empty at their corners*. Widths and
   heights are clamped at 0 for area, intersection, aspect and shape terms, so IoU = 0; the
   centre-distance, corner-distance and enclosing-box terms use the raw corners and still pull
-  the box toward the target (an inverted box gets a gradient from DIoU / CIoU / EIoU / SIoU /
-  GIoU / MPDIoU, none from the plain IoU loss). Values and gradients are finite. Target boxes
-  follow the same rule; no value check is made (it would cost a device sync per call).
+  the box toward the target. The enclosing box is the smallest box holding *all* corners of
+  both boxes (``min``/``max`` over x1, x2 of both; for valid boxes the usual enclosing box),
+  so it holds both centres and :math:`\rho^2 / c^2 \le 1` for any input. An inverted box
+  gets a gradient from DIoU / CIoU / EIoU / SIoU / GIoU / MPDIoU, none from the plain IoU
+  loss. Values and gradients are finite. Target boxes follow the same rule; no value check
+  is made (it would cost a device sync per call).
 * **Zero-area boxes** have IoU 0 with everything, themselves included (torchvision does the
   same, see torchvision #7746): a degenerate box predicted exactly gets loss 1 from IoU/GIoU/
   DIoU, not 0.
