@@ -1,0 +1,234 @@
+"""Parity of the box losses with the code people use, on random boxes.
+
+Peers (versions read from the installed distributions and shown in the test ids):
+
+* torchvision (``torchvision.ops``): ``generalized_box_iou_loss``, ``distance_box_iou_loss``,
+  ``complete_box_iou_loss`` -- values and gradients, float32 and float64.
+* ultralytics (``ultralytics.utils.metrics.bbox_iou`` with ``GIoU`` / ``DIoU`` / ``CIoU``,
+  ``xywh=False`` on xyxy boxes and ``xywh=True`` on centre-size boxes): it returns the
+  *similarity* with a trailing dimension of 1, so the loss is ``1 - bbox_iou(...)[..., 0]``.
+
+Both packages are installed without their dependencies and their package imports fail here
+(torchvision's binary extension, ultralytics' heavy imports), but the functions are pure
+PyTorch: the test loads just their source files from the installed wheels with importlib,
+with stubs for what their relative imports need. No peer code is copied.
+
+Where eps enters differs a little: torchvision's CIoU has no eps in ``w / h``; ultralytics
+adds eps to the heights (also in the areas). On boxes of size >= 1 these are ~1e-7 relative,
+hence the tolerances below. The known differences on degenerate boxes are tested at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import losskit
+
+torch = pytest.importorskip("torch")
+
+
+def _site_dir(dist: str) -> str | None:
+    try:
+        d = importlib.metadata.distribution(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return str(d.locate_file(""))
+
+
+def _load(modname: str, path: str):
+    spec = importlib.util.spec_from_file_location(modname, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _load_torchvision():
+    site = _site_dir("torchvision")
+    ops = os.path.join(site or "", "torchvision", "ops")
+    if site is None or not os.path.exists(os.path.join(ops, "ciou_loss.py")):
+        return None
+    # A private package name, so the real (unimportable) torchvision stays untouched:
+    # _lk_tv.utils provides what `from ..utils import _log_api_usage_once` needs.
+    root = types.ModuleType("_lk_tv")
+    root.__path__ = []
+    utils = types.ModuleType("_lk_tv.utils")
+    utils._log_api_usage_once = lambda obj: None
+    pkg = types.ModuleType("_lk_tv.ops")
+    pkg.__path__ = [ops]
+    sys.modules.update({"_lk_tv": root, "_lk_tv.utils": utils, "_lk_tv.ops": pkg})
+    _load("_lk_tv.ops._utils", os.path.join(ops, "_utils.py"))
+    g = _load("_lk_tv.ops.giou_loss", os.path.join(ops, "giou_loss.py"))
+    d = _load("_lk_tv.ops.diou_loss", os.path.join(ops, "diou_loss.py"))
+    c = _load("_lk_tv.ops.ciou_loss", os.path.join(ops, "ciou_loss.py"))
+    return types.SimpleNamespace(
+        giou=g.generalized_box_iou_loss, diou=d.distance_box_iou_loss, ciou=c.complete_box_iou_loss,
+        version=importlib.metadata.version("torchvision"),
+    )
+
+
+def _load_ultralytics():
+    site = _site_dir("ultralytics")
+    path = os.path.join(site or "", "ultralytics", "utils", "metrics.py")
+    if site is None or not os.path.exists(path):
+        return None
+    # metrics.py imports a few names from ultralytics.utils (logging, plotting helpers,
+    # base classes) at module level; bbox_iou uses none of them. Stub them only while the
+    # file is executed, then restore sys.modules.
+    names = ("ultralytics", "ultralytics.utils", "ultralytics.utils.plotting")
+    saved = {n: sys.modules.get(n) for n in names}
+    top = types.ModuleType("ultralytics")
+    top.__path__ = []
+    utils = types.ModuleType("ultralytics.utils")
+    utils.__path__ = []
+    utils.LOGGER = logging.getLogger("ultralytics-stub")
+    utils.DataExportMixin = type("DataExportMixin", (), {})
+    utils.SimpleClass = type("SimpleClass", (), {})
+    utils.TryExcept = lambda *a, **k: (lambda f: f)
+    utils.plt_settings = lambda *a, **k: (lambda f: f)
+    utils.checks = types.SimpleNamespace(check_version=lambda *a, **k: True)
+    plotting = types.ModuleType("ultralytics.utils.plotting")
+    plotting.colors = None
+    sys.modules.update({"ultralytics": top, "ultralytics.utils": utils, "ultralytics.utils.plotting": plotting})
+    try:
+        mod = _load("_lk_ultralytics_metrics", path)
+    finally:
+        for n, m in saved.items():
+            if m is None:
+                sys.modules.pop(n, None)
+            else:
+                sys.modules[n] = m
+    return types.SimpleNamespace(bbox_iou=mod.bbox_iou, version=importlib.metadata.version("ultralytics"))
+
+
+TV = _load_torchvision()
+UL = _load_ultralytics()
+TV_ID = f"torchvision-{TV.version}" if TV else "torchvision-missing"
+UL_ID = f"ultralytics-{UL.version}" if UL else "ultralytics-missing"
+
+
+def random_boxes(n, seed):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0.0, 100.0, size=(n, 2))
+    wh = rng.uniform(1.0, 60.0, size=(n, 2))
+    pred = np.concatenate([xy, xy + wh], -1)
+    # targets: half near the predictions (overlapping), half anywhere (mostly disjoint)
+    txy = np.where(np.arange(n)[:, None] % 2 == 0, xy + rng.uniform(-15, 15, (n, 2)), rng.uniform(0, 150, (n, 2)))
+    twh = rng.uniform(1.0, 60.0, size=(n, 2))
+    return pred, np.concatenate([txy, txy + twh], -1)
+
+
+DTYPES = {"float32": (torch.float32, 2e-5, 1e-6), "float64": (torch.float64, 1e-6, 1e-9)}
+KINDS = {"giou": losskit.giou_loss, "diou": losskit.diou_loss, "ciou": losskit.ciou_loss}
+
+
+@pytest.mark.skipif(TV is None, reason="torchvision is not installed")
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("peer", [TV_ID])
+def test_torchvision_values_and_gradients(peer, kind, dtype):
+    tdt, rtol, atol = DTYPES[dtype]
+    pred, target = random_boxes(64, seed=1)
+    outs, grads = [], []
+    for fn in (getattr(TV, kind), KINDS[kind]):
+        p = torch.tensor(pred, dtype=tdt, requires_grad=True)
+        t = torch.tensor(target, dtype=tdt)
+        out = fn(p, t, reduction="none", eps=1e-7)
+        (g,) = torch.autograd.grad(out.sum(), p)
+        outs.append(out.detach())
+        grads.append(g)
+    msg = f"{kind} vs {peer} ({dtype})"
+    torch.testing.assert_close(outs[1], outs[0], rtol=rtol, atol=atol, msg=lambda m: f"{msg}: {m}")
+    torch.testing.assert_close(grads[1], grads[0], rtol=10 * rtol, atol=10 * atol, msg=lambda m: f"{msg} grad: {m}")
+    # the reductions agree too
+    for red in ("mean", "sum"):
+        a = getattr(TV, kind)(torch.tensor(pred, dtype=tdt), torch.tensor(target, dtype=tdt), reduction=red)
+        b = KINDS[kind](torch.tensor(pred, dtype=tdt), torch.tensor(target, dtype=tdt), reduction=red)
+        torch.testing.assert_close(b, a, rtol=rtol, atol=atol * 64)
+
+
+@pytest.mark.skipif(TV is None, reason="torchvision is not installed")
+@pytest.mark.parametrize("peer", [TV_ID])
+def test_torchvision_half_input_is_upcast_like_ours(peer):
+    pred, target = random_boxes(16, seed=2)
+    p, t = torch.tensor(pred, dtype=torch.float16), torch.tensor(target, dtype=torch.float16)
+    theirs = TV.giou(p, t, reduction="none")
+    ours = losskit.giou_loss(p, t, reduction="none")
+    assert theirs.dtype == ours.dtype == torch.float32, peer
+    torch.testing.assert_close(ours, theirs, rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(UL is None, reason="ultralytics is not installed")
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("peer", [UL_ID])
+def test_ultralytics_bbox_iou(peer, kind, dtype):
+    tdt, rtol, atol = DTYPES[dtype]
+    pred, target = random_boxes(64, seed=3)
+    flag = {"giou": "GIoU", "diou": "DIoU", "ciou": "CIoU"}[kind]
+    msg = f"{kind} vs {peer} bbox_iou ({dtype})"
+    # xyxy boxes (xywh=False)
+    p = torch.tensor(pred, dtype=tdt, requires_grad=True)
+    t = torch.tensor(target, dtype=tdt)
+    sim = UL.bbox_iou(p, t, xywh=False, **{flag: True})
+    assert sim.shape == (64, 1)  # the similarity, with a trailing dimension
+    theirs = 1.0 - sim[..., 0]
+    (g_theirs,) = torch.autograd.grad(theirs.sum(), p)
+    q = torch.tensor(pred, dtype=tdt, requires_grad=True)
+    ours = KINDS[kind](q, t, reduction="none")
+    (g_ours,) = torch.autograd.grad(ours.sum(), q)
+    torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=rtol, atol=atol, msg=lambda m: f"{msg}: {m}")
+    torch.testing.assert_close(g_ours, g_theirs, rtol=10 * rtol, atol=10 * atol, msg=lambda m: f"{msg} grad: {m}")
+    # centre-size boxes (ultralytics' xywh=True means centre x, centre y, w, h)
+    pc = losskit.box_convert(torch.tensor(pred, dtype=tdt), "xyxy", "cxcywh")
+    tc = losskit.box_convert(t, "xyxy", "cxcywh")
+    theirs_c = 1.0 - UL.bbox_iou(pc, tc, xywh=True, **{flag: True})[..., 0]
+    ours_c = KINDS[kind](pc, tc, fmt="cxcywh", reduction="none")
+    torch.testing.assert_close(ours_c, theirs_c, rtol=rtol, atol=atol, msg=lambda m: f"{msg} cxcywh: {m}")
+
+
+@pytest.mark.skipif(UL is None, reason="ultralytics is not installed")
+@pytest.mark.parametrize("peer", [UL_ID])
+def test_ultralytics_plain_iou_matches_box_iou(peer):
+    pred, target = random_boxes(32, seed=4)
+    p, t = torch.tensor(pred), torch.tensor(target)
+    theirs = UL.bbox_iou(p, t, xywh=False)[..., 0]
+    torch.testing.assert_close(losskit.box_iou(p, t), theirs, rtol=1e-6, atol=1e-9, msg=peer)
+
+
+@pytest.mark.skipif(TV is None, reason="torchvision is not installed")
+@pytest.mark.parametrize("peer", [TV_ID])
+def test_known_differences_on_degenerate_boxes(peer):
+    """Where the peer gives NaN we give a finite value; where it gives a convention, ours
+    is the same convention (the module docstring of losskit.boxes.losses says which)."""
+    # zero-height prediction: torchvision's CIoU divides by h unguarded: atan(3 / 0) =
+    # atan(inf) = pi/2 is the right value, but the gradient of w / h is inf * 0 = NaN
+    p = torch.tensor([[0.0, 1.0, 3.0, 1.0]], requires_grad=True)
+    t = torch.tensor([[0.0, 0.0, 2.0, 2.0]])
+    theirs = TV.ciou(p, t, reduction="none")
+    (g_theirs,) = torch.autograd.grad(theirs.sum(), p)
+    ours = losskit.ciou_loss(p, t, reduction="none")
+    (g_ours,) = torch.autograd.grad(ours.sum(), p)
+    torch.testing.assert_close(ours, theirs.detach(), rtol=1e-6, atol=1e-7)
+    assert torch.isnan(g_theirs).any(), f"{peer} no longer gives a NaN gradient here; update this test"
+    assert torch.isfinite(g_ours).all()
+    # a point prediction: atan(0 / 0) -> NaN value in torchvision, finite here
+    pt = torch.tensor([[1.0, 1.0, 1.0, 1.0]])
+    assert torch.isnan(TV.ciou(pt, t, reduction="none")).all(), peer
+    assert torch.isfinite(losskit.ciou_loss(pt, t, reduction="none")).all()
+    # a degenerate [0,0,0,0] box with itself: GIoU loss 1 in torchvision (#7746) and here
+    z = torch.zeros(1, 4)
+    assert float(TV.giou(z, z, reduction="none")) == pytest.approx(1.0)
+    assert float(losskit.giou_loss(z, z, reduction="none")) == pytest.approx(1.0)
+    # identical boxes: 0 for both
+    b = torch.tensor([[1.0, 2.0, 4.0, 6.0]])
+    assert float(TV.ciou(b, b)) == pytest.approx(0.0, abs=1e-6)
+    assert float(losskit.ciou_loss(b, b)) == pytest.approx(0.0, abs=1e-6)
