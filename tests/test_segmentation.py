@@ -590,3 +590,47 @@ def test_registry_metadata():
         assert info.family == "segmentation" and info.plot == "dice" and "arXiv" in info.reference or "ISVC" in info.reference
     assert losskit.get("gdl").name == "generalized_dice_loss"
     assert losskit.get("lovasz-softmax").name == "lovasz_softmax_loss"
+
+
+# ----------------------------------------------------------------- torch fast path
+
+
+@pytest.mark.parametrize(
+    "fn, kw",
+    [
+        (losskit.dice_loss, {}),
+        (losskit.dice_loss, {"batch": True, "include_background": False, "weight": [1.0, 2.0, 0.5]}),
+        (losskit.dice_loss, {"ignore_index": 255}),
+        (losskit.jaccard_loss, {"ignore_index": 255, "batch": True}),
+        (losskit.generalized_dice_loss, {"ignore_index": 255}),
+        (losskit.tversky_loss, {"alpha": 0.2, "beta": 0.8}),
+        (losskit.focal_tversky_loss, {"ignore_index": 255}),
+        (losskit.log_cosh_dice_loss, {"reduction": "none"}),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_fast_path_equals_generic_path_values_and_gradients(monkeypatch, fn, kw, dtype):
+    torch = pytest.importorskip("torch")
+    from losskit import segmentation as seg
+
+    lab = LAB.copy()
+    lab[0, 1, :2] = 255
+    lab[1] = 255 if "ignore_index" in kw else lab[1]  # a fully ignored sample
+    if "ignore_index" not in kw:
+        lab = LAB
+    kw = dict(kw, activation="softmax")
+    if "weight" in kw:
+        kw["weight"] = torch.tensor(kw["weight"], dtype=getattr(torch, dtype))
+    results, calls = [], []
+    real = seg._torch_softmax_label_sums
+    monkeypatch.setattr(seg, "_torch_softmax_label_sums", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for fast in (True, False):
+        monkeypatch.setattr(seg, "_TORCH_FAST", fast)
+        x = torch.tensor(X, dtype=getattr(torch, dtype), requires_grad=True)
+        out = fn(x, torch.tensor(lab), **kw)
+        (g,) = torch.autograd.grad(out.sum(), x)
+        results.append((out.detach(), g))
+    assert len(calls) == 1  # the fast path ran once (fast=True), the generic path once
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(results[0][0], results[1][0], **tol)
+    torch.testing.assert_close(results[0][1], results[1][1], **tol)

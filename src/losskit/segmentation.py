@@ -57,6 +57,7 @@ from ._reduce import reduce_loss
 from ._xp import (
     as_float,
     backend_name,
+    is_traced,
     namespace,
     one_hot,
     sigmoid,
@@ -162,10 +163,11 @@ def _activate(x, activation, xp):
     return x
 
 
-def _prepare(input, target, xp, *, activation, axis, ignore_index, check_values=True):
+def _prepare(input, target, xp, *, activation, axis, ignore_index, check_values=True, defer_activation=False):
     """Validate and flatten: returns ``(p, labels, g, mask)``.
 
-    ``p`` is ``(N, C, S)`` probabilities (activation applied) in the compute dtype. Exactly
+    ``p`` is ``(N, C, S)`` probabilities (activation applied; the flattened logits with
+    ``defer_activation``) in the compute dtype. Exactly
     one of ``labels`` (``(N, S)`` integer labels, ignored pixels set to 0) and ``g``
     (``(N, C, S)`` dense target, ignored elements set to 0) is not ``None``. ``mask`` is the
     validity mask (``(N, S)`` for labels, ``(N, C, S)`` for dense) or ``None``.
@@ -195,7 +197,7 @@ def _prepare(input, target, xp, *, activation, axis, ignore_index, check_values=
         x = xp.moveaxis(x, ax, 1)
     S = math.prod(x.shape[2:])
     x = xp.reshape(x, (N, C, S))
-    p = _activate(x, activation, xp)
+    p = x if defer_activation else _activate(x, activation, xp)
 
     labels = g = mask = None
     if is_int and len(tshape) == len(shape) - 1:
@@ -319,6 +321,89 @@ def _overlap_sums(p, labels, g, mask, xp, *, squared=False, batch=False):
     return I, P, G, valid
 
 
+_SOFTMAX_LABEL_SUMS = None
+# The torch fast path for softmax + integer labels; tests switch it off to pin it to the
+# generic array-API path (values and gradients).
+_TORCH_FAST = True
+
+
+def _softmax_label_sums_function():
+    """The torch ``autograd.Function`` behind :func:`_torch_softmax_label_sums` (built lazily:
+    ``import losskit`` must not import torch)."""
+    global _SOFTMAX_LABEL_SUMS
+    if _SOFTMAX_LABEL_SUMS is not None:
+        return _SOFTMAX_LABEL_SUMS
+    import torch
+    from torch.autograd.function import once_differentiable
+
+    class SoftmaxLabelSums(torch.autograd.Function):
+        """``I, P, G`` of ``softmax(x)`` against integer labels, fused.
+
+        Forward: one softmax, one gather of p at the label and two ``bincount``s (no
+        one-hot, no ``(N, C, S)`` temporaries beyond p). Backward, with upstream gradients
+        ``a = dL/dI`` and ``b = dL/dP`` (both ``(N, C)``) and ``l`` the label of pixel i:
+        ``dL/dp_c = m (b_c + a_c [c = l])``, and through the softmax
+        ``dL/dx_c = m p_c (b_c - r) + m [c = l] p_l a_l`` with ``r = sum_c p_c b_c + p_l a_l``.
+        """
+
+        @staticmethod
+        def forward(ctx, x, labels, mask):
+            N, C, S = x.shape
+            p = torch.softmax(x, dim=1)
+            q = p.gather(1, labels.unsqueeze(1)).squeeze(1)  # (N, S): p at the label
+            rows = torch.arange(N, device=x.device, dtype=labels.dtype).unsqueeze(1) * (C + 1)
+            if mask is None:
+                P = p.sum(-1)
+                flat = (rows + labels).reshape(-1)
+                qm = q
+            else:
+                P = torch.bmm(p, mask.unsqueeze(-1)).squeeze(-1)
+                # Ignored pixels go to an extra bin C that is dropped.
+                flat = (rows + torch.where(mask > 0, labels, C)).reshape(-1)
+                qm = q * mask
+            bins = N * (C + 1)
+            G = torch.bincount(flat, minlength=bins).reshape(N, C + 1)[:, :C].to(x.dtype)
+            I = torch.bincount(flat, weights=qm.reshape(-1), minlength=bins).reshape(N, C + 1)[:, :C].to(x.dtype)
+            ctx.save_for_backward(p, labels, q, mask)
+            ctx.mark_non_differentiable(G)
+            return I, P, G
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, gI, gP, gG):
+            p, labels, q, mask = ctx.saved_tensors
+            N, C, S = p.shape
+            if gI is None:
+                gI = torch.zeros((N, C), dtype=p.dtype, device=p.device)
+            if gP is None:
+                gP = torch.zeros((N, C), dtype=p.dtype, device=p.device)
+            gl = gI.gather(1, labels) * q  # p_l a_l, (N, S)
+            r = torch.bmm(gP.unsqueeze(1), p).squeeze(1) + gl  # (N, S)
+            dx = (gP.unsqueeze(-1) - r.unsqueeze(1)).mul_(p)
+            if mask is not None:
+                dx.mul_(mask.unsqueeze(1))
+                gl = gl * mask
+            dx.scatter_add_(1, labels.unsqueeze(1), gl.unsqueeze(1))
+            return dx, None, None
+
+    _SOFTMAX_LABEL_SUMS = SoftmaxLabelSums
+    return SoftmaxLabelSums
+
+
+def _torch_softmax_label_sums(x, labels, mask, *, batch):
+    """Torch fast path of ``_overlap_sums(softmax(x), labels, ...)`` (eager only)."""
+    m = None if mask is None else mask.to(x.dtype)
+    I, P, G = _softmax_label_sums_function().apply(x, labels, m)
+    valid = None
+    if m is not None:
+        valid = (m.sum(1, keepdim=True) > 0).to(x.dtype)
+    if batch:
+        I, P, G = I.sum(0), P.sum(0), G.sum(0)
+        if valid is not None:
+            valid = (valid.sum(0) > 0).to(x.dtype)
+    return I, P, G, valid
+
+
 def _drop_background(include_background, C, *arrays):
     _check_bool("include_background", include_background)
     if include_background:
@@ -336,12 +421,26 @@ def _sums_for(input, target, xp, *, activation, axis, include_background, square
     """The family's common front half: validated sums with background handled."""
     _check_bool("batch", batch)
     _check_bool("squared", squared)
-    p, labels, g, mask = _prepare(
-        input, target, xp, activation=activation, axis=axis, ignore_index=ignore_index
+    x, labels, g, mask = _prepare(
+        input, target, xp, activation=activation, axis=axis, ignore_index=ignore_index,
+        defer_activation=True,
     )
-    C = p.shape[1]
-    w = _class_weight(weight, C, xp, p)
-    I, P, G, valid = _overlap_sums(p, labels, g, mask, xp, squared=squared, batch=batch)
+    C = x.shape[1]
+    w = _class_weight(weight, C, xp, x)
+    if (
+        _TORCH_FAST
+        and labels is not None
+        and activation == "softmax"
+        and not squared
+        and backend_name(xp) == "torch"
+        and not is_traced(x)
+    ):
+        # Fused softmax + label sums with a hand-derived backward (see _torch_softmax_label_sums);
+        # pinned to the generic path below by tests (values and gradients).
+        I, P, G, valid = _torch_softmax_label_sums(x, labels, mask, batch=batch)
+    else:
+        p = _activate(x, activation, xp)
+        I, P, G, valid = _overlap_sums(p, labels, g, mask, xp, squared=squared, batch=batch)
     I, P, G, valid, w = _drop_background(include_background, C, I, P, G, valid, w)
     return I, P, G, valid, w
 
