@@ -160,3 +160,24 @@ def test_required_option_given_draws(tmp_path):
     out = tmp_path / "mpdiou.png"
     assert main(["plot", "mpdiou_loss", "--grad", "--option", "image_size=(4.0, 4.0)", "--out", str(out)]) == 0
     _assert_png(out)
+
+
+def test_without_torch_or_jax_derivatives_fall_back_to_central_differences(monkeypatch):
+    """With only the `demo` extra installed (no torch, no jax), losses without a hand-derived
+    gradient still get their derivative curve, numerically, and it matches autograd's."""
+    import importlib.util
+
+    names = [i.name for i in losskit.registry.infos() if i.plot == "residual" and i.grad is None]
+    assert names  # e.g. quantile_loss, charbonnier_loss, msle_loss
+    with_autograd = {n: curves.loss_curves(losskit.get(n), grad=True)[0] for n in names}
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name.split(".")[0] in ("torch", "jax") else real(name, *a))
+    for n in names:
+        (c,) = curves.loss_curves(losskit.get(n), grad=True)
+        ref = with_autograd[n]
+        assert "numerical derivative" in c.note
+        # Values: NumPy here, torch float64 in the autograd path; equal to the last ulp or so.
+        np.testing.assert_allclose(c.value, ref.value, rtol=1e-14)
+        smooth = np.abs(c.x) > 1e-3  # central differences average the two sides of a kink at 0
+        np.testing.assert_allclose(c.grad[smooth], ref.grad[smooth], atol=1e-7)

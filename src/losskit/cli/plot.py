@@ -17,7 +17,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "plot",
         help="plot losses (and their derivatives) against residual, margin, box offset or probability",
-        description="Draw the curves of one or more registered losses on one figure (PNG).",
+        description=(
+            "Draw the curves of one or more registered losses on one figure (PNG): regression losses "
+            "against the residual, binary classification losses against the margin y f(x), box losses "
+            "against the offset and the scale of a unit box, Dice-type losses against the predicted "
+            "probability of the true class. Unknown names or options: one-line error, exit code 2."
+        ),
     )
     p.add_argument("names", nargs="+", metavar="NAME", help="loss names or aliases (see `losskit list`)")
     p.add_argument("--grad", action="store_true", help="also draw the derivatives (losskit.value_and_grad)")

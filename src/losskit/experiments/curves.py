@@ -63,16 +63,46 @@ def _missing_required(info, options: dict) -> list[str]:
 
 
 def _evaluate(info, inputs: np.ndarray, target: np.ndarray, options: dict, grad: bool):
+    """(per-sample values, d sum / d inputs or None, note). The note is "numerical
+    derivative" when neither a hand-derived gradient nor an autodiff framework was there."""
     args = [inputs, target, *_positional_fill(info, 2, inputs)]
     kwargs = dict(options, reduction="none")
-    if grad:
+    n = inputs.shape[0]
+    if not grad:
+        return _per_sample(info.fn(*args, **kwargs), n), None, ""
+    try:
         value, g = losskit.value_and_grad(info.fn)(*args, **kwargs)
-        return _flat(value), np.asarray(losskit._xp.to_numpy(g), dtype=np.float64)
-    return _flat(info.fn(*args, **kwargs)), None
+    except ImportError:
+        # No hand-derived gradient and no torch/jax (the `demo` extra alone): a float64
+        # central difference, within ~1e-8 of the exact derivative on these curves.
+        return _per_sample(info.fn(*args, **kwargs), n), _numerical_grad(info.fn, args, kwargs), "numerical derivative"
+    return _per_sample(value, n), np.asarray(losskit._xp.to_numpy(g), dtype=np.float64), ""
 
 
-def _flat(value) -> np.ndarray:
-    return np.asarray(losskit._xp.to_numpy(value), dtype=np.float64).reshape(-1)
+NUMERICAL_H = 1e-6
+
+
+def _per_sample(value, n: int) -> np.ndarray:
+    """Per-sample values: ``reduction="none"`` output summed over all but the first axis
+    (e.g. Dice's (samples, classes))."""
+    v = np.asarray(losskit._xp.to_numpy(value), dtype=np.float64)
+    return v.reshape(n, -1).sum(axis=1) if v.ndim > 1 else v.reshape(-1)
+
+
+def _numerical_grad(fn, args, kwargs) -> np.ndarray:
+    """d per-sample loss / d input by central differences. Every sample is independent, so
+    one coordinate is perturbed in all samples at once: one pair of calls per coordinate
+    of a sample (1 for scalars, 4 for boxes), not per element."""
+    x = np.asarray(args[0], dtype=np.float64)
+    n = x.shape[0]
+    g = np.zeros_like(x)
+    for idx in np.ndindex(*x.shape[1:]):
+        step = np.zeros_like(x)
+        step[(slice(None), *idx)] = NUMERICAL_H
+        plus = _per_sample(fn(x + step, *args[1:], **kwargs), n)
+        minus = _per_sample(fn(x - step, *args[1:], **kwargs), n)
+        g[(slice(None), *idx)] = (plus - minus) / (2 * NUMERICAL_H)
+    return g
 
 
 def loss_curves(info, options: dict | None = None, *, grad: bool = False, points: int = 401) -> list[Curve]:
@@ -110,12 +140,11 @@ def _residual(info, options, grad, points) -> Curve:
     # Target 0 first; a loss defined only for non-negative values (msle_loss: log1p of
     # counts) is drawn around target 3 instead, so that every input is >= 0.
     try:
-        value, g = _evaluate(info, r.copy(), np.zeros_like(r), options, grad)
-        note = ""
+        value, g, note = _evaluate(info, r.copy(), np.zeros_like(r), options, grad)
     except ValueError as first:
         try:
-            value, g = _evaluate(info, r + 3.0, np.full_like(r, 3.0), options, grad)
-            note = "target 3"
+            value, g, note = _evaluate(info, r + 3.0, np.full_like(r, 3.0), options, grad)
+            note = ", ".join(filter(None, ["target 3", note]))
         except (ValueError, TypeError):
             raise first from None
     return Curve(info.name, "residual", "residual  input - target", r, value,
@@ -128,18 +157,19 @@ def _margin(info, options, grad, points) -> Curve:
     # Logits first, with float labels and then integer labels; then probabilities.
     for target in (np.ones_like(m), np.ones(m.shape, dtype=np.int64)):
         try:
-            value, g = _evaluate(info, m.copy(), target, options, grad)
-            return Curve(info.name, "margin", "margin  y f(x)", m, value, None if g is None else g.reshape(-1))
+            value, g, note = _evaluate(info, m.copy(), target, options, grad)
+            return Curve(info.name, "margin", "margin  y f(x)", m, value, None if g is None else g.reshape(-1),
+                         note=note)
         except (ValueError, TypeError) as exc:
             errors.append(exc)
     p = 1.0 / (1.0 + np.exp(-m))
     for target in (np.ones_like(m), np.ones(m.shape, dtype=np.int64)):
         try:
-            value, g = _evaluate(info, p.copy(), target, options, grad)
+            value, g, note = _evaluate(info, p.copy(), target, options, grad)
             if g is not None:
                 g = g.reshape(-1) * p * (1.0 - p)  # chain rule: dp/dm = p (1 - p)
             return Curve(info.name, "margin", "margin  y f(x)", m, value, g,
-                         note="probabilities sigmoid(m)")
+                         note=", ".join(filter(None, ["probabilities sigmoid(m)", note])))
         except (ValueError, TypeError) as exc:
             errors.append(exc)
     raise errors[0]
@@ -182,22 +212,22 @@ def _box(info, options, grad, points) -> list[Curve]:
     ):
         pred, jac = _to_format(pred_xyxy, fmt)
         target, _ = _to_format(np.broadcast_to(target_xyxy, pred_xyxy.shape).copy(), fmt)
-        value, g = _evaluate(info, pred, target, options, grad)
+        value, g, note = _evaluate(info, pred, target, options, grad)
         if g is not None:
             # d loss / d t = sum_i d loss / d box_i * d box_i / d t, box = jac @ xyxy(t).
             g = g.reshape(-1, 4) @ (jac @ dxyxy)
-        curves.append(Curve(info.name, kind, xlabel, x, value, g))
+        curves.append(Curve(info.name, kind, xlabel, x, value, g, note=note))
     return curves
 
 
 def _dice(info, options, grad, points) -> Curve:
     p = np.linspace(0.0, 1.0, points)
     pred = p.reshape(-1, 1, 1)  # (samples, classes, pixels): one foreground pixel each
-    value, g = _evaluate(info, pred.copy(), np.ones_like(pred), options, grad)
+    value, g, note = _evaluate(info, pred.copy(), np.ones_like(pred), options, grad)
     if value.size != p.size:
         raise CurveError(f"{info.name}: expected one value per sample with reduction='none', got {value.size}")
     return Curve(info.name, "dice", "predicted probability of the true class", p, value,
-                 None if g is None else g.reshape(-1))
+                 None if g is None else g.reshape(-1), note=note)
 
 
 def split_options(infos, options: dict[str, Any]) -> dict[str, dict]:

@@ -120,7 +120,11 @@ def run(out, *, quick: bool = False, seed: int = 0, backend: str = "numpy", prog
             **{head: h.as_dict() for head, h in histories.items()},
         },
         "linear_regression": lin.summary(),
-        "gallery": {"losses": [c.name for c in curves], "skipped": [{"name": n, "why": w} for n, w in skipped]},
+        "gallery": {
+            "losses": [c.name for c in curves],
+            "notes": {c.name: c.note for c in curves if c.note},
+            "skipped": [{"name": n, "why": w} for n, w in skipped],
+        },
         "images": dict(IMAGES),
         "timings_s": timings,
         "python": platform.python_version(),

@@ -175,6 +175,10 @@ def build(summary: dict, out) -> str:
         "taken from the registry (<code>losskit plot NAME --grad</code> draws any of them).</p>",
         _img(out, img["gallery"], "loss gallery") if gal["losses"] else "<p>No losses registered yet.</p>",
     ]
+    if gal.get("notes"):
+        parts.append("<p>Notes: " + "; ".join(f"{_e(k)}: {_e(v)}" for k, v in gal["notes"].items()) + ". "
+                     "Derivatives are hand-derived where the loss registers one, autograd (torch or jax) "
+                     "otherwise, and a float64 central difference when neither framework is installed.</p>")
     if gal["skipped"]:
         parts.append("<p>Not drawn: " + "; ".join(f"{_e(x['name'])} ({_e(x['why'])})" for x in gal["skipped"]) + "</p>")
     parts.append("</body></html>\n")
