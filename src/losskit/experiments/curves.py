@@ -12,7 +12,9 @@ How a loss is drawn follows its ``LossInfo.plot`` kind:
 
 Every point is its own sample (``reduction="none"``), so the derivative of the summed
 loss with respect to the input is the pointwise derivative. Derivatives come from
-``losskit.value_and_grad`` (hand-derived where registered, autograd otherwise).
+``losskit.value_and_grad`` (hand-derived where registered, torch/jax autograd otherwise),
+or, when neither framework is installed, from a float64 central difference (noted on the
+curve).
 """
 
 from __future__ import annotations
