@@ -1,0 +1,133 @@
+"""Classification losses: losskit vs its peers, same inputs, same process, interleaved repeats.
+
+* ``cross_entropy`` on torch, forward + backward of the mean, 4096 x 1000 float32 logits (CPU),
+  against ``torch.nn.functional.cross_entropy``. losskit dispatches torch tensors to that
+  kernel, so the ratio measures losskit's overhead (validation incl. the eager label-range
+  check, namespace resolution, and, with ``ignore_index``, the guarded denominator).
+  Target: ratio <= 1.1. Rows: plain; weight + ignore_index + label_smoothing. One more row
+  times losskit's generic array-API kernel on the same tensors (what NumPy/JAX run).
+* ``log_loss`` on NumPy, 10^6 x 10 float64 probabilities, against
+  ``sklearn.metrics.log_loss``. Target: ratio <= 0.2 (at least 5x faster). losskit reads
+  only the true class's probability (``take_along_axis``) after its checks (range, rows
+  summing to 1); scikit-learn one-hot encodes the labels and takes ``xlogy`` over every
+  column.
+
+    python benchmarks/run.py --only classification [--quick]
+    python benchmarks/bench_classification.py [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from _harness import Row, format_table, interleaved  # noqa: E402
+
+FULL = dict(n=4096, c=1000, repeat=21, ll_n=1_000_000, ll_c=10, ll_repeat=7)
+QUICK = dict(n=256, c=100, repeat=3, ll_n=10_000, ll_c=10, ll_repeat=3)
+
+
+def _fwd_bwd(fn, x, t):
+    def step():
+        x.grad = None
+        fn(x, t).backward()
+
+    return step
+
+
+def _cross_entropy_rows(cfg) -> list[Row]:
+    import torch
+    import torch.nn.functional as F
+
+    import losskit
+    from losskit import classification as clf
+    from losskit._xp import namespace
+
+    n, c = cfg["n"], cfg["c"]
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, c, generator=g).requires_grad_(True)
+    t = torch.randint(0, c, (n,), generator=g)
+    t_ign = t.clone()
+    t_ign[::10] = -100
+    w = torch.rand(c, generator=g) + 0.5
+    case = f"fwd+bwd, {n} x {c} float32, CPU, {torch.get_num_threads()} thread(s)"
+    ns = namespace(x)
+    pairs = [
+        ("cross_entropy", t, lambda a, b: losskit.cross_entropy(a, b), lambda a, b: F.cross_entropy(a, b), 1.1),
+        (
+            "cross_entropy (weight, ignore_index, label_smoothing)",
+            t_ign,
+            lambda a, b: losskit.cross_entropy(a, b, weight=w, ignore_index=-100, label_smoothing=0.1),
+            lambda a, b: F.cross_entropy(a, b, weight=w, ignore_index=-100, label_smoothing=0.1),
+            1.1,
+        ),
+        (
+            "cross_entropy [array-API kernel]",
+            t,
+            lambda a, b: clf._cross_entropy_generic(a, b, None, None, 0.0, 1, c, True, "mean", ns),
+            lambda a, b: F.cross_entropy(a, b),
+            None,
+        ),
+    ]
+    rows = []
+    for name, target, ours, theirs, goal in pairs:
+        # same value first: timing two different computations would be meaningless
+        torch.testing.assert_close(ours(x, target), theirs(x, target), rtol=1e-5, atol=1e-6)
+        times = interleaved(
+            {"ours": _fwd_bwd(ours, x, target), "theirs": _fwd_bwd(theirs, x, target)},
+            repeat=cfg["repeat"],
+        )
+        rows.append(Row("classification", name, case, "torch.nn.functional.cross_entropy",
+                        times["ours"], times["theirs"], target=goal))
+    return rows
+
+
+def _log_loss_rows(cfg) -> list[Row]:
+    import numpy as np
+
+    import losskit
+
+    try:
+        import sklearn
+        from sklearn.metrics import log_loss as sk_log_loss
+    except ImportError:  # pragma: no cover - scikit-learn is in the dev extra
+        return []
+    n, c = cfg["ll_n"], cfg["ll_c"]
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(n, c))
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    y = rng.integers(0, c, size=n)
+    labels = list(range(c))
+    ours = float(losskit.log_loss(p, y))
+    theirs = sk_log_loss(y, p, labels=labels)
+    assert abs(ours - theirs) <= 1e-10 * abs(theirs), (ours, theirs)
+    times = interleaved(
+        {"ours": lambda: losskit.log_loss(p, y), "theirs": lambda: sk_log_loss(y, p, labels=labels)},
+        repeat=cfg["ll_repeat"],
+        warmup=1,
+    )
+    case = f"value, {n:.0e} x {c} float64, NumPy"
+    return [Row("classification", "log_loss", case, f"sklearn.metrics.log_loss ({sklearn.__version__})",
+                times["ours"], times["theirs"], target=0.2)]
+
+
+def run(quick: bool = False) -> list[Row]:
+    cfg = QUICK if quick else FULL
+    rows = []
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        rows += _cross_entropy_rows(cfg)
+    rows += _log_loss_rows(cfg)
+    return rows
+
+
+if __name__ == "__main__":
+    print(format_table(run(quick="--quick" in sys.argv)))
