@@ -7,6 +7,7 @@ when the command runs, so ``import losskit`` stays light.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from . import CLIError
@@ -48,6 +49,12 @@ def _run(args) -> int:
                            progress=not args.no_progress)
     except OSError as exc:  # --out is a file, not writable, disk full, ...
         raise CLIError(f"--out {args.out}: {exc.strerror or exc}") from None
-    print(demo.terminal_summary(summary, args.out))
-    sys.stdout.flush()
+    try:
+        print(demo.terminal_summary(summary, args.out))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `losskit demo | head -1`: the reader left early, which is not an error. Point
+        # stdout at devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
