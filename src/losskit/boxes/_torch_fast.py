@@ -31,6 +31,7 @@ import contextlib
 import math
 
 import torch
+from torch.autograd.function import once_differentiable
 
 __all__ = ["KINDS", "ENABLED", "CHUNK", "disabled", "elementwise"]
 
@@ -327,6 +328,7 @@ class _BoxLoss(torch.autograd.Function):
         return loss
 
     @staticmethod
+    @once_differentiable  # the saved local gradient is a constant: no second derivatives
     def backward(ctx, grad):
         gp, gt = ctx.saved_tensors
         g = grad.unsqueeze(-1)

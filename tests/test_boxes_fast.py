@@ -1,0 +1,421 @@
+"""The PyTorch fast path of the box losses (``losskit.boxes._torch_fast``).
+
+GIoU, DIoU, CIoU, EIoU and SIoU on torch tensors run hand-derived kernels (loss and local
+gradient in one forward pass). The array-API kernels of ``losskit.boxes.losses`` are the
+reference: inside ``_torch_fast.disabled()`` the public losses run them through autograd.
+Every test here pins the fast path to that reference -- values and gradients with respect
+to prediction *and* target -- on random boxes and on the degenerate cases where hand-derived
+gradients go wrong (identical boxes, zero width or height, points, coincident centres,
+shared edges, inverted boxes, far apart, 1e4 px coordinates), in float32 (1e-5) and float64
+(1e-10); plus ``torch.autograd.gradcheck``, chunking, batch shapes, empty batches,
+``torch.compile`` and autocast.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import losskit  # noqa: E402
+from helpers import numerical_grad  # noqa: E402
+from losskit.boxes import _torch_fast  # noqa: E402
+
+# (kind, options) pairs: every option of every fast kind, defaults first.
+CASES = [
+    ("giou", {}),
+    ("diou", {}),
+    ("ciou", {}),
+    ("ciou", {"alpha_threshold": 0.5}),
+    ("eiou", {}),
+    ("siou", {}),
+    ("siou", {"theta": 2.5}),
+    ("siou", {"theta": 1.0}),
+]
+IDS = [k + "".join(f"-{n}={v}" for n, v in o.items()) for k, o in CASES]
+
+TOL = {
+    torch.float32: dict(rtol=1e-5, atol=1e-6),
+    torch.float64: dict(rtol=1e-10, atol=1e-12),
+}
+
+
+def _public(kind):
+    return getattr(losskit, f"{kind}_loss")
+
+
+def _random_pairs(rng, n, scale=100.0):
+    """n valid (pred, target) pairs, mostly overlapping, xyxy."""
+    c = rng.uniform(0, scale, (n, 2))
+    wh = rng.uniform(1, scale / 2, (n, 2))
+    t = np.concatenate([c - wh / 2, c + wh / 2], 1)
+    cp = c + rng.normal(0, scale / 8, (n, 2))
+    whp = wh * rng.uniform(0.5, 1.5, (n, 2))
+    p = np.concatenate([cp - whp / 2, cp + whp / 2], 1)
+    return p, t
+
+
+def _boxes():
+    """Random pairs followed by the degenerate cases, as float64 NumPy (n, 4) arrays."""
+    rng = np.random.default_rng(0)
+    p, t = _random_pairs(rng, 64)
+    T = [0.0, 0.0, 4.0, 2.0]
+    special = [
+        ([0.0, 0.0, 4.0, 2.0], T),  # identical: ties in every min / max
+        ([1.0, 0.5, 1.0, 3.0], T),  # zero-width prediction
+        ([1.0, 1.0, 5.0, 1.0], T),  # zero-height prediction (CIoU's atan(w / 0))
+        ([2.0, 1.0, 2.0, 1.0], T),  # a point inside the target
+        ([2.0, 1.0, 2.0, 1.0], [2.0, 1.0, 2.0, 1.0]),  # identical points: everything 0 / eps
+        ([3.0, 3.0, 3.0, 3.0], [1.0, 1.0, 1.0, 1.0]),  # two distinct points
+        ([0.0, 0.0, 8.0, 8.0], [2.0, 2.0, 6.0, 6.0]),  # coincident centres (SIoU's sigma = 0)
+        ([1.0, -1.0, 3.0, 3.0], T),  # same centre x (dx = 0), target inside in x
+        ([-3.0, 0.5, 1.0, 1.5], T),  # same centre y (dy = 0)
+        ([0.0, -1.0, 2.0, 1.0], T),  # shared left edge (tie in max(x1, x1_gt))
+        ([0.0, 0.0, 4.0, 5.0], T),  # shared left, top and right edges
+        ([4.0, 0.0, 6.0, 2.0], T),  # touching boxes (zero-width intersection)
+        ([3.0, 3.0, 1.0, 1.0], T),  # inverted in x and y, over the target
+        ([2.5, 0.0, 0.5, 2.0], T),  # inverted in x only
+        ([0.0, 2.0, 4.0, 0.0], T),  # inverted in y, corners on the target's
+        ([90.0, 50.0, 80.0, 40.0], T),  # inverted and far away
+        ([3.0, 3.0, 1.0, 1.0], [2.0, 2.0, 0.0, 0.0]),  # both inverted
+        ([0.0, 0.0, 1.0, 1.0], [5000.0, 3000.0, 5001.0, 3002.0]),  # far apart
+        ([100.0, 200.0, 9000.0, 9500.0], [150.0, 100.0, 9900.0, 9800.0]),  # 1e4 px
+        ([9000.0, 9000.0, 9010.0, 9004.0], [9001.0, 9000.5, 9011.0, 9005.0]),  # small boxes at 1e4
+        ([0.0, 0.0, 4.0, 2.0], [1.0, 0.0, 1.0, 2.0]),  # zero-width target
+        ([0.0, 0.0, 1e-3, 2e-3], [0.0, 0.0, 2e-3, 1e-3]),  # tiny boxes (eps matters)
+    ]
+    sp = np.array([a for a, _ in special])
+    st = np.array([b for _, b in special])
+    return np.concatenate([p, sp]), np.concatenate([t, st])
+
+
+def _has_fast_node(out) -> bool:
+    """True when the autograd graph of ``out`` contains the fast kernel's node."""
+    seen, stack = set(), [out.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        if "_BoxLoss" in type(fn).__name__:
+            return True
+        stack.extend(f for f, _ in fn.next_functions)
+    return False
+
+
+def _value_and_grads(fn, p, t, **opts):
+    pp = p.detach().clone().requires_grad_(True)
+    tt = t.detach().clone().requires_grad_(True)
+    out = fn(pp, tt, reduction="none", **opts)
+    # A weighted sum, so that the per-box upstream gradient is not all ones.
+    w = torch.linspace(0.5, 1.5, out.numel(), dtype=out.dtype).reshape(out.shape)
+    gp, gt = torch.autograd.grad((out * w).sum(), (pp, tt))
+    return out.detach(), gp, gt
+
+
+def _assert_close(actual, expected, dtype, what):
+    np.testing.assert_allclose(
+        actual.detach().numpy(), expected.detach().numpy(), err_msg=what, **TOL[dtype]
+    )
+
+
+def _assert_grad_close(actual, expected, dtype, what):
+    """Gradients of boxes (..., 4): equal to rtol times the box's gradient scale.
+
+    A coordinate's derivative is a sum of terms of the size of the box's largest derivative
+    (intersection, union, enclosing box, centres, aspect), and the two paths add them in
+    different orders; where they cancel (a derivative of 0.14 from terms of +-300, tiny
+    boxes in CIoU) float32 rounding is relative to the terms, not to the small result.
+    (There the fast path is the closer one to float64: it sums fewer terms.)
+    """
+    a = actual.detach().numpy()
+    e = expected.detach().numpy()
+    scale = np.abs(e).max(axis=-1, keepdims=True)
+    tol = TOL[dtype]["atol"] + TOL[dtype]["rtol"] * np.maximum(np.abs(e), scale)
+    err = np.abs(a - e)
+    bad = np.argwhere(err > tol)
+    assert bad.size == 0, (
+        f"{what}: {len(bad)} elements differ, first at {tuple(bad[0])}: "
+        f"{a[tuple(bad[0])]} vs {e[tuple(bad[0])]} (box scale {scale[tuple(bad[0][:-1])][0]})"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# fast path == generic path
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
+def test_fast_path_equals_generic(kind, opts, dtype):
+    p_np, t_np = _boxes()
+    p = torch.tensor(p_np, dtype=dtype)
+    t = torch.tensor(t_np, dtype=dtype)
+    fn = _public(kind)
+    assert _torch_fast.ENABLED and kind in _torch_fast.KINDS
+    v, gp, gt = _value_and_grads(fn, p, t, **opts)
+    with _torch_fast.disabled():
+        rv, rgp, rgt = _value_and_grads(fn, p, t, **opts)
+    assert v.dtype == dtype and gp.dtype == dtype
+    assert torch.isfinite(v).all() and torch.isfinite(gp).all() and torch.isfinite(gt).all()
+    _assert_close(v, rv, dtype, "value")
+    _assert_grad_close(gp, rgp, dtype, "d/d pred")
+    _assert_grad_close(gt, rgt, dtype, "d/d target")
+
+
+@pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
+def test_public_loss_dispatches_to_fast_path(kind, opts):
+    p_np, t_np = _boxes()
+    p = torch.tensor(p_np[:4], requires_grad=True)
+    t = torch.tensor(t_np[:4])
+    assert _has_fast_node(_public(kind)(p, t, **opts))
+    with _torch_fast.disabled():
+        assert not _torch_fast.ENABLED
+        assert not _has_fast_node(_public(kind)(p, t, **opts))
+    assert _torch_fast.ENABLED
+
+
+def test_disabled_restores_after_an_exception():
+    with pytest.raises(KeyError):
+        with _torch_fast.disabled():
+            raise KeyError("boom")
+    assert _torch_fast.ENABLED is True
+
+
+def test_kinds_and_unknown_kind():
+    assert _torch_fast.KINDS == frozenset({"giou", "diou", "ciou", "eiou", "siou"})
+    p = torch.zeros(2, 4)
+    with pytest.raises(ValueError, match="kind: expected one of"):
+        _torch_fast.elementwise("iou", p, p, eps=1e-7)
+
+
+@pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
+def test_reductions_and_batch_shapes(kind, opts):
+    rng = np.random.default_rng(1)
+    p_np, t_np = _random_pairs(rng, 6)
+    fn = _public(kind)
+    # pred (2, 3, 4) against target (3, 4): broadcasting over the leading axis
+    p = torch.tensor(p_np.reshape(2, 3, 4))
+    t = torch.tensor(t_np[:3])
+    for reduction in ("none", "mean", "sum"):
+        pp = p.clone().requires_grad_(True)
+        tt = t.clone().requires_grad_(True)
+        out = fn(pp, tt, reduction=reduction, **opts)
+        gp, gt = torch.autograd.grad(out.sum(), (pp, tt))
+        with _torch_fast.disabled():
+            pr = p.clone().requires_grad_(True)
+            tr = t.clone().requires_grad_(True)
+            ref = fn(pr, tr, reduction=reduction, **opts)
+            rgp, rgt = torch.autograd.grad(ref.sum(), (pr, tr))
+        assert out.shape == ref.shape == ((2, 3) if reduction == "none" else ())
+        assert gp.shape == (2, 3, 4) and gt.shape == (3, 4)
+        _assert_close(out, ref, torch.float64, reduction)
+        _assert_grad_close(gp, rgp, torch.float64, reduction + " d/d pred")
+        _assert_grad_close(gt, rgt, torch.float64, reduction + " d/d target (summed over broadcast)")
+    # a single box (4,) gives a 0-d loss
+    single = fn(torch.tensor(p_np[0]), torch.tensor(t_np[0]), reduction="none", **opts)
+    assert single.shape == ()
+
+
+def test_elementwise_any_batch_shape_and_non_contiguous():
+    rng = np.random.default_rng(2)
+    p_np, t_np = _random_pairs(rng, 24)
+    p = torch.tensor(p_np).reshape(2, 3, 4, 4)
+    t = torch.tensor(t_np).reshape(2, 3, 4, 4)
+    out = _torch_fast.elementwise("diou", p, t, eps=1e-7)
+    assert out.shape == (2, 3, 4)
+    # a strided view (every other box of a wider array) gives the same numbers
+    wide = torch.zeros(24, 2, 4, dtype=torch.float64)
+    wide[:, 0] = torch.tensor(p_np)
+    strided = wide[:, 0]
+    assert not strided.is_contiguous()
+    ref = _torch_fast.elementwise("diou", torch.tensor(p_np), torch.tensor(t_np), eps=1e-7)
+    _assert_close(_torch_fast.elementwise("diou", strided, torch.tensor(t_np), eps=1e-7), ref, torch.float64, "strided")
+    _assert_close(out.reshape(-1), ref, torch.float64, "batched")
+
+
+@pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
+def test_chunking_does_not_change_the_result(kind, opts, monkeypatch):
+    p_np, t_np = _boxes()
+    p = torch.tensor(p_np, dtype=torch.float32)
+    t = torch.tensor(t_np, dtype=torch.float32)
+    fn = _public(kind)
+    v, gp, gt = _value_and_grads(fn, p, t, **opts)
+    monkeypatch.setattr(_torch_fast, "CHUNK", 7)  # 86 boxes: 12 full chunks and a partial one
+    cv, cgp, cgt = _value_and_grads(fn, p, t, **opts)
+    with torch.no_grad():
+        nv = fn(p, t, reduction="none", **opts)
+    assert torch.equal(v, cv) and torch.equal(gp, cgp) and torch.equal(gt, cgt)
+    assert torch.equal(v, nv)
+
+
+@pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
+def test_only_one_input_requires_grad(kind, opts):
+    rng = np.random.default_rng(3)
+    p_np, t_np = _random_pairs(rng, 5)
+    fn = _public(kind)
+    p = torch.tensor(p_np)
+    t = torch.tensor(t_np, requires_grad=True)
+    out = fn(p, t, **opts)
+    (gt,) = torch.autograd.grad(out, t)
+    with _torch_fast.disabled():
+        tr = torch.tensor(t_np, requires_grad=True)
+        (rgt,) = torch.autograd.grad(fn(p, tr, **opts), tr)
+    _assert_grad_close(gt, rgt, torch.float64, "d/d target")
+    # without any input requiring grad (or under no_grad) no graph is built
+    assert fn(p, t.detach(), **opts).grad_fn is None
+    with torch.no_grad():
+        assert fn(p.requires_grad_(True), t, **opts).grad_fn is None
+
+
+# ---------------------------------------------------------------------------------------
+# gradients against finite differences
+# ---------------------------------------------------------------------------------------
+
+_GC_PRED = [[0.0, 0.0, 4.0, 3.0], [1.0, 2.0, 5.0, 8.0], [10.0, 10.0, 13.0, 12.0], [0.0, 0.0, 2.0, 2.0]]
+_GC_TARGET = [[1.0, 0.5, 4.5, 3.5], [0.0, 1.0, 4.0, 6.0], [11.0, 9.0, 13.5, 11.0], [5.0, 6.0, 9.0, 8.0]]
+
+
+@pytest.mark.parametrize("kind,opts", [c for c in CASES if c[0] != "ciou"], ids=[i for i, c in zip(IDS, CASES) if c[0] != "ciou"])
+def test_gradcheck(kind, opts):
+    """torch.autograd.gradcheck (float64) for both arguments, away from the kinks."""
+    p = torch.tensor(_GC_PRED, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(_GC_TARGET, dtype=torch.float64, requires_grad=True)
+
+    def f(a, b):
+        return _torch_fast.elementwise(kind, a, b, eps=1e-7, **opts)
+
+    assert torch.autograd.gradcheck(f, (p, t), eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+@pytest.mark.parametrize("alpha_threshold", [None, 0.2])
+def test_ciou_gradient_has_alpha_detached(alpha_threshold):
+    """CIoU's alpha is a constant for the gradient (the paper): the gradient is that of
+    DIoU + alpha_0 * v with alpha_0 frozen at the evaluation point. Checked against a
+    float64 central-difference gradient of that frozen function, for pred and target."""
+    p0 = np.array(_GC_PRED)
+    t0 = np.array(_GC_TARGET)
+    k = 4.0 / math.pi**2
+    eps = 1e-7
+
+    def v_of(p, t):
+        wp, hp = p[:, 2] - p[:, 0], p[:, 3] - p[:, 1]
+        wt, ht = t[:, 2] - t[:, 0], t[:, 3] - t[:, 1]
+        return k * (np.arctan(wt / (ht + eps)) - np.arctan(wp / (hp + eps))) ** 2
+
+    def iou_of(p, t):
+        iw = np.clip(np.minimum(p[:, 2], t[:, 2]) - np.maximum(p[:, 0], t[:, 0]), 0, None)
+        ih = np.clip(np.minimum(p[:, 3], t[:, 3]) - np.maximum(p[:, 1], t[:, 1]), 0, None)
+        inter = iw * ih
+        union = (p[:, 2] - p[:, 0]) * (p[:, 3] - p[:, 1]) + (t[:, 2] - t[:, 0]) * (t[:, 3] - t[:, 1]) - inter
+        return inter / (union + eps)
+
+    v0, iou0 = v_of(p0, t0), iou_of(p0, t0)
+    alpha0 = v0 / ((1 - iou0) + v0 + eps)
+    if alpha_threshold is not None:
+        alpha0 = np.where(iou0 >= alpha_threshold, alpha0, 0.0)
+    assert (alpha0 > 0).any() and (alpha0 == 0).any() == (alpha_threshold is not None)
+
+    def frozen(p, t):
+        with _torch_fast.disabled():
+            d = losskit.diou_loss(torch.tensor(p), torch.tensor(t), reduction="none").numpy()
+        return d + alpha0 * v_of(p, t)
+
+    opts = {} if alpha_threshold is None else {"alpha_threshold": alpha_threshold}
+    p = torch.tensor(p0, requires_grad=True)
+    t = torch.tensor(t0, requires_grad=True)
+    out = _torch_fast.elementwise("ciou", p, t, eps=eps, **opts)
+    np.testing.assert_allclose(out.detach().numpy(), frozen(p0, t0), rtol=1e-12)
+    gp, gt = torch.autograd.grad(out.sum(), (p, t))
+    np.testing.assert_allclose(gp.numpy(), numerical_grad(lambda a: frozen(a, t0), p0), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(gt.numpy(), numerical_grad(lambda b: frozen(p0, b), t0), rtol=1e-5, atol=1e-8)
+
+
+def test_second_derivatives_are_refused_not_wrong():
+    """The backward pass multiplies a saved local gradient: it is not differentiable again.
+    Asking for a second derivative raises instead of silently dropping terms."""
+    p = torch.tensor(_GC_PRED, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(_GC_TARGET, dtype=torch.float64)
+    out = losskit.giou_loss(p, t) * p.sum()
+    (g,) = torch.autograd.grad(out, p, create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        g.sum().backward()
+
+
+# ---------------------------------------------------------------------------------------
+# empty batches, dtypes, torch.compile, autocast
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
+def test_empty_batch(kind, opts):
+    p = torch.zeros(0, 4, requires_grad=True)
+    t = torch.zeros(0, 4)
+    fn = _public(kind)
+    assert fn(p, t, reduction="none", **opts).shape == (0,)
+    out = fn(p, t, **opts)  # mean of nothing: 0, graph kept
+    assert out.item() == 0.0
+    out.backward()
+    assert p.grad is not None and p.grad.shape == (0, 4)
+    assert _torch_fast.elementwise(kind, torch.zeros(3, 0, 4), torch.zeros(3, 0, 4), eps=1e-7, **opts).shape == (3, 0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["float16", "bfloat16"])
+@pytest.mark.parametrize("kind", ["giou", "ciou", "siou"])
+def test_half_precision_input_goes_fast_in_float32(kind, dtype):
+    p_np, t_np = _boxes()
+    p = torch.tensor(p_np).to(dtype).requires_grad_(True)
+    t = torch.tensor(t_np).to(dtype)
+    out = _public(kind)(p, t, reduction="none")
+    assert out.dtype == torch.float32 and _has_fast_node(out) and torch.isfinite(out).all()
+    (g,) = torch.autograd.grad(out.sum(), p)
+    assert g.dtype == dtype
+    with _torch_fast.disabled():
+        pr = p.detach().clone().requires_grad_(True)
+        ref = _public(kind)(pr, t, reduction="none")
+        (rg,) = torch.autograd.grad(ref.sum(), pr)
+    _assert_close(out, ref, torch.float32, "value")
+    # The gradient comes back in the input's half dtype. Where the float32 gradient exceeds
+    # its range it is inf on both paths (CIoU at a point-sized prediction: d v / d w ~ 1 / eps);
+    # elsewhere both round the same float32 numbers (up to one half-precision step).
+    finite = torch.isfinite(rg.float())
+    assert torch.equal(torch.isfinite(g.float()), finite)
+    step = 2.0 ** -7 if dtype == torch.bfloat16 else 2.0 ** -10
+    a, e = g.float()[finite], rg.float()[finite]
+    assert torch.all((a - e).abs() <= step * e.abs() + 1e-6)
+
+
+@pytest.mark.parametrize(
+    "kind,opts", [("giou", {}), ("siou", {"theta": 2.5}), ("ciou", {"alpha_threshold": 0.5})], ids=["giou", "siou", "ciou"]
+)
+def test_torch_compile(kind, opts):
+    """The kernels trace under torch.compile (fullgraph: no graph breaks), same numbers."""
+    torch._dynamo.reset()
+    fn = _public(kind)
+    p_np, t_np = _boxes()
+    p = torch.tensor(p_np, dtype=torch.float32)
+    t = torch.tensor(t_np, dtype=torch.float32)
+    compiled = torch.compile(lambda a, b: fn(a, b, reduction="sum", **opts), backend="aot_eager", fullgraph=True)
+    pc = p.clone().requires_grad_(True)
+    out = compiled(pc, t)
+    out.backward()
+    pe = p.clone().requires_grad_(True)
+    ref = fn(pe, t, reduction="sum", **opts)
+    ref.backward()
+    _assert_close(out, ref, torch.float32, "value")
+    _assert_close(pc.grad, pe.grad, torch.float32, "d/d pred")
+
+
+def test_autocast_keeps_float32():
+    p_np, t_np = _boxes()
+    p = torch.tensor(p_np, dtype=torch.float32)
+    t = torch.tensor(t_np, dtype=torch.float32)
+    ref, gref, _ = _value_and_grads(losskit.ciou_loss, p, t)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, g, _ = _value_and_grads(losskit.ciou_loss, p, t)
+    assert out.dtype == torch.float32
+    _assert_close(out, ref, torch.float32, "value")
+    _assert_grad_close(g, gref, torch.float32, "d/d pred")
