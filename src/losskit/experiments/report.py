@@ -53,6 +53,9 @@ def build(summary: dict, out) -> str:
         "<p>losskit {} &middot; seed {} &middot; {} run &middot; training backend <code>{}</code> &middot; {:.1f} s</p>".format(
             _e(s["losskit_version"]), _e(s["seed"]), "quick" if s["quick"] else "default", _e(s["backend"]),
             s["total_s"]),
+        "<p>Reproduce: <code>losskit demo --seed {}{} --backend {}</code> (same seed, same numbers; "
+        "the numbers are also in <code>summary.json</code>).</p>".format(
+            _e(s["seed"]), " --quick" if s["quick"] else "", _e(s["backend"])),
         "<p>A network learns by following the derivative of a number that measures how wrong it is. "
         "Accuracy is the number we care about, but it cannot be that guide: nudge a weight and it does "
         "not move. A loss moves, and its gradient says which way to go. This report runs that argument "
