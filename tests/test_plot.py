@@ -77,8 +77,9 @@ def test_margin_curves_match_hand_derivatives():
 def test_probability_losses_are_drawn_through_the_sigmoid():
     # binary_cross_entropy takes probabilities: drawn at p = sigmoid(m), so its curve is
     # softplus(-m) again and the chain rule dp/dm = p (1 - p) gives -sigmoid(-m).
-    info = losskit.get("binary_cross_entropy")
-    info = type(info)(**{**info.__dict__, "plot": "margin"})
+    import dataclasses
+
+    info = dataclasses.replace(losskit.get("binary_cross_entropy"), plot="margin")  # its plot kind is None
     (c,) = curves.loss_curves(info, grad=True)
     assert c.note.startswith("probabilities")
     np.testing.assert_allclose(c.value, np.logaddexp(0, -c.x), rtol=1e-6)
