@@ -782,7 +782,8 @@ def test_registry_metadata():
     assert losskit.get("bce").name == "binary_cross_entropy"
     assert losskit.get("ce").name == "cross_entropy"
     margin = {n for n in clf if losskit.get(n).plot == "margin"}
-    assert margin == {"hinge_loss", "squared_hinge_loss", "binary_cross_entropy_with_logits", "sigmoid_focal_loss"}
+    assert margin == {"hinge_loss", "squared_hinge_loss", "binary_cross_entropy_with_logits", "sigmoid_focal_loss",
+                      "binary_cross_entropy", "log_loss"}
 
 
 # ----------------------------------------------------------------- torch modules
@@ -850,3 +851,46 @@ def test_torch_module_class_weight_is_a_buffer():
     x = x.float()
     torch.testing.assert_close(module(x, t), torch.nn.functional.cross_entropy(x, t, weight=w))
     assert "weight=tensor(shape=(3,))" in repr(module)
+
+
+# ----------------------------------------------------------------- property tests (hypothesis)
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+_LOGITS = hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(2, 5)),
+                     elements=st.floats(-1e4, 1e4, allow_nan=False))
+
+
+@given(x=_LOGITS, data=st.data(), smoothing=st.sampled_from([0.0, 0.1]))
+def test_property_cross_entropy_finite_nonnegative_with_finite_gradient(x, data, smoothing):
+    y = data.draw(hnp.arrays(np.int64, x.shape[:1], elements=st.integers(0, x.shape[1] - 1)))
+    value, grad = losskit.value_and_grad(losskit.cross_entropy)(x, y, label_smoothing=smoothing)
+    assert np.isfinite(value) and value >= 0
+    assert np.all(np.isfinite(grad))
+    # each row's gradient sums to 0 (softmax minus a distribution)
+    np.testing.assert_allclose(grad.sum(axis=1), 0.0, atol=1e-12)
+
+
+@given(x=hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(-1e4, 1e4, allow_nan=False)),
+       data=st.data(), gamma=st.sampled_from([0.0, 0.5, 2.0]))
+def test_property_binary_logit_losses_finite(x, data, gamma):
+    t = data.draw(hnp.arrays(np.float64, x.shape, elements=st.floats(0.0, 1.0)))
+    for fn, kw in ((losskit.binary_cross_entropy_with_logits, {"pos_weight": 2.0}),
+                   (losskit.sigmoid_focal_loss, {"gamma": gamma})):
+        value, grad = losskit.value_and_grad(fn)(x, t, **kw)
+        assert np.isfinite(value) and value >= 0
+        assert np.all(np.isfinite(grad))
+
+
+@given(p=hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(0.0, 1.0)), data=st.data())
+def test_property_probability_losses_finite_at_any_probability(p, data):
+    t = data.draw(hnp.arrays(np.float64, p.shape, elements=st.floats(0.0, 1.0)))
+    value, grad = losskit.value_and_grad(losskit.binary_cross_entropy)(p, t)
+    assert np.isfinite(value) and 0 <= value <= 100
+    assert np.all(np.isfinite(grad))
+    labels = (t > 0.5).astype(np.int64)
+    v = losskit.log_loss(p, labels)
+    assert np.isfinite(v) and 0 <= v <= -math.log(np.finfo(np.float64).eps) + 1e-9

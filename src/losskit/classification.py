@@ -658,6 +658,7 @@ def _bce_setup(input, target, weight, reduction):
     formula=r"\ell = -w\,[\,y \log p + (1 - y) \log (1 - p)\,]",
     reference="Bishop, Pattern Recognition and Machine Learning, 2006 (Sec. 4.3.2)",
     aliases=("bce",),
+    plot="margin",
 )
 def binary_cross_entropy(input: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
     r"""Binary cross-entropy between predicted probabilities and targets in [0, 1].
@@ -826,6 +827,7 @@ def _bce_with_logits_grad(input, target, *, weight=None, pos_weight=None, reduct
     formula=r"\ell_n = -\log \operatorname{clip}(p_{n, y_n}, \epsilon, 1 - \epsilon)",
     reference="Bishop, Pattern Recognition and Machine Learning, 2006 (Sec. 4.3.4)",
     aliases=("logloss", "sklearn_log_loss"),
+    plot="margin",
 )
 def log_loss(input: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> Any:
     r"""Log loss with scikit-learn's meaning: predicted probabilities vs integer labels.
@@ -1516,7 +1518,7 @@ def _focal_loss_grad(input, target, *, gamma=2.0, alpha=None, ignore_index=None,
 def poly1_cross_entropy(
     input: Any, target: Any, *, epsilon: float = 1.0, axis: int = 1, reduction: str = "mean"
 ) -> Any:
-    r"""Poly-1 loss: cross-entropy plus :math:`\epsilon (1 - p_t)`.
+    r"""Poly-1 loss: cross-entropy plus epsilon times (1 - p_t), the first polynomial term.
 
     .. math::
 
