@@ -449,6 +449,7 @@ ALL = {
     "focal_tversky": (losskit.focal_tversky_loss, {"activation": "softmax"}),
     "log_cosh": (losskit.log_cosh_dice_loss, {"activation": "softmax"}),
     "lovasz_softmax": (losskit.lovasz_softmax_loss, {}),
+    "dice_ce": (losskit.dice_ce_loss, {}),
 }
 
 
@@ -590,6 +591,7 @@ def test_registry_metadata():
         assert info.family == "segmentation" and info.plot == "dice" and "arXiv" in info.reference or "ISVC" in info.reference
     assert losskit.get("gdl").name == "generalized_dice_loss"
     assert losskit.get("lovasz-softmax").name == "lovasz_softmax_loss"
+    assert losskit.get("dice_ce").family == "segmentation"
 
 
 # ----------------------------------------------------------------- torch fast path
@@ -634,3 +636,70 @@ def test_torch_fast_path_equals_generic_path_values_and_gradients(monkeypatch, f
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(results[0][0], results[1][0], **tol)
     torch.testing.assert_close(results[0][1], results[1][1], **tol)
+
+
+# ----------------------------------------------------------------- Dice + cross-entropy
+
+
+def test_dice_ce_is_the_weighted_sum_of_its_terms(xp):
+    a, b = xp.asarray(X), xp.asarray(LAB)
+    kw = dict(batch=True, include_background=False, smooth_nr=0.1, smooth_dr=0.1)
+    out = xp.call(lambda u, v: losskit.dice_ce_loss(u, v, lambda_dice=0.3, lambda_ce=2.0, label_smoothing=0.1, **kw), a, b)
+    dice = xp.np(xp.call(lambda u, v: losskit.dice_loss(u, v, activation="softmax", **kw), a, b))
+    ce = xp.np(xp.call(lambda u, v: losskit.cross_entropy(u, v, label_smoothing=0.1), a, b))
+    xp.assert_close(out, 0.3 * dice + 2.0 * ce)
+    # sigmoid: Dice on sigmoid + binary cross-entropy per channel (multi-label masks)
+    m = xp.asarray(ONEHOT)
+    out = xp.call(lambda u, v: losskit.dice_ce_loss(u, v, activation="sigmoid", reduction="sum"), a, m)
+    dice = xp.np(xp.call(lambda u, v: losskit.dice_loss(u, v, activation="sigmoid", reduction="sum"), a, m))
+    bce = xp.np(xp.call(lambda u, v: losskit.binary_cross_entropy_with_logits(u, v, reduction="sum"), a, m))
+    xp.assert_close(out, dice + bce)
+
+
+def test_dice_ce_ignore_index_in_both_terms(xp):
+    lab = LAB.copy()
+    lab[:, -1, :] = 255
+    full = xp.call(lambda u, v: losskit.dice_ce_loss(u, v, ignore_index=255), xp.asarray(X), xp.asarray(lab))
+    crop = xp.call(lambda u, v: losskit.dice_ce_loss(u, v), xp.asarray(X[:, :, :-1]), xp.asarray(LAB[:, :-1]))
+    xp.assert_close(full, xp.np(crop), rtol=1e-5)
+    # one channel + sigmoid: integer 0/1 mask with ignored pixels
+    m = (LAB > 0).astype(np.int64)
+    m2 = m.copy()
+    m2[:, -1, :] = 255
+    full = xp.call(
+        lambda u, v: losskit.dice_ce_loss(u, v, activation="sigmoid", ignore_index=255), xp.asarray(X[:, :1]), xp.asarray(m2)
+    )
+    crop = xp.call(
+        lambda u, v: losskit.dice_ce_loss(u, v, activation="sigmoid"), xp.asarray(X[:, :1, :-1]), xp.asarray(m[:, :-1])
+    )
+    xp.assert_close(full, xp.np(crop), rtol=1e-5)
+
+
+def test_dice_ce_gradient_and_module_and_errors(autodiff_xp):
+    check_gradient(autodiff_xp, losskit.dice_ce_loss, X[:, :, :2], LAB[:, :2], rtol=1e-5, atol=1e-8,
+                   weight=np.array([0.5, 1.0, 2.0]), label_smoothing=0.1)
+    check_gradient(autodiff_xp, losskit.dice_ce_loss, X[:, :, :2], ONEHOT[:, :, :2], rtol=1e-5, atol=1e-8,
+                   activation="sigmoid")
+    with pytest.raises(ValueError, match="reduction: expected one of 'mean', 'sum', got 'none'"):
+        losskit.dice_ce_loss(X, LAB, reduction="none")
+    with pytest.raises(ValueError, match="activation: expected one of 'softmax', 'sigmoid'"):
+        losskit.dice_ce_loss(X, LAB, activation=None)
+    with pytest.raises(ValueError, match="lambda_ce: expected a number >= 0.0"):
+        losskit.dice_ce_loss(X, LAB, lambda_ce=-1.0)
+    with pytest.raises(ValueError, match="label_smoothing: expected 0.0 with activation='sigmoid'"):
+        losskit.dice_ce_loss(X, ONEHOT, activation="sigmoid", label_smoothing=0.1)
+
+
+def test_dice_ce_module_half_precision_and_empty():
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+
+    x, lab = torch.tensor(X), torch.tensor(LAB)
+    mod = lt.DiceCELoss(lambda_dice=0.5, batch=True)
+    torch.testing.assert_close(mod(x, lab), losskit.dice_ce_loss(x, lab, lambda_dice=0.5, batch=True))
+    assert "lambda_dice=0.5" in repr(mod) and "batch=True" in repr(mod)
+    for dt in (torch.float16, torch.bfloat16):
+        out = losskit.dice_ce_loss((x * 30).to(dt), lab)
+        assert out.dtype == torch.float32 and torch.isfinite(out)
+    empty = losskit.dice_ce_loss(torch.zeros(0, 3, 4, requires_grad=True), torch.zeros(0, 4, dtype=torch.int64))
+    assert empty.item() == 0.0

@@ -1225,3 +1225,146 @@ def lovasz_hinge_loss(input, target, *, per_image=True, ignore_index=None, reduc
     if reduction == "none":
         return per if per_image else per[0, ...]
     return reduce_loss(per, reduction, xp, weight=anyvalid)
+
+
+# --------------------------------------------------------------------------- Dice + CE
+
+
+@loss(
+    family="segmentation",
+    formula=r"\lambda_{\mathrm{Dice}} L_{\mathrm{Dice}} + \lambda_{\mathrm{CE}} L_{\mathrm{CE}}",
+    reference="Isensee, Jaeger, Kohl, Petersen, Maier-Hein, nnU-Net: a self-configuring method for deep learning-based biomedical image segmentation, 2021, arXiv:1809.10486",
+    aliases=("dice_ce", "dice_cross_entropy_loss"),
+)
+def dice_ce_loss(
+    input,
+    target,
+    *,
+    lambda_dice=1.0,
+    lambda_ce=1.0,
+    activation="softmax",
+    axis=1,
+    include_background=True,
+    squared=False,
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    weight=None,
+    ignore_index=None,
+    label_smoothing=0.0,
+    reduction="mean",
+):
+    r"""Dice loss plus cross-entropy on the same logits (the nnU-Net / MONAI ``DiceCELoss`` recipe).
+
+    .. math::
+
+        L = \lambda_{\mathrm{Dice}}\, L_{\mathrm{Dice}}(a(x), g)
+          + \lambda_{\mathrm{CE}}\, L_{\mathrm{CE}}(x, g)
+
+    where
+
+    - :math:`x` are the logits and :math:`a` the ``activation``,
+    - :math:`L_{\mathrm{Dice}}` is :func:`dice_loss` with the Dice options,
+    - :math:`L_{\mathrm{CE}}` is :func:`losskit.cross_entropy` (``activation="softmax"``) or
+      :func:`losskit.binary_cross_entropy_with_logits` per channel (``"sigmoid"``).
+
+    Args:
+        input: ``(N, C, *spatial)`` logits, class axis ``axis``.
+        target: integer labels ``(N, *spatial)`` (with ``C == 1``: a 0/1 mask), or an array
+            of the input's shape (one-hot / soft labels; multi-label masks with
+            ``"sigmoid"``).
+        lambda_dice: weight of the Dice term (>= 0).
+        lambda_ce: weight of the cross-entropy term (>= 0).
+        activation: ``"softmax"`` (mutually exclusive classes: softmax Dice + cross-entropy)
+            or ``"sigmoid"`` (per-channel: sigmoid Dice + binary cross-entropy).
+        axis: the class axis (not 0).
+        include_background: Dice term only (the cross-entropy always sees every class).
+        squared, smooth_nr, smooth_dr, batch: Dice term options, see :func:`dice_loss`.
+        weight: ``(C,)`` class weights, used by both terms: the Dice class weights and the
+            cross-entropy ``weight`` (softmax), or the per-channel ``pos_weight`` of the
+            binary cross-entropy (sigmoid), as in MONAI.
+        ignore_index: label excluded from both terms; ``None`` for none.
+        label_smoothing: cross-entropy label smoothing in [0, 1] (softmax only).
+        reduction: ``"mean"`` or ``"sum"``, applied to each term before they are added
+            (``"none"`` is refused: the terms have different shapes, per (sample, class)
+            and per pixel).
+
+    Returns:
+        A scalar, float32 (float64 for float64 input).
+
+    Notes:
+        Matches MONAI's ``DiceCELoss(softmax=True)`` (and ``sigmoid=True`` with one
+        channel, where MONAI also switches to binary cross-entropy). Differences: with
+        ``"sigmoid"`` and several channels MONAI still applies softmax cross-entropy,
+        here the binary cross-entropy matches the sigmoid (multi-label) Dice; MONAI's
+        weighted Dice ``"mean"`` is ``mean(w * L)``, here ``sum(w * L) / sum(w)``; MONAI
+        refuses ``ignore_index``. With ``activation="softmax"`` and integer labels on
+        torch, both terms avoid a one-hot (Dice via the fused label sums, CE via
+        ``F.cross_entropy``).
+
+    References:
+        Isensee, Jaeger, Kohl, Petersen, Maier-Hein, nnU-Net: a self-configuring method for
+        deep learning-based biomedical image segmentation, 2021, arXiv:1809.10486.
+
+    Example:
+        Logits of 0 for two classes: softmax 1/2 everywhere, CE = log 2 = 0.6931; labels
+        [0, 1]: each class has I = 0.5, P = 1, G = 1, Dice loss 1 - 1/2 = 0.5 (smoothing 0).
+
+        >>> import numpy as np, losskit
+        >>> x = np.zeros((1, 2, 2))
+        >>> g = np.array([[0, 1]])
+        >>> round(float(losskit.dice_ce_loss(x, g, smooth_nr=0.0, smooth_dr=0.0)), 4)
+        1.1931
+    """
+    check_choice("reduction", reduction, ("mean", "sum"))
+    xp = namespace(input, target)
+    check_number("lambda_dice", lambda_dice, low=0.0)
+    check_number("lambda_ce", lambda_ce, low=0.0)
+    check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
+    if activation not in ("softmax", "sigmoid"):
+        raise ValueError(
+            f"activation: expected one of 'softmax', 'sigmoid' (dice_ce_loss takes logits), got {activation!r}"
+        )
+    if activation == "sigmoid" and label_smoothing != 0.0:
+        raise ValueError(
+            f"label_smoothing: expected 0.0 with activation='sigmoid' (binary cross-entropy), got {label_smoothing!r}"
+        )
+    d, w, valid = _dice_entries(
+        input, target, xp, activation=activation, axis=axis,
+        include_background=include_background, squared=squared, smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr, batch=batch, weight=weight, ignore_index=ignore_index,
+    )
+    dice = _reduce_entries(d, reduction, xp, w, valid)
+    from .classification import binary_cross_entropy_with_logits, cross_entropy
+
+    ax = normalize_axis("axis", axis, input.ndim)
+    C = input.shape[ax]
+    cw = None if weight is None else _class_weight(weight, C, xp, as_float(input, xp))
+    is_labels = xp.isdtype(target.dtype, "integral") and target.ndim == input.ndim - 1
+    if activation == "softmax":
+        ce = cross_entropy(
+            input, target, weight=cw, ignore_index=ignore_index if is_labels else None,
+            label_smoothing=label_smoothing, axis=ax, reduction=reduction,
+        )
+    else:
+        x = as_float(input, xp)
+        t = xp.expand_dims(target, axis=ax) if is_labels else target
+        t = xp.astype(t, x.dtype)
+        mask = None
+        if ignore_index is not None:
+            mask = xp.astype(t != ignore_index, x.dtype)
+            t = t * mask  # ignored elements: target 0, weight 0
+        pw = None
+        if cw is not None:
+            shape = [1] * x.ndim
+            shape[ax] = C
+            pw = xp.reshape(cw, tuple(shape))
+        if mask is None:
+            ce = binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction=reduction)
+        else:
+            # torch's BCE "mean" divides by every element; ignored ones must not count.
+            ce = binary_cross_entropy_with_logits(x, t, weight=mask, pos_weight=pw, reduction="sum")
+            if reduction == "mean":
+                count = xp.sum(mask)
+                ce = ce / xp.where(count > 0, count, xp.ones_like(count))
+    return lambda_dice * dice + lambda_ce * ce

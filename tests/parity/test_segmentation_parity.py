@@ -252,3 +252,38 @@ def test_smp_lovasz_softmax_and_hinge(per_image):
     peer = smp.LovaszLoss("binary", per_image=per_image)(xb, gb)
     ours = losskit.lovasz_hinge_loss(xb, gb, per_image=per_image)
     np.testing.assert_allclose(ours.item(), peer.item(), rtol=1e-5, err_msg=f"{SMP} LovaszLoss binary")
+
+
+def test_monai_dice_ce_grid_torch64():
+    from torch.nn import functional as F  # noqa: F401  (MONAI's CE term is torch's)
+
+    for ib, sq, batch, smooth, weighted, reduction, (ld, lc), ls in itertools.product(
+        [True, False], [False, True], [False, True], [1e-5, 1.0], [False, True], ["mean", "sum"],
+        [(1.0, 1.0), (0.3, 2.0)], [0.0, 0.1],
+    ):
+        if weighted and reduction == "mean":
+            continue  # MONAI's weighted Dice mean is mean(w * L), ours sum(w * L) / sum(w)
+        w = torch.tensor(W) if weighted else None
+        # MONAI's to_onehot_y builds a float32 one-hot, whose squared norms round in float32;
+        # the squared_pred half of the grid therefore passes the float64 one-hot instead
+        # (and exercises the class-probability cross-entropy).
+        peer_t, ours_t = (t64(ONEHOT), t64(ONEHOT)) if sq else (t64(LAB[:, None]), t64(LAB))
+        peer = ml.DiceCELoss(
+            include_background=ib, to_onehot_y=not sq, softmax=True, squared_pred=sq, batch=batch,
+            smooth_nr=smooth, smooth_dr=smooth, weight=w, reduction=reduction, lambda_dice=ld, lambda_ce=lc,
+            label_smoothing=ls,
+        )(t64(X), peer_t)
+        ours = losskit.dice_ce_loss(
+            t64(X), ours_t, include_background=ib, squared=sq, batch=batch, smooth_nr=smooth, smooth_dr=smooth,
+            weight=w, reduction=reduction, lambda_dice=ld, lambda_ce=lc, label_smoothing=ls,
+        )
+        np.testing.assert_allclose(
+            ours.item(), peer.item(), rtol=1e-10,
+            err_msg=f"{MONAI} DiceCELoss {ib=} {sq=} {batch=} {smooth=} {weighted=} {reduction=} {ld=} {lc=} {ls=}",
+        )
+    # one channel with sigmoid: MONAI switches to BCE-with-logits, as we do
+    xb, tb = t64(X[:, :1]), t64(MULTI[:, :1])
+    for reduction in ("mean", "sum"):
+        peer = ml.DiceCELoss(sigmoid=True, reduction=reduction)(xb, tb)
+        ours = losskit.dice_ce_loss(xb, tb, activation="sigmoid", reduction=reduction)
+        np.testing.assert_allclose(ours.item(), peer.item(), rtol=1e-10, err_msg=f"{MONAI} DiceCELoss(sigmoid) {reduction=}")

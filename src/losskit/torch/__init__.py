@@ -37,6 +37,7 @@ from .classification import SquaredHingeLoss
 from .classification import ZeroOneLoss
 
 # --- segmentation shells ---
+from .segmentation import DiceCELoss
 from .segmentation import DiceLoss
 from .segmentation import FocalTverskyLoss
 from .segmentation import GeneralizedDiceLoss

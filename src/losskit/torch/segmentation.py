@@ -14,6 +14,7 @@ __all__ = [
     "LogCoshDiceLoss",
     "LovaszSoftmaxLoss",
     "LovaszHingeLoss",
+    "DiceCELoss",
 ]
 
 
@@ -47,3 +48,7 @@ class LovaszSoftmaxLoss(LossModule):
 
 class LovaszHingeLoss(LossModule):
     function = _seg.lovasz_hinge_loss
+
+
+class DiceCELoss(LossModule):
+    function = _seg.dice_ce_loss
