@@ -458,6 +458,14 @@ def test_kl_div_hand_value_and_reductions(xp):
     xp.assert_close(b, ref)
 
 
+def test_kl_div_zero_probabilities_with_infinite_log_inputs(xp):
+    # p = [1, 0], q = [1, 0]: KL = 1 log 1 + 0 = 0 even though log q_1 = -inf
+    lq = np.array([[0.0, -np.inf]])
+    p = np.array([[1.0, 0.0]])
+    assert run(xp, losskit.kl_div, lq, p, reduction="sum") == 0.0
+    assert run(xp, losskit.kl_div, lq, np.array([[0.0, -np.inf]]), log_target=True, reduction="sum") == 0.0
+
+
 def test_kl_div_bad_input_and_empty(xp):
     lq = xp.asarray(np.log(np.full((2, 2), 0.5)))
     with pytest.raises(ValueError, match="reduction: expected one of 'mean', 'batchmean'"):

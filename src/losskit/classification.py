@@ -965,7 +965,8 @@ def kl_div(input: Any, target: Any, *, log_target: bool = False, reduction: str 
         and ``target`` plain probabilities, the reverse of what the name KL(p || q)
         suggests. ``reduction="mean"`` averages over every element (torch's default, which
         is not the KL divergence); use ``"batchmean"`` for the mathematical value. An empty
-        batch gives 0.
+        batch gives 0. Zero target probabilities (or ``-inf`` log-targets) contribute 0 even
+        where ``input`` is ``-inf``; torch gives NaN there.
 
     References:
         Kullback, Leibler, On Information and Sufficiency, Ann. Math. Statist., 1951.
@@ -990,11 +991,19 @@ def kl_div(input: Any, target: Any, *, log_target: bool = False, reduction: str 
         check_in_unit_interval("target", target)
     x = as_float(input, xp)
     t = as_float(target, xp, x.dtype)
+    zero = xp.zeros_like(x)
     if log_target:
-        loss = xp.exp(t) * (t - x)
+        # A target log-probability of -inf is a zero probability: its term is 0 (torch gives
+        # exp(-inf) * (-inf - x) = 0 * -inf = NaN). The inner where keeps inf out of both
+        # the value and the gradient.
+        absent = t == -math.inf
+        ts = xp.where(absent, zero, t)
+        loss = xp.where(absent, zero, xp.exp(ts) * (ts - x))
     else:
-        # xlogy: a zero target probability contributes 0 (0 log 0 = 0), not NaN.
-        loss = xlogy(t, t, xp) - t * x
+        # xlogy: a zero target probability contributes 0 (0 log 0 = 0), not NaN; likewise
+        # 0 * x where the model's log-probability x is -inf (torch: 0 * -inf = NaN).
+        absent = t == 0
+        loss = xlogy(t, t, xp) - xp.where(absent, zero, t * xp.where(absent, zero, x))
     if reduction == "batchmean":
         total = xp.sum(loss)
         return total / max(int(input.shape[0]), 1) if input.ndim > 0 else total
