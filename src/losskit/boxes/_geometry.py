@@ -19,7 +19,6 @@ Conventions (the module docstring of :mod:`losskit.boxes.losses` repeats them fo
 from __future__ import annotations
 
 import math
-from functools import cached_property
 from typing import Any
 
 from .._checks import check_array, check_broadcastable, check_choice, check_number, check_reduction
@@ -99,6 +98,27 @@ def prepare(pred, target, fmt: str, eps: Any, reduction: str | None = "mean", *,
     p = convert(as_float(pred, xp, dtype), fmt, "xyxy", xp)
     t = convert(as_float(target, xp, dtype), fmt, "xyxy", xp)
     return xp, p, t
+
+
+class cached_property:  # noqa: N801 - used like functools.cached_property
+    """A lazily computed attribute, stored on the instance after the first access.
+
+    ``functools.cached_property`` takes an ``RLock`` in Python < 3.12, which
+    ``torch.compile`` (dynamo) cannot trace; this lock-free form traces fine (a ``Pair``
+    is never shared between threads).
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value
+        return value
 
 
 class Pair:
