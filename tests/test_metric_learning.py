@@ -542,3 +542,17 @@ def test_torch_modules_equal_functions_and_show_options():
             cls(0, 4)
         custom = cls(2, 3, init=torch.nn.init.ones_)
         assert torch.all(custom.weight == 1)
+
+
+def test_torch_self_gram_fast_path_equals_generic_matmul():
+    torch = pytest.importorskip("torch")
+    x = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    up = torch.randn(6, 6, dtype=torch.float64)  # not symmetric: both terms of (G + G^T) x count
+    fast = ml._gram(x, x, ml.namespace(x))
+    (g_fast,) = torch.autograd.grad((fast * up).sum(), x)
+    x2 = x.detach().clone().requires_grad_(True)
+    ref = x2 @ x2.T
+    (g_ref,) = torch.autograd.grad((ref * up).sum(), x2)
+    torch.testing.assert_close(fast, ref, rtol=0, atol=0)
+    torch.testing.assert_close(g_fast, g_ref, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda a: ml._gram(a, a, ml.namespace(a)), (x,))
