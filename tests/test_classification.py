@@ -902,3 +902,48 @@ def test_property_probability_losses_finite_at_any_probability(p, data):
     labels = (t > 0.5).astype(np.int64)
     v = losskit.log_loss(p, labels)
     assert np.isfinite(v) and 0 <= v <= -math.log(np.finfo(np.float64).eps) + 1e-9
+
+
+# ----------------------------------------------------------------- bad input, every loss
+
+# (valid input, valid target, a wrong-shaped target, whether the loss has a class axis)
+BAD_CASES = {
+    "cross_entropy": (np.zeros((2, 3)), np.array([0, 1]), np.array([0, 1, 2]), True),
+    "nll_loss": (np.zeros((2, 3)), np.array([0, 1]), np.array([0, 1, 2]), True),
+    "binary_cross_entropy": (np.full((2, 3), 0.5), np.zeros((2, 3)), np.zeros((3, 2)), False),
+    "binary_cross_entropy_with_logits": (np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2,)), False),
+    "log_loss": (np.full((2, 3), 1 / 3), np.array([0, 1]), np.array([0, 1, 2]), True),
+    "kl_div": (np.log(np.full((2, 3), 1 / 3)), np.full((2, 3), 1 / 3), np.full((3, 3), 1 / 3), False),
+    "hinge_loss": (np.zeros(4), np.array([1, -1, 1, -1]), np.array([1, -1]), False),
+    "squared_hinge_loss": (np.zeros(4), np.array([1, -1, 1, -1]), np.array([1, -1]), False),
+    "multi_margin_loss": (np.zeros((2, 3)), np.array([0, 1]), np.array([[0, 1]]), True),
+    "multiclass_hinge_loss": (np.zeros((2, 3)), np.array([0, 1]), np.array([0]), True),
+    "sigmoid_focal_loss": (np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 4)), False),
+    "focal_loss": (np.zeros((2, 3)), np.array([0, 1]), np.array([0, 1, 1]), True),
+    "poly1_cross_entropy": (np.zeros((2, 3)), np.array([0, 1]), np.array([0, 1, 1]), True),
+    "zero_one_loss": (np.zeros((2, 3)), np.array([0, 1]), np.array([0, 1, 1]), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CASES))
+def test_every_loss_rejects_bad_input(xp, name):
+    assert set(BAD_CASES) == set(losskit.names("classification"))
+    fn = getattr(losskit, name)
+    x, t, bad_t, has_classes = BAD_CASES[name]
+    xa, ta = xp.asarray(x), xp.asarray(t)
+    assert np.isfinite(xp.np(fn(xa, ta)))  # the valid case works
+    with pytest.raises(ValueError, match="reduction: expected one of"):
+        fn(xa, ta, reduction="average")
+    with pytest.raises(ValueError, match="target: expected"):
+        fn(xa, xp.asarray(bad_t))
+    with pytest.raises(TypeError, match="input: expected a floating-point array"):
+        fn(xp.asarray(x.astype(np.int64)), ta)
+    with pytest.raises(TypeError, match="expected an array"):
+        fn(x.tolist(), ta)
+    if has_classes:
+        with pytest.raises(ValueError, match="empty class axis|at least 2 classes"):
+            fn(xp.asarray(np.zeros((2, 0))), ta)
+        with pytest.raises(TypeError, match="target: expected an integer array"):
+            fn(xa, xp.asarray(t.astype(np.float64)))
+        with pytest.raises(ValueError, match="target: expected class indices in"):
+            fn(xa, xp.asarray(np.array([0, 3])))
