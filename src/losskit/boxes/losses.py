@@ -754,9 +754,8 @@ def focal_eiou_loss(
         default: the paper presents it as re-weighting, and the derivative
         :math:`\gamma IoU^{\gamma-1}` is infinite at IoU = 0 for the paper's
         :math:`\gamma = 0.5` (it would turn non-overlapping boxes' gradients into NaN). Boxes
-        with no overlap get weight 0 and hence no gradient at all. The paper also
-        normalises the weighted sum by :math:`\sum IoU^\gamma` in some implementations;
-        here ``reduction="mean"`` is the plain mean.
+        with no overlap get weight 0 and hence no gradient at all. ``reduction="mean"`` is
+        the plain mean of the weighted per-box losses (no division by the sum of weights).
 
     References:
         Zhang et al., Focal and Efficient IOU Loss for Accurate Bounding Box Regression,
@@ -891,8 +890,8 @@ def alpha_iou_loss(
 
     Notes:
         Powers are taken of non-negative terms; at a term equal to 0 the gradient is taken as
-        0 (the one-sided derivative is infinite for :math:`\alpha < 1`). The authors' code
-        adds ``eps`` inside the powers; here ``eps`` guards only the divisions, so
+        0 (the one-sided derivative is infinite for :math:`\alpha < 1`). Some implementations
+        add ``eps`` inside the powers; here ``eps`` guards only the divisions, so
         ``alpha=1`` equals the base loss exactly.
 
     References:

@@ -70,6 +70,20 @@ def _check_wiou_options(opts: dict) -> None:
         check_number("iou_mean", iou_mean, low=0.0, low_open=True)
 
 
+def _on_cpu(x) -> bool:
+    device = getattr(x, "device", None)
+    kind = getattr(device, "type", None)  # torch
+    if kind is not None:
+        return kind == "cpu"
+    devices = getattr(x, "devices", None)  # jax
+    if callable(devices):
+        try:
+            return all(d.platform == "cpu" for d in devices())
+        except Exception:  # noqa: BLE001 - unknown array type: assume host memory
+            return True
+    return True
+
+
 def _resolve_iou_mean(iou_mean: Any, xp, p):
     """``iou_mean`` as a float or a detached 0-d array of ``p``'s dtype (``None`` stays)."""
     if iou_mean is None or not hasattr(iou_mean, "shape"):
@@ -83,7 +97,8 @@ def _resolve_iou_mean(iou_mean: Any, xp, p):
         raise TypeError(
             f"iou_mean: expected a number or an array of the boxes' library, got {type(iou_mean).__name__}"
         ) from None
-    if not is_traced(iou_mean):
+    if not is_traced(iou_mean) and _on_cpu(iou_mean):
+        # (skipped on accelerators: reading the value would cost a device sync per step)
         v = float(to_numpy(iou_mean).reshape(-1)[0])
         if not v > 0:
             raise ValueError(f"iou_mean: expected a positive running mean, got {v}")
