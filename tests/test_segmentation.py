@@ -686,6 +686,8 @@ def test_dice_ce_gradient_and_module_and_errors(autodiff_xp):
         losskit.dice_ce_loss(X, LAB, activation=None)
     with pytest.raises(ValueError, match="lambda_ce: expected a number >= 0.0"):
         losskit.dice_ce_loss(X, LAB, lambda_ce=-1.0)
+    with pytest.raises(ValueError, match="ignore_index: expected None with dense"):
+        losskit.dice_ce_loss(X, ONEHOT, ignore_index=-1)
     with pytest.raises(ValueError, match="label_smoothing: expected 0.0 with activation='sigmoid'"):
         losskit.dice_ce_loss(X, ONEHOT, activation="sigmoid", label_smoothing=0.1)
 

@@ -22,8 +22,13 @@ Conventions shared by the family (those of MONAI unless said otherwise):
 * ``target`` is either integer labels of the input's shape *without* the class axis, or an
   array of the input's shape (one-hot, multi-label masks or soft labels; integers and
   booleans are cast). With one channel (``C == 1``) integer labels are a binary mask (0/1).
-  Integer labels are never expanded to an ``(N, C, ...)`` one-hot: the intersection is
-  gathered at the label (``take_along_axis``) and scattered into per-class bins.
+  Integer labels are never expanded to an ``(N, C, ...)`` one-hot (except by the
+  array-API fallback of namespaces without a scatter, and by the Lovász losses, whose sort
+  is per class): the intersection is gathered at the label (``take_along_axis``) and
+  scattered into per-class bins (torch ``scatter_add``, JAX ``.at[].add``, NumPy
+  ``bincount``). On torch, ``activation="softmax"`` with integer labels runs a fused
+  ``autograd.Function`` with a hand-derived backward (eager mode; under ``torch.compile``
+  the generic path is traced); tests pin it to the generic path.
 * ``ignore_index`` pixels are removed from the numerator, the denominator *and* the average:
   a (sample, class) entry with no valid pixel gets weight 0 in ``reduction="mean"``.
 * ``smooth_nr = smooth_dr = 1e-5``: an empty target with an empty prediction gives loss 0,
@@ -339,8 +344,9 @@ def _softmax_label_sums_function():
     class SoftmaxLabelSums(torch.autograd.Function):
         """``I, P, G`` of ``softmax(x)`` against integer labels, fused.
 
-        Forward: one softmax, one gather of p at the label and two ``bincount``s (no
-        one-hot, no ``(N, C, S)`` temporaries beyond p). Backward, with upstream gradients
+        Forward: one softmax, one gather of p at the label, a ``bincount`` of the labels and
+        a ``scatter_add`` of p at the label into class bins (no one-hot, no ``(N, C, S)``
+        temporaries beyond p). Backward, with upstream gradients
         ``a = dL/dI`` and ``b = dL/dP`` (both ``(N, C)``) and ``l`` the label of pixel i:
         ``dL/dp_c = m (b_c + a_c [c = l])``, and through the softmax
         ``dL/dx_c = m p_c (b_c - r) + m [c = l] p_l a_l`` with ``r = sum_c p_c b_c + p_l a_l``.
@@ -361,9 +367,10 @@ def _softmax_label_sums_function():
                 # Ignored pixels go to an extra bin C that is dropped.
                 flat = (rows + torch.where(mask > 0, labels, C)).reshape(-1)
                 qm = q * mask
-            bins = N * (C + 1)
-            G = torch.bincount(flat, minlength=bins).reshape(N, C + 1)[:, :C].to(x.dtype)
-            I = torch.bincount(flat, weights=qm.reshape(-1), minlength=bins).reshape(N, C + 1)[:, :C].to(x.dtype)
+            G = torch.bincount(flat, minlength=N * (C + 1)).reshape(N, C + 1)[:, :C].to(x.dtype)
+            # scatter_add into (N, C) bins is faster than a weighted bincount on CPU;
+            # ignored pixels carry qm = 0, so their (in-range) label does not matter.
+            I = torch.zeros((N, C), dtype=x.dtype, device=x.device).scatter_add_(1, labels, qm)
             ctx.save_for_backward(p, labels, q, mask)
             ctx.mark_non_differentiable(G)
             return I, P, G
@@ -1334,13 +1341,18 @@ def dice_ce_loss(
         include_background=include_background, squared=squared, smooth_nr=smooth_nr,
         smooth_dr=smooth_dr, batch=batch, weight=weight, ignore_index=ignore_index,
     )
+    is_labels = xp.isdtype(target.dtype, "integral") and target.ndim == input.ndim - 1
+    if activation == "softmax" and ignore_index is not None and not is_labels:
+        raise ValueError(
+            "ignore_index: expected None with dense (one-hot / soft) targets and "
+            f"activation='softmax' (cross-entropy ignores class indices only), got {ignore_index!r}"
+        )
     dice = _reduce_entries(d, reduction, xp, w, valid)
     from .classification import binary_cross_entropy_with_logits, cross_entropy
 
     ax = normalize_axis("axis", axis, input.ndim)
     C = input.shape[ax]
     cw = None if weight is None else _class_weight(weight, C, xp, as_float(input, xp))
-    is_labels = xp.isdtype(target.dtype, "integral") and target.ndim == input.ndim - 1
     if activation == "softmax":
         ce = cross_entropy(
             input, target, weight=cw, ignore_index=ignore_index if is_labels else None,

@@ -255,7 +255,6 @@ def test_smp_lovasz_softmax_and_hinge(per_image):
 
 
 def test_monai_dice_ce_grid_torch64():
-    from torch.nn import functional as F  # noqa: F401  (MONAI's CE term is torch's)
 
     for ib, sq, batch, smooth, weighted, reduction, (ld, lc), ls in itertools.product(
         [True, False], [False, True], [False, True], [1e-5, 1.0], [False, True], ["mean", "sum"],
