@@ -734,3 +734,50 @@ def test_all_box_modules_are_exported():
 
     for name in list(MODULES) + ["WIoULoss"]:
         assert name in lt.__all__, name
+
+
+# ---------------------------------------------------------------------------------------
+# the torch fast-path hook (the contract with losskit.boxes._torch_fast)
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind,fn,opts",
+    [
+        ("giou", losskit.giou_loss, {}),
+        ("ciou", losskit.ciou_loss, {"alpha_threshold": 0.5}),
+        ("siou", losskit.siou_loss, {"theta": 3.0}),
+    ],
+)
+def test_torch_fast_path_hook_contract(monkeypatch, kind, fn, opts):
+    """For torch tensors of a kind in _torch_fast.KINDS with _torch_fast.ENABLED, the loss
+    calls _torch_fast.elementwise(kind, p, t, eps=..., **options) with xyxy tensors already
+    broadcast to one shape and upcast, and reduces what it returns; otherwise (disabled,
+    another kind, another backend) the array-API kernel runs."""
+    torch = pytest.importorskip("torch")
+    from losskit.boxes import _torch_fast
+
+    calls = []
+
+    def fake(k, p, t, *, eps, **options):
+        calls.append((k, tuple(p.shape), tuple(t.shape), p.dtype, t.dtype, eps, options))
+        return torch.full(p.shape[:-1], 2.0, dtype=p.dtype)
+
+    monkeypatch.setattr(_torch_fast, "KINDS", frozenset({kind}), raising=False)
+    monkeypatch.setattr(_torch_fast, "ENABLED", True, raising=False)
+    monkeypatch.setattr(_torch_fast, "elementwise", fake, raising=False)
+    pred = torch.tensor([[[0.0, 0.0, 2.0, 2.0]], [[1.0, 0.0, 3.0, 2.0]]], dtype=torch.float16)  # (2, 1, 4)
+    target = torch.tensor([[0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 3.0, 3.0], [0.0, 0.0, 2.0, 2.0]])  # (3, 4)
+    # cxcywh input: the hook still receives xyxy
+    out = fn(losskit.box_convert(pred, "xyxy", "cxcywh"), losskit.box_convert(target, "xyxy", "cxcywh"),
+             fmt="cxcywh", eps=1e-6, reduction="sum", **opts)
+    assert calls == [(kind, (2, 3, 4), (2, 3, 4), torch.float32, torch.float32, 1e-6, opts)]
+    assert float(out) == 2.0 * 6
+    # disabled -> the reference kernel, not the hook
+    monkeypatch.setattr(_torch_fast, "ENABLED", False)
+    ref = fn(pred.float(), target, reduction="none", **opts)
+    assert len(calls) == 1 and torch.all(ref < 2.0)
+    # NumPy never takes the torch hook
+    monkeypatch.setattr(_torch_fast, "ENABLED", True)
+    fn(pred.float().numpy(), target.numpy(), **opts)
+    assert len(calls) == 1
