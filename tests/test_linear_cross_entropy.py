@@ -223,11 +223,12 @@ def test_never_materialises_the_logits(reduction):
 
 
 def test_default_chunk_size_follows_the_memory_budget():
-    # ~32 MiB of one (chunk, V) float32 buffer: V = 32768 -> 256 tokens.
-    assert default_chunk_size(8192, 32768) == 256
+    # ~256 MiB of one (chunk, V) float32 buffer: V = 32768 -> 2048 tokens.
+    assert default_chunk_size(8192, 32768) == 2048
+    assert default_chunk_size(8192, 32768, itemsize=8) == 1024  # float64
     assert default_chunk_size(10, 32768) == 10  # never more than the tokens
     assert default_chunk_size(0, 32768) == 1
-    assert default_chunk_size(10**6, 2**24) == 1  # a gigantic vocabulary: one token at a time
+    assert default_chunk_size(10**6, 2**27) == 1  # a gigantic vocabulary: one token at a time
     assert default_chunk_size(10**6, 1000) % 8 == 0
 
 

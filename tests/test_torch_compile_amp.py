@@ -202,7 +202,7 @@ def _custom_cases():
             torch.manual_seed(0)
             extractor = mod.vgg16_features()  # random weights: structure is what matters here
             kw = {"feature_extractor": extractor}
-            if kind != "LPIPS":
+            if kind != "LPIPSLoss":
                 kw["layers"] = ("relu1_2", "relu2_2")
             return getattr(mod, kind)(**kw)
 
@@ -239,7 +239,7 @@ def _custom_cases():
     return {
         "PerceptualLoss": lambda: Case(perceptual("PerceptualLoss"), images),
         "StyleLoss": lambda: Case(perceptual("StyleLoss"), images),
-        "LPIPS": lambda: Case(perceptual("LPIPS"), images),
+        "LPIPSLoss": lambda: Case(perceptual("LPIPSLoss"), images),
         "LinearCrossEntropyLoss": lambda: Case(lt.LinearCrossEntropyLoss, lce, grad_args=(0, 1)),
         "ArcFaceLoss": lambda: Case(margin_head("ArcFaceLoss"), embeddings),
         "CosFaceLoss": lambda: Case(margin_head("CosFaceLoss"), embeddings),

@@ -75,5 +75,11 @@ from .metric_learning import NTXentLoss
 # --- perceptual / large-vocabulary (torch only) ---
 from .linear_ce import LinearCrossEntropyLoss
 from .linear_ce import linear_cross_entropy
+from .perceptual import LPIPSLoss
+from .perceptual import PerceptualLoss
+from .perceptual import StyleLoss
+from .perceptual import gram_matrix
+from .vgg import load_vgg16_features
+from .vgg import vgg16_features
 
 __all__ = sorted(name for name in globals() if not name.startswith("_") and name[0].isupper()) + []
