@@ -705,3 +705,37 @@ def test_dice_ce_module_half_precision_and_empty():
         assert out.dtype == torch.float32 and torch.isfinite(out)
     empty = losskit.dice_ce_loss(torch.zeros(0, 3, 4, requires_grad=True), torch.zeros(0, 4, dtype=torch.int64))
     assert empty.item() == 0.0
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_integer_labels_materialise_no_one_hot_on_torch(monkeypatch, fast):
+    # Every (N, C, S)-sized tensor the forward pass creates is logged: only the
+    # probabilities themselves may be that big (no one-hot, no p * g product).
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from losskit import segmentation as seg
+
+    monkeypatch.setattr(seg, "_TORCH_FAST", fast)
+    big = X.size
+
+    class Log(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            outs = out if isinstance(out, (tuple, list)) else [out]
+            ins = torch.utils._pytree.tree_leaves((args, kwargs))
+            shared = {a.untyped_storage().data_ptr() for a in ins if isinstance(a, torch.Tensor)}
+            for o in outs:
+                # views (expand, reshape, ...) share an input's storage: not an allocation
+                if isinstance(o, torch.Tensor) and o.numel() == big and o.untyped_storage().data_ptr() not in shared:
+                    self.ops.append(func._schema.name)
+            return out
+
+    x, lab = torch.tensor(X), torch.tensor(LAB)
+    with Log() as log:
+        losskit.dice_loss(x, lab, activation="softmax", ignore_index=2)
+    assert log.ops == ["aten::_softmax"], log.ops
