@@ -159,10 +159,11 @@ def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
     ewh = torch.maximum(hp, ht)
     ewh.sub_(torch.minimum(lp, lt))
     if need:
-        # Pred's share of the outer max / min (torch splits ties half-and-half).
-        o_hi = hp.sub_(ht).sign_().add_(1.0).mul_(0.5)
-        o_lo = lt.sub_(lp).sign_().add_(1.0).mul_(0.5)
-    del hp, ht, lp, lt
+        # sign(pred's - target's) of the outer max and of (target's - pred's) of the outer
+        # min: +1 when the pred holds that edge, 0 on a tie (torch splits ties half-and-half).
+        sh = hp.sub_(ht).sign_()
+        sl = lt.sub_(lp).sign_()
+    del ht, lp
 
     inter = iwh[0] * iwh[1]
     union = whp[0] * whp[1]
@@ -250,64 +251,77 @@ def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
     # split the gradient half-and-half on ties (torch's rule; identical boxes, zero sizes),
     # hence the sign()-based shares below.
     g_i.sub_(g_u)  # U = wp hp + wt ht - I
-    g_iwh = iwh.flip(0).mul_(g_i).mul_(mi)
+    g_iwh = iwh.flip(0).mul_(g_i).mul_(mi).mul_(0.5)  # halved: the shares below are doubled
     # Intersection: pred's share of max(x1, x1_gt) is (1 + sign(x1 - x1_gt)) / 2, of
     # min(x2, x2_gt) (1 + sign(x2_gt - x2)) / 2; the target gets the rest.
-    s1 = torch.sub(P1, T1).sign_().add_(1.0).mul_(0.5)
-    s2 = torch.sub(T2, P2).sign_().add_(1.0).mul_(0.5)
-    if g_s is None:
-        g_s = torch.zeros_like(g_iwh)
-    if g_e is None:
-        g_e = torch.zeros_like(g_iwh)
+    s1 = torch.sub(P1, T1).sign_()
+    s2 = torch.sub(T2, P2).sign_()
+    if g_e is not None:
+        # Enclosing box, hi = max(max(x1, x2), max(x1_gt, x2_gt)) and lo likewise with min:
+        # with o_hi = (1 + sh) / 2, o_lo = (1 + sl) / 2 (pred's shares of the outer max / min)
+        # and c = (1 + sign(x2 - x1)) / 2 (x2's share of the inner max, x1's of the inner min),
+        #   d ew / d x2 = o_hi c - o_lo (1 - c) = (sc (2 + sh + sl) + sh - sl) / 4,
+        #   d ew / d x1 = o_hi - o_lo - d ew / d x2 = (sh - sl) / 2 - d ew / d x2;
+        # for the target, sh and sl change sign.
+        dsl = torch.sub(sh, sl)
+        ssl = sh.add_(sl)
+        ge4 = g_e.mul_(0.25)
     gp = gt = None
     if need_p:
-        # Enclosing box: d hi / d(x1, x2) = o_hi * (1 - c, c), d lo / d(x1, x2) = o_lo * (c, 1 - c)
-        # with c = (1 + sign(x2 - x1)) / 2 the inner max / min's share.
-        c = sp.add(1.0).mul_(0.5)
-        e2 = o_hi * c
-        e2.sub_(o_lo * torch.rsub(c, 1.0))  # d ew / d x2
-        e1 = torch.sub(o_hi, o_lo).sub_(e2)  # d ew / d x1 (the two sum to o_hi - o_lo)
-        # sizes: clamp(min=0) passes the gradient where x2 - x1 >= 0
-        b = whp.flip(0).mul_(g_u)
+        b = whp.flip(0).mul_(g_u)  # d loss / d (w, h) through the union
         if g_wp is not None:
             b.add_(g_wp)
-        b.mul_(sp.add_(1.0).clamp_(max=1.0))
+        b.mul_(sp.add(1.0).clamp_(max=1.0))  # clamp(min=0) passes the gradient at x2 - x1 >= 0
+        # d/d(x2, y2) = b + g_iwh (1 + s2) / 2 + g_e d ew / d x2 + g_s
+        # d/d(x1, y1) = -b - g_iwh (1 + s1) / 2 + g_e d ew / d x1 + g_s
+        out2 = torch.add(s2, 1.0).mul_(g_iwh).add_(b)
+        out1 = torch.add(s1, 1.0).mul_(g_iwh).add_(b).neg_()
+        if g_e is not None:
+            e2 = sp.mul_(ssl.add(2.0)).add_(dsl).mul_(ge4)
+            out2.add_(e2)
+            out1.sub_(e2).addcmul_(dsl, ge4, value=2.0)
+        if g_s is not None:
+            out2.add_(g_s)
+            out1.add_(g_s)
         gp = torch.empty_like(p)
         G = gp.view(-1, 2, 2)
-        # d/d(x2, y2) = b + g_iwh s2 + g_e e2 + g_s ; d/d(x1, y1) = -b - g_iwh s1 + g_e e1 + g_s
-        out2 = e2.mul_(g_e).add_(b).add_(g_s).addcmul_(g_iwh, s2)
         G[:, 1].t().copy_(out2)
-        out1 = e1.mul_(g_e).sub_(b).add_(g_s).addcmul_(g_iwh, s1, value=-1.0)
         G[:, 0].t().copy_(out1)
     if need_t:
-        c = st.add(1.0).mul_(0.5)
-        q_hi = torch.rsub(o_hi, 1.0)
-        q_lo = torch.rsub(o_lo, 1.0)
-        e2 = q_hi * c
-        e2.sub_(q_lo * torch.rsub(c, 1.0))
-        e1 = torch.sub(q_hi, q_lo).sub_(e2)
         b = wht.flip(0).mul_(g_u)
         if g_wt is not None:
             b.add_(g_wt)
-        b.mul_(st.add_(1.0).clamp_(max=1.0))
+        b.mul_(st.add(1.0).clamp_(max=1.0))
+        # the target's shares of the intersection edges are (1 - s) / 2
+        out2 = torch.rsub(s2, 1.0).mul_(g_iwh).add_(b)
+        out1 = torch.rsub(s1, 1.0).mul_(g_iwh).add_(b).neg_()
+        if g_e is not None:
+            e2 = st.mul_(torch.rsub(ssl, 2.0)).sub_(dsl).mul_(ge4)
+            out2.add_(e2)
+            out1.sub_(e2).addcmul_(dsl, ge4, value=-2.0)
+        if g_s is not None:
+            out2.sub_(g_s)
+            out1.sub_(g_s)
         gt = torch.empty_like(t)
         G = gt.view(-1, 2, 2)
-        out2 = e2.mul_(g_e).add_(b).sub_(g_s).addcmul_(g_iwh, torch.rsub(s2, 1.0))
         G[:, 1].t().copy_(out2)
-        out1 = e1.mul_(g_e).sub_(b).sub_(g_s).addcmul_(g_iwh, torch.rsub(s1, 1.0), value=-1.0)
         G[:, 0].t().copy_(out1)
     return loss, gp, gt
 
 
 def _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
     n = p.shape[0]
-    if n <= CHUNK or torch.compiler.is_compiling():
+    # Each of torch's intra-op threads takes a share of every operation: a chunk of
+    # CHUNK boxes per thread keeps the per-thread share (and the cache footprint per core)
+    # constant while the number of parallel regions stays small.
+    chunk = CHUNK * max(1, torch.get_num_threads())
+    if n <= chunk or torch.compiler.is_compiling():
         return _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
     loss = p.new_empty(n)
     gp = torch.empty_like(p) if need_p else None
     gt = torch.empty_like(t) if need_t else None
-    for s in range(0, n, CHUNK):
-        e = min(s + CHUNK, n)
+    for s in range(0, n, chunk):
+        e = min(s + chunk, n)
         l, a, b = _kernel(kind, p[s:e], t[s:e], eps, alpha_threshold, theta, need_p, need_t)
         loss[s:e] = l
         if need_p:
