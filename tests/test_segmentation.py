@@ -739,3 +739,21 @@ def test_integer_labels_materialise_no_one_hot_on_torch(monkeypatch, fast):
     with Log() as log:
         losskit.dice_loss(x, lab, activation="softmax", ignore_index=2)
     assert log.ops == ["aten::_softmax"], log.ops
+
+
+def test_torch_func_transforms_use_the_generic_path(monkeypatch):
+    # The fused autograd.Function has no functorch rules, so torch.func.grad / vmap must
+    # take the generic path. (The eager label check calls .numpy(), which functorch's
+    # wrapped tensors refuse; it is switched off here: a limitation of _checks, not of
+    # the loss.)
+    torch = pytest.importorskip("torch")
+    from losskit import segmentation as seg
+
+    monkeypatch.setattr(seg, "check_labels_in_range", lambda *a, **k: None)
+    x, lab = torch.tensor(X), torch.tensor(LAB)
+    g = torch.func.grad(lambda a: losskit.dice_loss(a, lab, activation="softmax"))(x)
+    a = x.clone().requires_grad_(True)
+    losskit.dice_loss(a, lab, activation="softmax").backward()
+    torch.testing.assert_close(g, a.grad)
+    per = torch.func.vmap(lambda a, t: losskit.dice_loss(a[None], t[None], activation="softmax"))(x, lab)
+    torch.testing.assert_close(per, losskit.dice_loss(x, lab, activation="softmax", reduction="none").mean(1))

@@ -397,6 +397,14 @@ def _softmax_label_sums_function():
     return SoftmaxLabelSums
 
 
+def _functorch_active() -> bool:
+    """True inside ``torch.func`` transforms (grad, vmap, ...), which the fused
+    ``autograd.Function`` does not support; the generic path runs there."""
+    import torch
+
+    return bool(torch._C._are_functorch_transforms_active())
+
+
 def _torch_softmax_label_sums(x, labels, mask, *, batch):
     """Torch fast path of ``_overlap_sums(softmax(x), labels, ...)`` (eager only)."""
     m = None if mask is None else mask.to(x.dtype)
@@ -441,6 +449,7 @@ def _sums_for(input, target, xp, *, activation, axis, include_background, square
         and not squared
         and backend_name(xp) == "torch"
         and not is_traced(x)
+        and not _functorch_active()
     ):
         # Fused softmax + label sums with a hand-derived backward (see _torch_softmax_label_sums);
         # pinned to the generic path below by tests (values and gradients).
