@@ -314,8 +314,11 @@ def _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
     # Each of torch's intra-op threads takes a share of every operation: a chunk of
     # CHUNK boxes per thread keeps the per-thread share (and the cache footprint per core)
     # constant while the number of parallel regions stays small.
+    # (Under torch.compile there is a single chunk: the compiler fuses the kernel.)
+    if torch.compiler.is_compiling():
+        return _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
     chunk = CHUNK * max(1, torch.get_num_threads())
-    if n <= chunk or torch.compiler.is_compiling():
+    if n <= chunk:
         return _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
     loss = p.new_empty(n)
     gp = torch.empty_like(p) if need_p else None
