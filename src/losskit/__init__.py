@@ -85,5 +85,5 @@ from .metric_learning import pairwise_distance
 
 __all__ = sorted(
     name for name, value in globals().items()
-    if not name.startswith("_") and getattr(value, "__losskit__", None) is not None
-) + ["value_and_grad", "get", "names", "textbook", "__version__"]
+    if not name.startswith("_") and callable(value) and not isinstance(value, type)
+) + ["textbook", "__version__"]
