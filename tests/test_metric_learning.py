@@ -556,3 +556,47 @@ def test_torch_self_gram_fast_path_equals_generic_matmul():
     torch.testing.assert_close(fast, ref, rtol=0, atol=0)
     torch.testing.assert_close(g_fast, g_ref, rtol=1e-12, atol=1e-12)
     assert torch.autograd.gradcheck(lambda a: ml._gram(a, a, ml.namespace(a)), (x,))
+
+
+def test_torch_autocast_bfloat16_backward_is_finite():
+    torch = pytest.importorskip("torch")
+    e, y = batch()
+    x = torch.tensor(e, dtype=torch.float32, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = losskit.adasp_loss(x, torch.tensor(y), temperature=0.1)
+    out.backward()
+    assert x.grad.dtype == torch.float32 and torch.isfinite(x.grad).all()
+    np.testing.assert_allclose(float(out.detach()), float(losskit.adasp_loss(e, y, temperature=0.1)), rtol=0.05)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+
+@given(
+    e=hnp.arrays(np.float32, (6, 3), elements=st.one_of(
+        st.just(0.0), st.floats(-1e4, 1e4, width=32), st.floats(-2.0**-66, 2.0**-66, width=32))),
+    y=hnp.arrays(np.int64, (6,), elements=st.integers(0, 2)),
+    tau=st.sampled_from([1e-3, 0.04, 1.0]),
+)
+def test_property_finite_values_and_gradients_float32(e, y, tau):
+    # extreme magnitudes, zero and tiny vectors, duplicates, any label layout, small
+    # temperatures: every loss is finite and so is its gradient (all are finite functions)
+    torch = pytest.importorskip("torch")
+    for fn, kw in [
+        (losskit.adasp_loss, dict(temperature=tau)),
+        (losskit.adasp_loss, dict(temperature=tau, variant="sp-h")),
+        (losskit.nt_xent_loss, dict(temperature=tau)),
+        (losskit.circle_loss, dict(gamma=1.0 / tau)),
+        (losskit.multi_similarity_loss, dict()),
+        (losskit.batch_hard_triplet_loss, dict(normalize=False)),
+        (losskit.contrastive_loss, dict(normalize=False)),
+    ]:
+        x = torch.tensor(e, requires_grad=True)
+        out = fn(x, torch.tensor(y), **kw)
+        out.backward()
+        assert torch.isfinite(out), (fn.__name__, kw)
+        assert torch.isfinite(x.grad).all(), (fn.__name__, kw)
+        assert float(out.detach()) >= 0.0

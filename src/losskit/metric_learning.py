@@ -44,7 +44,7 @@ from ._checks import (
 )
 from ._meta import loss
 from ._reduce import reduce_loss
-from ._xp import as_float, backend_name, logsumexp, namespace, softplus, stop_gradient
+from ._xp import as_float, backend_name, is_traced, logsumexp, namespace, softplus, stop_gradient
 
 __all__ = [
     "pairwise_cosine_similarity",
@@ -146,8 +146,12 @@ def _l2_normalize(x, xp, eps: float):
 
 
 def _gram(a, b, xp):
-    """a @ b.T; for b is a on torch, the symmetric fast path (:func:`_torch_self_gram`)."""
-    if b is a and backend_name(xp) == "torch":
+    """a @ b.T; for b is a on torch, the symmetric fast path (:func:`_torch_self_gram`).
+
+    Not under torch.compile: dynamo cannot trace the lazy class definition, and the
+    compiled graph is optimised by inductor anyway.
+    """
+    if b is a and backend_name(xp) == "torch" and not is_traced(a):
         return _torch_self_gram()(a)
     return xp.matmul(a, xp.permute_dims(b, (1, 0)))
 
@@ -175,7 +179,9 @@ def _torch_self_gram():
             @staticmethod
             def backward(ctx, grad):
                 (x,) = ctx.saved_tensors
-                return (grad + grad.T) @ x
+                # under autocast the forward product (and so grad) may be bfloat16/float16
+                # while x is float32: the gradient of x is computed and returned in x's dtype
+                return (grad + grad.T).to(x.dtype) @ x
 
         _SELF_GRAM = _SelfGram.apply
     return _SELF_GRAM
