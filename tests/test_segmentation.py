@@ -757,3 +757,24 @@ def test_torch_func_transforms_use_the_generic_path(monkeypatch):
     torch.testing.assert_close(g, a.grad)
     per = torch.func.vmap(lambda a, t: losskit.dice_loss(a[None], t[None], activation="softmax"))(x, lab)
     torch.testing.assert_close(per, losskit.dice_loss(x, lab, activation="softmax", reduction="none").mean(1))
+
+
+def test_channels_last_with_integer_labels_and_no_spatial_axes(xp):
+    xl = np.moveaxis(X, 1, -1)  # (N, H, W, C)
+    ref = xp.call(lambda a, b: losskit.dice_loss(a, b, activation="softmax", reduction="none"), xp.asarray(X), xp.asarray(LAB))
+    out = xp.call(
+        lambda a, b: losskit.dice_loss(a, b, activation="softmax", axis=-1, reduction="none"), xp.asarray(xl), xp.asarray(LAB)
+    )
+    xp.assert_close(out, xp.np(ref))
+    lov = xp.call(lambda a, b: losskit.lovasz_softmax_loss(a, b, axis=-1), xp.asarray(xl), xp.asarray(LAB))
+    xp.assert_close(lov, xp.np(xp.call(losskit.lovasz_softmax_loss, xp.asarray(X), xp.asarray(LAB))))
+    # (N, C) without spatial axes: every sample is one pixel. Labels [0, 1]; p = [[.8, .2], [.4, .6]]
+    # sample 0: class 0 I = .8, P = .8, G = 1 -> 1 - (1.6 + s) / (1.8 + s)
+    #           class 1 I = 0,  P = .2, G = 0 -> 1 - s / (.2 + s)
+    # sample 1: class 0 I = 0,  P = .4, G = 0 -> 1 - s / (.4 + s)
+    #           class 1 I = .6, P = .6, G = 1 -> 1 - (1.2 + s) / (1.6 + s)
+    p = np.array([[0.8, 0.2], [0.4, 0.6]])
+    s = 1e-5
+    expected = [[1 - (1.6 + s) / (1.8 + s), 1 - s / (0.2 + s)], [1 - s / (0.4 + s), 1 - (1.2 + s) / (1.6 + s)]]
+    out = xp.call(lambda a, b: losskit.dice_loss(a, b, reduction="none"), xp.asarray(p), xp.asarray(np.array([0, 1])))
+    xp.assert_close(out, expected)
