@@ -366,3 +366,14 @@ def test_repr_shows_options_and_pickles(vgg):
     assert "feature_extractor=_feats" in repr(fn_loss)
     clone = pickle.loads(pickle.dumps(fn_loss))
     torch.testing.assert_close(clone(x, y), fn_loss(x, y), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("cls", [PerceptualLoss, StyleLoss, LPIPSLoss])
+def test_empty_batch_gives_zero_with_graph(vgg, cls, reduction):
+    x = torch.rand(0, 3, 8, 8, requires_grad=True)
+    out = cls(layers=("relu1_2",), feature_extractor=vgg, reduction=reduction)(x, torch.rand(0, 3, 8, 8))
+    assert out.shape == ((0,) if reduction == "none" else ())
+    assert torch.all(out == 0)
+    out.sum().backward()
+    assert x.grad.shape == x.shape

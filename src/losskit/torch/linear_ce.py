@@ -13,17 +13,20 @@ How (a custom ``torch.autograd.Function``):
 
 * ``reduction="mean"`` / ``"sum"``: the loss is a sum over tokens, so the upstream
   gradient is one scalar. The forward pass walks the tokens in chunks; per chunk it
-  computes the logits, their log-sum-exp, the loss, the logit gradient
-  ``softmax - (1 - eps) one_hot - eps / V`` and from it, at once, the chunk's rows of
-  ``grad_hidden = dz @ W`` and its share of ``grad_weight += dz^T @ h`` (and
-  ``grad_bias``). Only those (T, H), (V, H) and (V,) gradients are stored; ``backward``
-  multiplies them by the scalar ``grad_output``. Three matmuls in all, as autograd's, and
-  no (T, V) tensor (the approach of Liger-Kernel's fused linear cross-entropy).
+  computes the logits (into one reused (chunk, V) buffer), their log-sum-exp, the loss,
+  the logit gradient ``dz = softmax - (1 - eps) one_hot - eps / V`` (in place in the
+  buffer) and from it, at once, the chunk's rows of ``grad_hidden = dz @ W`` and its share
+  of ``grad_weight += dz^T @ h`` (and ``grad_bias``). Only those (T, H), (V, H) and (V,)
+  gradients are stored; ``backward`` multiplies them by the scalar ``grad_output``. Three
+  matmuls in all, as autograd's, and no (T, V) tensor (the approach of Liger-Kernel's
+  fused linear cross-entropy). Per-token factors (1/n for the mean, 0 for ignored tokens)
+  scale the (chunk, H) operands, and the constant ``-eps / V`` part of ``dz`` is added in
+  closed form, so the (chunk, V) buffer is traversed as few times as possible.
 * ``reduction="none"``: the upstream gradient is a vector ``g`` (one weight per token), and
   ``grad_weight = sum_t g_t dz_t^T h_t`` cannot be formed before ``g`` is known. The forward
   pass keeps only the per-token log-sum-exp (T,); ``backward`` recomputes each chunk's
-  logits, forms ``dz`` scaled by ``g`` and accumulates the gradients (four matmuls in all:
-  the memory of the mean/sum path for one extra matmul).
+  logits and ``dz`` and accumulates the gradients with the factors ``g`` (four matmuls in
+  all: the memory of the mean/sum path for one extra matmul).
 * Nothing is computed for an input that does not need a gradient, and no gradient at all
   when autograd is off (``torch.no_grad``, evaluation).
 """

@@ -88,7 +88,7 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     if features.ndim < 3:
         raise ValueError(f"features: expected (N, C, H, W), got shape {tuple(features.shape)}")
     n, c = features.shape[:2]
-    f = features.reshape(n, c, -1)
+    f = features.flatten(2)  # (N, C, H*W); flatten, not reshape(-1): N may be 0
     dtype = torch.float64 if f.dtype == torch.float64 else torch.float32
     with torch.autocast(device_type=f.device.type, enabled=False):
         f = f.to(dtype)
@@ -323,8 +323,10 @@ def _is_vgg16_features(m: Any) -> bool:
     return all(isinstance(layer, kind) for layer, kind in zip(m, kinds))
 
 
-def _spatial_mean(x: torch.Tensor) -> torch.Tensor:
-    return x.reshape(x.shape[0], -1).mean(dim=1)
+def _per_image(x: torch.Tensor, how: str = "mean") -> torch.Tensor:
+    """Mean (or sum) over every axis but the batch axis; (N,) (also for N = 0)."""
+    dims = tuple(range(1, x.ndim))
+    return x.mean(dim=dims) if how == "mean" else x.sum(dim=dims)
 
 
 class PerceptualLoss(_FeatureLoss):
@@ -402,7 +404,7 @@ class PerceptualLoss(_FeatureLoss):
 
     def _layer_distance(self, fx, fy, k):
         d = fx - fy
-        return _spatial_mean(d * d if self.distance == "mse" else d.abs())
+        return _per_image(d * d if self.distance == "mse" else d.abs())
 
 
 class StyleLoss(_FeatureLoss):
@@ -465,8 +467,7 @@ class StyleLoss(_FeatureLoss):
     def _layer_distance(self, fx, fy, k):
         d = gram_matrix(fx) - gram_matrix(fy)
         d = d.abs() if self.distance == "l1" else d * d
-        d = d.reshape(d.shape[0], -1)
-        return d.sum(dim=1) if self.distance == "fro" else d.mean(dim=1)
+        return _per_image(d, "sum" if self.distance == "fro" else "mean")
 
 
 class LPIPSLoss(_FeatureLoss):
@@ -560,7 +561,7 @@ class LPIPSLoss(_FeatureLoss):
                     f"heads: expected {d.shape[1]} channels for layer {self.layers[k]!r}, got {a.shape[0]}"
                 )
             d = d * a.reshape(1, -1, *([1] * (d.ndim - 2)))
-        return _spatial_mean(d.sum(dim=1))
+        return _per_image(d.sum(dim=1))
 
 
 def _load_heads(heads, layers) -> list[torch.Tensor]:
