@@ -403,7 +403,7 @@ def _adasp_core(q, lq, r, lr, offset, *, temperature, variant, eps, xp):
         "Xiao Zhou, Yujie Zhong, Zhen Cheng, Fan Liang, Lin Ma, Adaptive Sparse Pairwise Loss "
         "for Object Re-Identification, CVPR 2023, arXiv:2303.18247"
     ),
-    aliases=("adasp", "sparse_pairwise_loss", "sp_loss"),
+    aliases=("adasp", "sparse_pairwise_loss"),
     plot=None,
 )
 def adasp_loss(embeddings, labels, *, temperature: float = 0.04, variant: str = "adasp", reduction: str = "mean"):
@@ -921,7 +921,7 @@ def _ms_from(q, lq, r, lr, offset, *, alpha, beta, base, reduction, xp):
         "Ting Chen, Simon Kornblith, Mohammad Norouzi, Geoffrey Hinton, A Simple Framework for "
         "Contrastive Learning of Visual Representations, ICML 2020, arXiv:2002.05709"
     ),
-    aliases=("nt_xent", "ntxent", "info_nce_loss"),
+    aliases=("nt_xent", "ntxent"),
     plot=None,
 )
 def nt_xent_loss(embeddings, labels, *, temperature: float = 0.07, reduction: str = "mean"):
