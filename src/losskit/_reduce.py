@@ -12,10 +12,28 @@ backward pass through it runs and gives zero gradients.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._checks import check_reduction
-from ._xp import size
+
+
+def mean_denominator(shape: tuple, xp, *, weight: Any = None) -> Any:
+    """The denominator of ``reduction="mean"`` over a loss of ``shape``.
+
+    ``sum(weight)`` (the weight broadcast to ``shape``) when a weight is given, else the
+    element count. Where that is 0 (an empty batch, every weight zero or every target
+    ignored) it is 1, so the mean is ``0 / 1 = 0`` instead of ``0 / 0 = NaN``; the ``where``
+    keeps the graph and the gradient finite (the numerator is 0 there). A Python int when
+    ``weight`` is ``None``, else a 0-d array of the weight's dtype.
+    """
+    if weight is None:
+        # max(n, 1): the mean of an empty batch is 0 (the sum of nothing), not NaN.
+        return max(math.prod(shape), 1)
+    shape = tuple(shape)
+    w = xp.broadcast_to(weight, shape) if tuple(weight.shape) != shape else weight
+    denom = xp.sum(w)
+    return xp.where(denom == 0, xp.ones_like(denom), denom)
 
 
 def reduce_loss(loss: Any, reduction: str, xp, *, weight: Any = None) -> Any:
@@ -34,12 +52,22 @@ def reduce_loss(loss: Any, reduction: str, xp, *, weight: Any = None) -> Any:
     total = xp.sum(loss)
     if reduction == "sum":
         return total
-    if weight is None:
-        # max(n, 1): the mean of an empty batch is 0 (the sum of nothing), not NaN.
-        return total / max(size(loss), 1)
-    w = xp.broadcast_to(weight, loss.shape) if tuple(weight.shape) != tuple(loss.shape) else weight
-    denom = xp.sum(w)
-    # All weights zero (e.g. every target ignored): 0 / 1 = 0 instead of 0 / 0 = NaN.
-    # The where keeps the graph and the gradient finite (total is 0 there).
-    safe = xp.where(denom == 0, xp.ones_like(denom), denom)
-    return total / safe
+    return total / mean_denominator(tuple(loss.shape), xp, weight=weight)
+
+
+def reduce_grad(dloss: Any, reduction: str, xp, *, weight: Any = None) -> Any:
+    """The elementwise derivative ``dloss`` chained through :func:`reduce_loss`.
+
+    For ``value = reduce_loss(loss, reduction, xp, weight=weight)`` and ``dloss`` the
+    derivative of each ``loss`` element with respect to its own input, returns
+    ``d value / d input``: ``weight * dloss`` for ``"sum"`` and ``"none"`` (the gradient of
+    the sum of the returned values), divided by :func:`mean_denominator` for ``"mean"`` (0
+    for an empty or all-zero-weight batch, as the value). Hand-derived gradients use it.
+    """
+    check_reduction(reduction)
+    if weight is not None:
+        weight = xp.astype(weight, dloss.dtype) if weight.dtype != dloss.dtype else weight
+        dloss = dloss * weight
+    if reduction != "mean":
+        return dloss
+    return dloss / mean_denominator(tuple(dloss.shape), xp, weight=weight)

@@ -46,7 +46,7 @@ from ._checks import (
     normalize_axis,
 )
 from ._meta import analytic_grad, loss
-from ._reduce import reduce_loss
+from ._reduce import mean_denominator, reduce_grad, reduce_loss
 from ._xp import (
     as_float,
     backend_name,
@@ -183,12 +183,6 @@ def _pick(x: Any, t: Any, ax: int, xp) -> Any:
     return xp.squeeze(picked, axis=ax)
 
 
-def _safe_div(total: Any, denom: Any, xp) -> Any:
-    # Every target ignored (or of weight 0): 0 / 1 = 0 instead of 0 / 0 = NaN. The where
-    # keeps the graph, so backward runs and gives zero gradients.
-    return total / xp.where(denom == 0, xp.ones_like(denom), denom)
-
-
 def _check_sample_weight(weight: Any, shape: tuple, xp, dtype) -> Any:
     """A floating per-sample weight of exactly ``shape`` in ``dtype``, or ``None``."""
     if weight is None:
@@ -282,13 +276,6 @@ def _dpow(m: Any, gamma: float, xp) -> Any:
     pos = m > 0
     safe = xp.where(pos, m, xp.ones_like(m))
     return xp.where(pos, gamma * safe ** (gamma - 1), xp.zeros_like(m))
-
-
-def _grad_scale(reduction: str, count: Any, xp) -> Any:
-    """The factor d reduce / d element for an unweighted reduction over ``count`` elements."""
-    if reduction == "mean":
-        return 1.0 / max(count, 1)
-    return 1.0
 
 
 # --------------------------------------------------------------------------- cross-entropy
@@ -440,7 +427,7 @@ def _cross_entropy_generic(x, target, w, ignore_index, eps, ax, c, index, reduct
         # where, not a product: an ignored entry's logits may be -inf (0 * inf = NaN).
         loss = xp.where(valid, loss, xp.zeros_like(loss))
     if reduction == "mean" and wy is not None:
-        return _safe_div(xp.sum(loss), xp.sum(wy), xp)
+        return xp.sum(loss) / mean_denominator(tuple(loss.shape), xp, weight=wy)
     return reduce_loss(loss, reduction, xp)
 
 
@@ -487,7 +474,7 @@ def _ce_coefficients(target, w, ignore_index, eps, ax, c, index, x, xp):
         if eps > 0:
             q = q * (1.0 - eps) + eps / c
         a = q * wb if wb is not None else q
-        return a, float(max(size(x) // c, 1))
+        return a, mean_denominator(_index_shape(x, ax), xp)
     t, wy, valid = _ce_index_weights(target, w, ignore_index, xp, x.dtype)
     oh = one_hot(t, c, xp, axis=ax, dtype=x.dtype)
     a = oh * xp.expand_dims(wy, axis=ax) if wy is not None else oh
@@ -496,12 +483,7 @@ def _ce_coefficients(target, w, ignore_index, eps, ax, c, index, x, xp):
         if valid is not None:
             smooth = smooth * xp.expand_dims(xp.astype(valid, x.dtype), axis=ax)
         a = (1.0 - eps) * a + (eps / c) * smooth
-    if wy is not None:
-        d = xp.sum(wy)
-        denom = xp.where(d == 0, xp.ones_like(d), d)
-    else:
-        denom = float(max(size(x) // c, 1))
-    return a, denom
+    return a, mean_denominator(_index_shape(x, ax), xp, weight=wy)
 
 
 @analytic_grad(cross_entropy)
@@ -594,7 +576,7 @@ def nll_loss(
     if valid is not None:
         loss = xp.where(valid, loss, xp.zeros_like(loss))
     if reduction == "mean" and wy is not None:
-        return _safe_div(xp.sum(loss), xp.sum(wy), xp)
+        return xp.sum(loss) / mean_denominator(tuple(loss.shape), xp, weight=wy)
     return reduce_loss(loss, reduction, xp)
 
 
@@ -611,11 +593,7 @@ def _nll_loss_grad(input, target, *, weight=None, ignore_index=None, axis=1, red
     if wy is not None:
         g = g * xp.expand_dims(wy, axis=ax)
     if reduction == "mean":
-        if wy is not None:
-            d = xp.sum(wy)
-            g = g / xp.where(d == 0, xp.ones_like(d), d)
-        else:
-            g = g * _grad_scale("mean", size(t), xp)
+        g = g / mean_denominator(tuple(t.shape), xp, weight=wy)
     return value, g
 
 
@@ -722,7 +700,7 @@ def _binary_cross_entropy_grad(input, target, *, weight=None, reduction="mean"):
     g = gp + gq
     if w is not None:
         g = g * w
-    return value, g * _grad_scale(reduction, size(x), xp)
+    return value, reduce_grad(g, reduction, xp)
 
 
 def _bcel_setup(input, target, weight, pos_weight, reduction):
@@ -816,7 +794,7 @@ def _bce_with_logits_grad(input, target, *, weight=None, pos_weight=None, reduct
     g = (1.0 - t) * sigmoid(x, xp) - neg
     if w is not None:
         g = g * w
-    return value, g * _grad_scale(reduction, size(x), xp)
+    return value, reduce_grad(g, reduction, xp)
 
 
 # --------------------------------------------------------------------------- log loss
@@ -1073,24 +1051,13 @@ def hinge_loss(input: Any, target: Any, *, weight: Any = None, reduction: str = 
     return reduce_loss(_relu(1.0 - y * x, xp), reduction, xp, weight=w)
 
 
-def _weighted_grad_scale(g, w, reduction, xp):
-    """Apply the sample weight and the (weighted) mean's denominator to an elementwise grad."""
-    if w is not None:
-        g = g * w
-        if reduction == "mean":
-            d = xp.sum(w)
-            g = g / xp.where(d == 0, xp.ones_like(d), d)
-        return g
-    return g * _grad_scale(reduction, size(g), xp)
-
-
 @analytic_grad(hinge_loss)
 def _hinge_loss_grad(input, target, *, weight=None, reduction="mean"):
     """d/df = -y where y f < 1, else 0."""
     value = hinge_loss(input, target, weight=weight, reduction=reduction)
     xp, x, y, w = _hinge_setup(input, target, weight, reduction)
     g = xp.where(1.0 - y * x > 0, -y, xp.zeros_like(x))
-    return value, _weighted_grad_scale(g, w, reduction, xp)
+    return value, reduce_grad(g, reduction, xp, weight=w)
 
 
 @loss(
@@ -1147,7 +1114,7 @@ def _squared_hinge_loss_grad(input, target, *, weight=None, reduction="mean"):
     value = squared_hinge_loss(input, target, weight=weight, reduction=reduction)
     xp, x, y, w = _hinge_setup(input, target, weight, reduction)
     g = -2.0 * y * _relu(1.0 - y * x, xp)
-    return value, _weighted_grad_scale(g, w, reduction, xp)
+    return value, reduce_grad(g, reduction, xp, weight=w)
 
 
 @loss(
@@ -1391,7 +1358,7 @@ def _sigmoid_focal_loss_grad(input, target, *, alpha=0.25, gamma=2.0, reduction=
     g = _dpow(m, float(gamma), xp) * (1.0 - 2.0 * t) * s * sn * ce + _pow(m, float(gamma), xp) * (s - t)
     if alpha is not None:
         g = (alpha * t + (1.0 - alpha) * (1.0 - t)) * g
-    return value, g * _grad_scale(reduction, size(x), xp)
+    return value, reduce_grad(g, reduction, xp)
 
 
 def _focal_setup(input, target, gamma, alpha, ignore_index, axis, reduction):
@@ -1506,11 +1473,7 @@ def _focal_loss_grad(input, target, *, gamma=2.0, alpha=None, ignore_index=None,
         coef = coef * vw
     g = (xp.exp(logp) - one_hot(t, c, xp, axis=ax, dtype=x.dtype)) * xp.expand_dims(coef, axis=ax)
     if reduction == "mean":
-        if vw is not None:
-            d = xp.sum(vw)
-            g = g / xp.where(d == 0, xp.ones_like(d), d)
-        else:
-            g = g * _grad_scale("mean", size(t), xp)
+        g = g / mean_denominator(tuple(t.shape), xp, weight=vw)
     return value, g
 
 

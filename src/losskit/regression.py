@@ -30,7 +30,7 @@ from ._checks import (
     check_same_shape,
 )
 from ._meta import analytic_grad, loss
-from ._reduce import reduce_loss
+from ._reduce import reduce_grad, reduce_loss
 from ._xp import (
     as_float,
     backend_name,
@@ -119,24 +119,6 @@ def _eager_min(x: Any) -> float | None:
     if is_traced(x) or math.prod(x.shape) == 0:
         return None
     return float(to_numpy(x).min())
-
-
-def _grad_scale(dloss, w, reduction: str, xp):
-    """Turn the elementwise derivative ``dloss`` into the gradient of the reduced loss.
-
-    ``sum`` and ``none`` (gradient of ``sum(value)``): ``w * dloss``. ``mean``: divided by
-    ``sum(w)`` (the weight broadcast to the loss's shape) or by the element count, with the
-    same empty / all-zero-weight guard as :func:`reduce_loss` (the gradient is then 0).
-    """
-    if w is not None:
-        dloss = dloss * w
-    if reduction != "mean":
-        return dloss
-    if w is None:
-        return dloss / max(math.prod(dloss.shape), 1)
-    wb = xp.broadcast_to(w, dloss.shape) if tuple(w.shape) != tuple(dloss.shape) else w
-    denom = xp.sum(wb)
-    return dloss / xp.where(denom == 0, xp.ones_like(denom), denom)
 
 
 def _torch_native(name: str, x, t, w, reduction: str, xp, **options):
@@ -228,7 +210,7 @@ def _mse_loss_grad(input, target, *, weight=None, reduction="mean"):
     xp, x, t, w = _prepare(input, target, weight)
     d = x - t
     value = reduce_loss(d * d, reduction, xp, weight=w)
-    return value, _grad_scale(2.0 * d, w, reduction, xp)
+    return value, reduce_grad(2.0 * d, reduction, xp, weight=w)
 
 
 # --------------------------------------------------------------------------- l1
@@ -291,7 +273,7 @@ def _l1_loss_grad(input, target, *, weight=None, reduction="mean"):
     xp, x, t, w = _prepare(input, target, weight)
     d = x - t
     value = reduce_loss(xp.abs(d), reduction, xp, weight=w)
-    return value, _grad_scale(xp.sign(d), w, reduction, xp)
+    return value, reduce_grad(xp.sign(d), reduction, xp, weight=w)
 
 
 # --------------------------------------------------------------------------- huber
@@ -370,7 +352,7 @@ def _huber_loss_grad(input, target, *, delta=1.0, weight=None, reduction="mean")
     xp, x, t, w = _prepare(input, target, weight)
     d = x - t
     value = reduce_loss(_huber(d, delta, xp), reduction, xp, weight=w)
-    return value, _grad_scale(xp.clip(d, min=-delta, max=delta), w, reduction, xp)
+    return value, reduce_grad(xp.clip(d, min=-delta, max=delta), reduction, xp, weight=w)
 
 
 # --------------------------------------------------------------------------- smooth l1
@@ -451,7 +433,7 @@ def _smooth_l1_loss_grad(input, target, *, beta=1.0, weight=None, reduction="mea
     d = x - t
     value = reduce_loss(_smooth_l1(d, beta, xp), reduction, xp, weight=w)
     g = xp.sign(d) if beta == 0.0 else xp.clip(d / beta, min=-1.0, max=1.0)
-    return value, _grad_scale(g, w, reduction, xp)
+    return value, reduce_grad(g, reduction, xp, weight=w)
 
 
 # --------------------------------------------------------------------------- log-cosh
@@ -526,7 +508,7 @@ def _log_cosh_loss_grad(input, target, *, weight=None, reduction="mean"):
     xp, x, t, w = _prepare(input, target, weight)
     d = x - t
     value = reduce_loss(_log_cosh(d, xp), reduction, xp, weight=w)
-    return value, _grad_scale(xp.tanh(d), w, reduction, xp)
+    return value, reduce_grad(xp.tanh(d), reduction, xp, weight=w)
 
 
 # --------------------------------------------------------------------------- quantile
