@@ -172,6 +172,11 @@ class GlobalBatchLoss(torch.nn.Module):
       losses (AdaSP, triplet, contrastive, circle, multi-similarity, NT-Xent); ArcFace and
       CosFace need no references and are evaluated on the local batch.
 
+    Parameters of the loss itself (``ArcFaceLoss``'s class centres) are not gathered: in
+    ``"exact"`` mode every rank computes the same global loss, so their gradient is already
+    the full-batch gradient on every rank (and DDP's average of identical values keeps it).
+    ``reduction="none"`` returns the global batch's per-sample values on every rank.
+
     With ``torch.distributed`` not initialised it calls the loss unchanged.
 
     Example:
