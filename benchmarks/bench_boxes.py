@@ -208,7 +208,9 @@ def run(quick: bool = False) -> list[Row]:
         peer, theirs = min(times.items(), key=lambda kv: kv[1])
         if kind in tv:
             note = "vs the faster peer; " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in times.items())
-            target = 0.5
+            # The target is set for 10^6 pairs; at 10^4 (--quick) per-call overheads
+            # dominate and the row is a smoke test.
+            target = None if quick else 0.5
         else:
             note = "no peer implements it: vs losskit's generic array-API path on torch"
             target = None
