@@ -98,6 +98,18 @@ def check_broadcastable(name_a: str, a: Any, name_b: str, b: Any) -> tuple:
     return tuple(reversed(out))
 
 
+def check_broadcastable_to(name: str, x: Any, shape: tuple, *, what: str = "the input's shape") -> None:
+    """``x``'s shape broadcasts to ``shape`` without growing it (weights and masks).
+
+    ``what`` names ``shape`` in the message: "{name}: expected a shape broadcastable to
+    {what} {shape}, got {x.shape}".
+    """
+    xs, shape = tuple(x.shape), tuple(shape)
+    ok = len(xs) <= len(shape) and all(a in (1, b) for a, b in zip(xs[::-1], shape[::-1]))
+    if not ok:
+        raise ValueError(f"{name}: expected a shape broadcastable to {what} {shape}, got {xs}")
+
+
 def check_ndim(name: str, x: Any, *, min_ndim: int | None = None, ndim: int | None = None) -> None:
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-D array, got shape {tuple(x.shape)}")
@@ -154,11 +166,18 @@ def check_in_unit_interval(name: str, x: Any) -> None:
         raise ValueError(f"{name}: expected probabilities in [0, 1], got values in [{lo}, {hi}]")
 
 
-def check_nonnegative_values(name: str, x: Any) -> None:
-    """Values >= 0 (counts, variances, ...); eager only."""
+def eager_min(x: Any) -> float | None:
+    """The smallest value of ``x`` as a Python float; ``None`` when ``x`` is traced or empty.
+
+    For value checks with a message of their own (NaN comes back as NaN: test with
+    ``not lo >= bound`` so that it fails too).
+    """
     v = _eager_values(x)
-    if v is None:
-        return
-    lo = float(v.min())
-    if not lo >= 0.0:
-        raise ValueError(f"{name}: expected non-negative values, got a minimum of {lo}")
+    return None if v is None else float(v.min())
+
+
+def check_nonnegative_values(name: str, x: Any, *, what: str = "values") -> None:
+    """Values >= 0 (counts, variances, ...); eager only. ``what`` names them in the message."""
+    lo = eager_min(x)
+    if lo is not None and not lo >= 0.0:  # NaN fails too
+        raise ValueError(f"{name}: expected non-negative {what}, got a minimum of {lo}")

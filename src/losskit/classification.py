@@ -35,6 +35,7 @@ import numpy as np
 
 from ._checks import (
     check_array,
+    check_broadcastable_to,
     check_choice,
     check_floating,
     check_in_unit_interval,
@@ -198,12 +199,7 @@ def _check_elementwise_weight(name: str, weight: Any, shape: tuple, xp, dtype) -
     if weight is None:
         return None
     check_floating(name, weight, xp)
-    ws = tuple(weight.shape)
-    ok = len(ws) <= len(shape) and all(
-        w in (1, s) for w, s in zip(ws[::-1], tuple(shape)[::-1])
-    )
-    if not ok:
-        raise ValueError(f"{name}: expected a shape broadcastable to the input's {tuple(shape)}, got {ws}")
+    check_broadcastable_to(name, weight, shape)
     return as_float(weight, xp, dtype)
 
 

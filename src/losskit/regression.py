@@ -24,10 +24,13 @@ from typing import Any
 from ._checks import (
     check_array,
     check_broadcastable,
+    check_broadcastable_to,
     check_floating,
+    check_nonnegative_values,
     check_number,
     check_reduction,
     check_same_shape,
+    eager_min,
 )
 from ._meta import analytic_grad, loss
 from ._reduce import reduce_grad, reduce_loss
@@ -35,11 +38,9 @@ from ._xp import (
     as_float,
     backend_name,
     compute_dtype,
-    is_traced,
     namespace,
     softplus,
     stop_gradient,
-    to_numpy,
 )
 
 __all__ = [
@@ -94,31 +95,11 @@ def _prepare(input: Any, target: Any, weight: Any, *extra: Any):
 def _prepare_weight(weight: Any, loss_shape: tuple, xp, dtype):
     if weight is None:
         return None
-    check_array("weight", weight)
     if not xp.isdtype(weight.dtype, ("real floating", "integral", "bool")):
         # bool is accepted: a mask is a 0/1 weight.
         raise TypeError(f"weight: expected a real or boolean array, got dtype {weight.dtype}")
-    shape = check_broadcastable("loss", _Shape(loss_shape), "weight", weight)
-    if shape != loss_shape:
-        raise ValueError(
-            f"weight: expected a shape broadcastable to the loss's shape {loss_shape}, "
-            f"got {tuple(weight.shape)}"
-        )
+    check_broadcastable_to("weight", weight, loss_shape, what="the loss's shape")
     return as_float(weight, xp, dtype)
-
-
-class _Shape:
-    """A shape-only stand-in for :func:`check_broadcastable`."""
-
-    def __init__(self, shape: tuple):
-        self.shape = shape
-
-
-def _eager_min(x: Any) -> float | None:
-    """The smallest value of ``x`` in eager mode; ``None`` when traced or empty."""
-    if is_traced(x) or math.prod(x.shape) == 0:
-        return None
-    return float(to_numpy(x).min())
 
 
 def _torch_native(name: str, x, t, w, reduction: str, xp, **options):
@@ -689,7 +670,7 @@ def msle_loss(input, target, *, weight=None, reduction="mean"):
     check_reduction(reduction)
     xp, x, t, w = _prepare(input, target, weight)
     for name, arr in (("input", x), ("target", t)):
-        lo = _eager_min(arr)
+        lo = eager_min(arr)
         if lo is not None and not lo > -1.0:  # NaN fails too
             raise ValueError(f"{name}: expected values > -1 (log1p is undefined at or below -1), got a minimum of {lo}")
     d = xp.log1p(x) - xp.log1p(t)
@@ -761,9 +742,7 @@ def poisson_nll_loss(
     check_reduction(reduction)
     check_number("eps", eps, low=0.0, low_open=True)
     xp, x, t, w = _prepare(input, target, weight)
-    lo = _eager_min(t)
-    if lo is not None and not lo >= 0.0:
-        raise ValueError(f"target: expected non-negative counts, got a minimum of {lo}")
+    check_nonnegative_values("target", t, what="counts")
     if log_input:
         out = xp.exp(x) - t * x
     else:
@@ -805,9 +784,7 @@ def _prepare_var(var: Any, input: Any, xp, dtype):
             f"var: expected a shape broadcastable to input's shape {in_shape} "
             f"(or input's shape without its last axis), got {v_shape}"
         )
-    lo = _eager_min(v)
-    if lo is not None and not lo >= 0.0:
-        raise ValueError(f"var: expected non-negative variances, got a minimum of {lo}")
+    check_nonnegative_values("var", v, what="variances")
     return v
 
 
