@@ -32,6 +32,7 @@ __all__ = [
     "sigmoid",
     "softplus",
     "xlogy",
+    "safe_pow",
     "one_hot",
     "stop_gradient",
     "take_along_axis",
@@ -238,6 +239,29 @@ def xlogy(x, y, xp):
     zero = x == 0
     safe_y = xp.where(zero, xp.ones_like(y), y)
     return xp.where(zero, xp.zeros_like(x * safe_y), x * xp.log(safe_y))
+
+
+def safe_pow(x, a: float, xp):
+    """``x ** a`` for ``x >= 0`` with a finite value and gradient at ``x = 0`` for any real ``a``.
+
+    Inputs that should be >= 0 (``1 - p``, an IoU, a penalty) can be a rounding error below
+    0, where a non-integer power is NaN: they count as 0. ``a = 0`` gives 1 everywhere
+    (``0 ** 0 = 1``), ``a = 1`` returns ``x``; for ``a > 1`` the clamp at 0 is enough (the
+    derivative ``a x^(a-1)`` is 0 there). For ``a < 1`` the derivative is infinite at 0 and
+    ``0 * inf = NaN`` would reach the backward pass (focal losses with ``gamma < 1`` on a
+    confident, correct prediction; Alpha-IoU with ``alpha < 1`` on a zero penalty): the
+    double ``where`` takes the power of 1 there and returns 0 with a zero gradient (for
+    ``a < 0`` that 0 is a convention; ``d/dm m^gamma`` at 0 uses it).
+    """
+    if a == 0:
+        return xp.ones_like(x)
+    if a == 1:
+        return x
+    if a > 1:
+        return xp.clip(x, min=0.0) ** a
+    pos = x > 0
+    safe = xp.where(pos, x, xp.ones_like(x))
+    return xp.where(pos, safe**a, xp.zeros_like(x))
 
 
 def one_hot(labels, num_classes: int, xp, *, axis: int = -1, dtype=None):

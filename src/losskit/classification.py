@@ -57,6 +57,7 @@ from ._xp import (
     log_softmax,
     namespace,
     one_hot,
+    safe_pow,
     sigmoid,
     size,
     softmax,
@@ -246,32 +247,11 @@ def _relu(z: Any, xp) -> Any:
     return xp.where(z > 0, z, xp.zeros_like(z))
 
 
-def _pow(m: Any, gamma: float, xp) -> Any:
-    """``m ** gamma`` for m >= 0 with a finite gradient at m = 0.
-
-    For 0 < gamma < 1 the derivative gamma m^(gamma-1) is infinite at m = 0 (a confident,
-    correct prediction); autodiff would give inf * 0 = NaN there. The where makes it 0.
-    """
-    if gamma == 0:
-        return xp.ones_like(m)
-    if gamma >= 1:
-        return m**gamma
-    pos = m > 0
-    safe = xp.where(pos, m, xp.ones_like(m))
-    return xp.where(pos, safe**gamma, xp.zeros_like(m))
-
-
 def _dpow(m: Any, gamma: float, xp) -> Any:
-    """d/dm m ** gamma (0 where m = 0 and gamma < 1, as in :func:`_pow`)."""
+    """d/dm m ** gamma for m >= 0 (0 at m = 0 where gamma < 1, see :func:`safe_pow`)."""
     if gamma == 0:
         return xp.zeros_like(m)
-    if gamma == 1:
-        return xp.ones_like(m)
-    if gamma > 1:
-        return gamma * m ** (gamma - 1)
-    pos = m > 0
-    safe = xp.where(pos, m, xp.ones_like(m))
-    return xp.where(pos, gamma * safe ** (gamma - 1), xp.zeros_like(m))
+    return gamma * safe_pow(m, gamma - 1.0, xp)
 
 
 # --------------------------------------------------------------------------- cross-entropy
@@ -1335,7 +1315,9 @@ def sigmoid_focal_loss(
     xp, x, t = _sigmoid_focal_setup(input, target, alpha, gamma, reduction)
     ce = t * softplus(-x, xp) + (1.0 - t) * softplus(x, xp)
     m = t * sigmoid(-x, xp) + (1.0 - t) * sigmoid(x, xp)
-    loss = _pow(m, float(gamma), xp) * ce
+    # safe_pow: for gamma < 1, d m^gamma / dm is infinite at m = 0 (a confident, correct
+    # prediction) and autodiff would give inf * 0 = NaN there; it is taken as 0.
+    loss = safe_pow(m, float(gamma), xp) * ce
     if alpha is not None:
         loss = (alpha * t + (1.0 - alpha) * (1.0 - t)) * loss
     return reduce_loss(loss, reduction, xp)
@@ -1351,7 +1333,7 @@ def _sigmoid_focal_loss_grad(input, target, *, alpha=0.25, gamma=2.0, reduction=
     sn = sigmoid(-x, xp)
     ce = t * softplus(-x, xp) + (1.0 - t) * softplus(x, xp)
     m = t * sn + (1.0 - t) * s
-    g = _dpow(m, float(gamma), xp) * (1.0 - 2.0 * t) * s * sn * ce + _pow(m, float(gamma), xp) * (s - t)
+    g = _dpow(m, float(gamma), xp) * (1.0 - 2.0 * t) * s * sn * ce + safe_pow(m, float(gamma), xp) * (s - t)
     if alpha is not None:
         g = (alpha * t + (1.0 - alpha) * (1.0 - t)) * g
     return value, reduce_grad(g, reduction, xp)
@@ -1445,7 +1427,8 @@ def focal_loss(
     xp, x, t, ax, c, at, vw = _focal_setup(input, target, gamma, alpha, ignore_index, axis, reduction)
     lpt = _pick(log_softmax(x, xp, axis=ax), t, ax, xp)
     m = -xp.expm1(lpt)  # 1 - p_t without cancellation when p_t ~ 1
-    loss = -_pow(m, float(gamma), xp) * lpt
+    # safe_pow: a finite gradient at m = 0 for gamma < 1 (see sigmoid_focal_loss).
+    loss = -safe_pow(m, float(gamma), xp) * lpt
     if at is not None:
         loss = loss * at
     if vw is not None:
@@ -1462,7 +1445,7 @@ def _focal_loss_grad(input, target, *, gamma=2.0, alpha=None, ignore_index=None,
     logp = log_softmax(x, xp, axis=ax)
     lpt = _pick(logp, t, ax, xp)
     m = -xp.expm1(lpt)
-    coef = _pow(m, float(gamma), xp) - _dpow(m, float(gamma), xp) * xp.exp(lpt) * lpt
+    coef = safe_pow(m, float(gamma), xp) - _dpow(m, float(gamma), xp) * xp.exp(lpt) * lpt
     if at is not None:
         coef = coef * at
     if vw is not None:

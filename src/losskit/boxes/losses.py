@@ -40,7 +40,7 @@ from typing import Any
 from .._checks import check_choice, check_number
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import as_float, backend_name, namespace, stop_gradient
+from .._xp import as_float, backend_name, namespace, safe_pow, stop_gradient
 from . import _geometry as geo
 from ._geometry import Pair, aspect_term, prepare
 
@@ -104,14 +104,16 @@ def _iou(p, t, xp, *, eps):
     return 1.0 - Pair(p, t, xp, eps).iou
 
 
-def _giou_from(g: Pair):
+def _giou_penalty(g: Pair):
+    """The empty fraction of the enclosing box, |C minus (B union B_gt)| / |C|."""
     area_c = g.cw * g.ch
     # eps: the enclosing box of two zero-area boxes at one point has area 0.
-    return 1.0 - g.iou + (area_c - g.union) / (area_c + g.eps)
+    return (area_c - g.union) / (area_c + g.eps)
 
 
 def _giou(p, t, xp, *, eps):
-    return _giou_from(Pair(p, t, xp, eps))
+    g = Pair(p, t, xp, eps)
+    return 1.0 - g.iou + _giou_penalty(g)
 
 
 def _diou_penalty(g: Pair):
@@ -184,33 +186,19 @@ def _siou(p, t, xp, *, eps, theta=4.0):
     return 1.0 - g.iou + (dist + shape) / 2.0
 
 
-def _safe_pow(x, a: float, xp):
-    """x ** a for x >= 0 with a finite gradient at x = 0 for any a > 0.
-
-    For a < 1 the derivative a x^(a-1) is infinite at 0 and 0 * inf = NaN would reach the
-    backward pass; the double ``where`` takes the power of 1 there and returns 0 with a
-    zero gradient (0 is the minimum of every penalty this is used on).
-    """
-    if a == 1.0:
-        return x
-    pos = x > 0
-    safe = xp.where(pos, x, xp.ones_like(x))
-    return xp.where(pos, safe**a, xp.zeros_like(x))
-
-
 def _alpha_iou(p, t, xp, *, eps, alpha=3.0, base="iou"):
     g = Pair(p, t, xp, eps)
-    out = 1.0 - _safe_pow(g.iou, alpha, xp)
+    # safe_pow: a finite gradient where a term is 0 for alpha < 1 (see losskit._xp).
+    out = 1.0 - safe_pow(g.iou, alpha, xp)
     if base == "giou":
-        area_c = g.cw * g.ch
-        out = out + _safe_pow((area_c - g.union) / (area_c + eps), alpha, xp)
+        out = out + safe_pow(_giou_penalty(g), alpha, xp)
     elif base in ("diou", "ciou"):
-        out = out + _safe_pow(_diou_penalty(g), alpha, xp)
+        out = out + safe_pow(_diou_penalty(g), alpha, xp)
         if base == "ciou":
             v = aspect_term(g.pw, g.ph, g.tw, g.th, xp, eps)
             # beta = v / ((1 - IoU) + v): the CIoU trade-off weight, detached as in CIoU.
             beta = _ciou_alpha(g, v, None)
-            out = out + _safe_pow(beta * v, alpha, xp)
+            out = out + safe_pow(beta * v, alpha, xp)
     return out
 
 
