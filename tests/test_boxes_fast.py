@@ -420,3 +420,20 @@ def test_autocast_keeps_float32():
     assert out.dtype == torch.float32
     _assert_close(out, ref, torch.float32, "value")
     _assert_grad_close(g, gref, torch.float32, "d/d pred")
+
+
+@pytest.mark.parametrize("kind,opts", [("giou", {}), ("ciou", {"alpha_threshold": 0.5}), ("siou", {"theta": 2.5})], ids=["giou", "ciou", "siou"])
+def test_torch_func_transforms_use_the_generic_kernel(kind, opts):
+    """torch.func.grad / vmap compose with the generic kernel (an autograd.Function without
+    setup_context would refuse them): same numbers as autograd on the fast path."""
+    rng = np.random.default_rng(4)
+    p_np, t_np = _random_pairs(rng, 5)
+    p = torch.tensor(p_np)
+    t = torch.tensor(t_np)
+    fn = _public(kind)
+    g = torch.func.grad(lambda a: fn(a, t, reduction="sum", **opts))(p)
+    pp = p.clone().requires_grad_(True)
+    (ref,) = torch.autograd.grad(fn(pp, t, reduction="sum", **opts), pp)
+    _assert_grad_close(g, ref, torch.float64, "torch.func.grad")
+    v = torch.func.vmap(lambda a, b: fn(a, b, reduction="none", **opts))(p, t)
+    _assert_close(v, fn(p, t, reduction="none", **opts), torch.float64, "vmap")

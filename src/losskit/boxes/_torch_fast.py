@@ -333,7 +333,8 @@ def _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
     if torch.compiler.is_compiling():
         return _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
     chunk = CHUNK * max(1, torch.get_num_threads())
-    if n <= chunk:
+    # Accelerators have no CPU cache to stay in and pay per kernel launch: one chunk.
+    if n <= chunk or p.device.type != "cpu":
         return _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
     loss = p.new_empty(n)
     gp = torch.empty_like(p) if need_p else None
@@ -374,6 +375,15 @@ class _BoxLoss(torch.autograd.Function):
         )
 
 
+def _generic(kind, pred, target, *, eps, alpha_threshold, theta):
+    """The array-API reference kernel of ``kind`` (``losses.py``) on these tensors."""
+    from .._xp import namespace
+    from .losses import _KERNELS
+
+    options = {"ciou": {"alpha_threshold": alpha_threshold}, "siou": {"theta": theta}}.get(kind, {})
+    return _KERNELS[kind](pred, target, namespace(pred, target), eps=eps, **options)
+
+
 def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0):
     """Per-box loss of ``kind`` for xyxy float tensors ``pred``, ``target`` of one shape (..., 4).
 
@@ -397,6 +407,10 @@ def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0):
     """
     if kind not in KINDS:
         raise ValueError(f"kind: expected one of {', '.join(sorted(KINDS))}, got {kind!r}")
+    if not torch.compiler.is_compiling() and torch._C._are_functorch_transforms_active():
+        # Under torch.func (grad, vmap, jacrev, ...) the generic kernel's plain tensor
+        # operations compose with the transforms; this module's autograd.Function would not.
+        return _generic(kind, pred, target, eps=eps, alpha_threshold=alpha_threshold, theta=theta)
     shape = pred.shape[:-1]
     p = pred.reshape(-1, 4).contiguous()
     t = target.reshape(-1, 4).contiguous()
