@@ -25,7 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--points", type=int, default=5000, help="anchor centres (default 5000, the paper's)")
     p.add_argument("--iterations", type=int, default=200, help="iterations (default 200, the paper's)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=("torch", "jax"), default="torch")
+    p.add_argument("--backend", choices=("auto", "torch", "jax"), default="auto",
+                   help="auto (default): jax if installed (XLA fuses each step into a few loops), else torch")
     p.add_argument("--threshold", type=float, default=0.1,
                    help="report the iterations needed to bring the total error to this fraction of the initial (default 0.1)")
     p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE", help="an option passed to every loss")
@@ -56,15 +57,19 @@ def _run(args) -> int:
         sim._resolve(name)  # unknown names fail before any work
     if args.points < 1 or args.iterations < 1:
         raise CLIError("--points and --iterations: expected positive integers")
-    if args.backend == "torch":
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            raise CLIError("--backend torch: torch is not installed (pip install 'losskit[torch]')") from None
+    import importlib.util
+
+    if args.backend == "auto":
+        args.backend = next((b for b in ("jax", "torch") if importlib.util.find_spec(b)), None)
+        if args.backend is None:
+            raise CLIError("needs jax or torch for autodiff: pip install 'losskit[jax]' or 'losskit[torch]'")
+    elif importlib.util.find_spec(args.backend) is None:
+        raise CLIError(f"--backend {args.backend}: not installed (pip install 'losskit[{args.backend}]')")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cases = sim.cases_count(args.points)
-    print(f"{cases:,} regression cases x {args.iterations} iterations, losses: {', '.join(losses)}", file=sys.stderr)
+    print(f"{cases:,} regression cases x {args.iterations} iterations on {args.backend}, losses: {', '.join(losses)}",
+          file=sys.stderr)
     t0 = time.perf_counter()
     results = sim.run(
         losses, points=args.points, iterations=args.iterations, seed=args.seed, backend=args.backend,
