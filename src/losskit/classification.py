@@ -148,6 +148,48 @@ def _check_ignore_index(ignore_index: Any) -> None:
         raise TypeError(f"ignore_index: expected an int or None, got {type(ignore_index).__name__}")
 
 
+def _index_setup(input, target, axis, reduction, *extra, ignore_index=None, min_classes=1):
+    """Validation shared by the losses on class scores with integer class indices.
+
+    ``extra`` are further arrays that take part in the namespace resolution (weights).
+    Returns ``(xp, axis, C)``.
+    """
+    check_reduction(reduction)
+    check_array("input", input)
+    check_array("target", target)
+    xp = namespace(input, target, *extra)
+    ax, c = _check_scores(input, axis, xp, min_classes=min_classes)
+    _check_ignore_index(ignore_index)
+    _check_index_target(target, input, ax, c, xp, ignore_index=ignore_index)
+    return xp, ax, c
+
+
+def _safe_index(target: Any, ignore_index: int | None, xp) -> tuple[Any, Any]:
+    """``(t, valid)``: gatherable indices and the mask of targets not equal to ``ignore_index``.
+
+    Ignored entries may hold any value (-100, 255): they are replaced by class 0 so that a
+    gather stays in range; callers mask their result with ``valid`` (``None`` when
+    ``ignore_index`` is ``None``).
+    """
+    t = _as_index(target, xp)
+    if ignore_index is None:
+        return t, None
+    valid = t != ignore_index
+    return xp.where(valid, t, xp.zeros_like(t)), valid
+
+
+def _binary_setup(input, target, reduction, *extra):
+    """Validation shared by the losses on one score or probability per element with targets
+    in [0, 1]; returns ``(xp, x, t)`` in the compute dtype (bool and integer targets cast)."""
+    check_reduction(reduction)
+    check_array("input", input)
+    xp = namespace(input, target, *extra)
+    check_floating("input", input, xp)
+    _check_prob_target(target, input, xp)
+    x = as_float(input, xp)
+    return xp, x, as_float(target, xp, x.dtype)
+
+
 def _as_index(t: Any, xp) -> Any:
     """torch's gather/index_select need int64 indices; other backends take any integer."""
     if backend_name(xp) == "torch" and t.dtype != xp.int64:
@@ -366,14 +408,7 @@ def cross_entropy(
 
 def _ce_index_weights(target, w, ignore_index, xp, dtype):
     """(safe target, per-element weight w_{y_n} with 0 where ignored or None, valid mask)."""
-    t = _as_index(target, xp)
-    if ignore_index is not None:
-        valid = t != ignore_index
-        # Ignored entries may hold any value (-100, 255): gather at class 0 instead, the
-        # result is masked out below.
-        t = xp.where(valid, t, xp.zeros_like(t))
-    else:
-        valid = None
+    t, valid = _safe_index(target, ignore_index, xp)
     wy = _gather(w, t, xp) if w is not None else None
     if valid is not None:
         ones = xp.ones(t.shape, dtype=dtype, device=_device(t))
@@ -536,13 +571,7 @@ def nll_loss(
         >>> print(f"{float(losskit.nll_loss(logp, np.array([0, 2]))):.4f}")  # (log 2 - log .8) / 2
         0.4581
     """
-    check_reduction(reduction)
-    check_array("input", input)
-    check_array("target", target)
-    xp = namespace(input, target, weight)
-    ax, c = _check_scores(input, axis, xp)
-    _check_ignore_index(ignore_index)
-    _check_index_target(target, input, ax, c, xp, ignore_index=ignore_index)
+    xp, ax, c = _index_setup(input, target, axis, reduction, weight, ignore_index=ignore_index)
     x = as_float(input, xp)
     w = _class_weight(weight, c, xp, x.dtype)
     t, wy, valid = _ce_index_weights(target, w, ignore_index, xp, x.dtype)
@@ -560,8 +589,7 @@ def nll_loss(
 def _nll_loss_grad(input, target, *, weight=None, ignore_index=None, axis=1, reduction="mean"):
     """d loss / d x_{n,c} = -w_{y_n} [c = y_n] / denominator."""
     value = nll_loss(input, target, weight=weight, ignore_index=ignore_index, axis=axis, reduction=reduction)
-    xp = namespace(input, target, weight)
-    ax, c = _check_scores(input, axis, xp)
+    xp, ax, c = _index_setup(input, target, axis, reduction, weight, ignore_index=ignore_index)
     x = as_float(input, xp)
     w = _class_weight(weight, c, xp, x.dtype)
     t, wy, _ = _ce_index_weights(target, w, ignore_index, xp, x.dtype)
@@ -595,14 +623,8 @@ def _clamped_logs(p, xp):
 
 
 def _bce_setup(input, target, weight, reduction):
-    check_reduction(reduction)
-    check_array("input", input)
-    xp = namespace(input, target, weight)
-    check_floating("input", input, xp)
-    _check_prob_target(target, input, xp)
+    xp, x, t = _binary_setup(input, target, reduction, weight)
     check_in_unit_interval("input", input)
-    x = as_float(input, xp)
-    t = as_float(target, xp, x.dtype) if not xp.isdtype(target.dtype, "bool") else xp.astype(target, x.dtype)
     w = _check_elementwise_weight("weight", weight, tuple(input.shape), xp, x.dtype)
     return xp, x, t, w
 
@@ -680,14 +702,8 @@ def _binary_cross_entropy_grad(input, target, *, weight=None, reduction="mean"):
 
 
 def _bcel_setup(input, target, weight, pos_weight, reduction):
-    check_reduction(reduction)
-    check_array("input", input)
     pw_arr = pos_weight if (pos_weight is not None and hasattr(pos_weight, "shape")) else None
-    xp = namespace(input, target, weight, pw_arr)
-    check_floating("input", input, xp)
-    _check_prob_target(target, input, xp)
-    x = as_float(input, xp)
-    t = as_float(target, xp, x.dtype) if not xp.isdtype(target.dtype, "bool") else xp.astype(target, x.dtype)
+    xp, x, t = _binary_setup(input, target, reduction, weight, pw_arr)
     w = _check_elementwise_weight("weight", weight, tuple(input.shape), xp, x.dtype)
     if pos_weight is None or pw_arr is not None:
         pw = _check_elementwise_weight("pos_weight", pos_weight, tuple(input.shape), xp, x.dtype)
@@ -1153,12 +1169,7 @@ def multi_margin_loss(
         >>> print(f"{float(losskit.multi_margin_loss(x, np.array([3]))):.4f}")
         0.3250
     """
-    check_reduction(reduction)
-    check_array("input", input)
-    check_array("target", target)
-    xp = namespace(input, target, weight)
-    ax, c = _check_scores(input, axis, xp)
-    _check_index_target(target, input, ax, c, xp)
+    xp, ax, c = _index_setup(input, target, axis, reduction, weight)
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"p: expected 1 or 2, got {p!r}")
     check_number("margin", margin)
@@ -1226,12 +1237,7 @@ def multiclass_hinge_loss(
         >>> print(f"{float(losskit.multiclass_hinge_loss(x, np.array([0, 2]))):.4f}")
         1.7500
     """
-    check_reduction(reduction)
-    check_array("input", input)
-    check_array("target", target)
-    xp = namespace(input, target, weight)
-    ax, c = _check_scores(input, axis, xp, min_classes=2)
-    _check_index_target(target, input, ax, c, xp)
+    xp, ax, c = _index_setup(input, target, axis, reduction, weight, min_classes=2)
     x = as_float(input, xp)
     w = _check_sample_weight(weight, tuple(target.shape), xp, x.dtype)
     t = _as_index(target, xp)
@@ -1246,15 +1252,9 @@ def multiclass_hinge_loss(
 
 
 def _sigmoid_focal_setup(input, target, alpha, gamma, reduction):
-    check_reduction(reduction)
-    check_array("input", input)
-    xp = namespace(input, target)
-    check_floating("input", input, xp)
-    _check_prob_target(target, input, xp)
+    xp, x, t = _binary_setup(input, target, reduction)
     check_number("alpha", alpha, low=0.0, high=1.0, allow_none=True)
     check_number("gamma", gamma, low=0.0)
-    x = as_float(input, xp)
-    t = as_float(target, xp, x.dtype) if not xp.isdtype(target.dtype, "bool") else xp.astype(target, x.dtype)
     return xp, x, t
 
 
@@ -1340,27 +1340,17 @@ def _sigmoid_focal_loss_grad(input, target, *, alpha=0.25, gamma=2.0, reduction=
 
 
 def _focal_setup(input, target, gamma, alpha, ignore_index, axis, reduction):
-    check_reduction(reduction)
-    check_array("input", input)
-    check_array("target", target)
     alpha_arr = alpha if (alpha is not None and hasattr(alpha, "shape")) else None
-    xp = namespace(input, target, alpha_arr)
-    ax, c = _check_scores(input, axis, xp)
-    _check_ignore_index(ignore_index)
-    _check_index_target(target, input, ax, c, xp, ignore_index=ignore_index)
+    xp, ax, c = _index_setup(input, target, axis, reduction, alpha_arr, ignore_index=ignore_index)
     check_number("gamma", gamma, low=0.0)
     x = as_float(input, xp)
     if alpha is None or alpha_arr is not None:
         a = _class_weight(alpha_arr, c, xp, x.dtype, name="alpha")
     else:
         a = float(check_number("alpha", alpha, low=0.0))
-    t = _as_index(target, xp)
-    if ignore_index is not None:
-        valid = t != ignore_index
-        t = xp.where(valid, t, xp.zeros_like(t))
-        vw = xp.astype(valid, x.dtype)
-    else:
-        vw = None
+    t, valid = _safe_index(target, ignore_index, xp)
+    # The mean is over the targets not ignored: a 0/1 reduction weight (alpha is not in it).
+    vw = xp.astype(valid, x.dtype) if valid is not None else None
     at = _gather(a, t, xp) if (a is not None and not isinstance(a, float)) else a
     return xp, x, t, ax, c, at, vw
 
