@@ -60,6 +60,17 @@ def interleaved(fns: dict[str, Callable[[], object]], *, repeat: int = 7, warmup
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def fwd_bwd(fn: Callable[..., object], x, *args) -> Callable[[], None]:
+    """A timed step for torch: ``fn(x, *args).backward()`` with ``x.grad`` cleared first
+    (so gradients do not accumulate across repeats)."""
+
+    def step():
+        x.grad = None
+        fn(x, *args).backward()
+
+    return step
+
+
 def format_table(rows: list[Row]) -> str:
     """A Markdown table: loss, case, peer, ours, theirs, ratio, target, met?"""
     head = "| family | loss | case | peer | losskit | peer | ratio | target | |\n|---|---|---|---|---:|---:|---:|---:|---|\n"

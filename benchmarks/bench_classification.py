@@ -25,18 +25,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from _harness import Row, format_table, interleaved  # noqa: E402
+from _harness import Row, format_table, fwd_bwd, interleaved  # noqa: E402
 
 FULL = dict(n=4096, c=1000, repeat=21, ll_n=1_000_000, ll_c=10, ll_repeat=7)
 QUICK = dict(n=256, c=100, repeat=3, ll_n=10_000, ll_c=10, ll_repeat=3)
-
-
-def _fwd_bwd(fn, x, t):
-    def step():
-        x.grad = None
-        fn(x, t).backward()
-
-    return step
 
 
 def _cross_entropy_rows(cfg) -> list[Row]:
@@ -78,7 +70,7 @@ def _cross_entropy_rows(cfg) -> list[Row]:
         # same value first: timing two different computations would be meaningless
         torch.testing.assert_close(ours(x, target), theirs(x, target), rtol=1e-5, atol=1e-6)
         times = interleaved(
-            {"ours": _fwd_bwd(ours, x, target), "theirs": _fwd_bwd(theirs, x, target)},
+            {"ours": fwd_bwd(ours, x, target), "theirs": fwd_bwd(theirs, x, target)},
             repeat=cfg["repeat"],
         )
         rows.append(Row("classification", name, case, "torch.nn.functional.cross_entropy",

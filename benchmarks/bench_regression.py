@@ -27,18 +27,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from _harness import Row, format_table, interleaved  # noqa: E402
+from _harness import Row, format_table, fwd_bwd, interleaved  # noqa: E402
 
 FULL = dict(n=1_000_000, repeat=21)
 QUICK = dict(n=10_000, repeat=3)
-
-
-def _fwd_bwd(fn, x, t):
-    def step():
-        x.grad = None
-        fn(x, t).backward()
-
-    return step
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -81,7 +73,7 @@ def run(quick: bool = False) -> list[Row]:
         with torch.no_grad():
             torch.testing.assert_close(ours(x, t), theirs(x, t), rtol=1e-5, atol=1e-6)
         times = interleaved(
-            {"ours": _fwd_bwd(ours, x, t), "theirs": _fwd_bwd(theirs, x, t)},
+            {"ours": fwd_bwd(ours, x, t), "theirs": fwd_bwd(theirs, x, t)},
             repeat=cfg["repeat"],
         )
         rows.append(Row(family="regression", loss=name, case=case, peer=peer,
