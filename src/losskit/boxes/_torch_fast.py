@@ -139,10 +139,11 @@ def _siou_terms(d, ewh, whp, wht, eps, theta, need, grads):
     return out
 
 
-def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
+def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, out_p=None, out_t=None):
     """Loss of shape (n,) and, when asked, d loss_i / d p_i and d loss_i / d t_i (n, 4).
 
-    ``p``, ``t``: (n, 4) xyxy tensors of one float dtype.
+    ``p``, ``t``: (n, 4) xyxy tensors of one float dtype. The gradients are written into
+    ``out_p`` / ``out_t`` when given (slices of the whole batch's, in chunked mode).
     """
     need = need_p or need_t
     # One transposing copy: rows x1, y1, x2, y2 of pred, then of target, each contiguous.
@@ -298,7 +299,7 @@ def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
         if g_s is not None:
             out2.add_(g_s)
             out1.add_(g_s)
-        gp = torch.empty_like(p)
+        gp = torch.empty_like(p) if out_p is None else out_p
         G = gp.view(-1, 2, 2)
         G[:, 1].t().copy_(out2)
         G[:, 0].t().copy_(out1)
@@ -317,7 +318,7 @@ def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
         if g_s is not None:
             out2.sub_(g_s)
             out1.sub_(g_s)
-        gt = torch.empty_like(t)
+        gt = torch.empty_like(t) if out_t is None else out_t
         G = gt.view(-1, 2, 2)
         G[:, 1].t().copy_(out2)
         G[:, 0].t().copy_(out1)
@@ -341,12 +342,11 @@ def _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
     gt = torch.empty_like(t) if need_t else None
     for s in range(0, n, chunk):
         e = min(s + chunk, n)
-        l, a, b = _kernel(kind, p[s:e], t[s:e], eps, alpha_threshold, theta, need_p, need_t)
-        loss[s:e] = l
-        if need_p:
-            gp[s:e] = a
-        if need_t:
-            gt[s:e] = b
+        # The gradient rows of the chunk are written in place; the loss is copied.
+        loss[s:e] = _kernel(
+            kind, p[s:e], t[s:e], eps, alpha_threshold, theta, need_p, need_t,
+            gp[s:e] if need_p else None, gt[s:e] if need_t else None,
+        )[0]
     return loss, gp, gt
 
 
