@@ -149,3 +149,15 @@ def test_loss_module_options_repr_buffers_and_per_call_override():
         lt.HuberLoss(beta=1.0)
     with pytest.raises(TypeError, match="missing required option"):
         lt.MPDIoULoss()
+
+
+def test_value_checks_are_skipped_under_torch_func_transforms():
+    torch = pytest.importorskip("torch")
+    from torch.func import grad, vmap
+
+    x = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
+    y = torch.tensor([0, 2])
+    g = grad(lambda a: losskit.cross_entropy(a, y))(x)
+    torch.testing.assert_close(g, (x.softmax(1) - torch.nn.functional.one_hot(y, 3)) / 2)
+    per_row = vmap(lambda a, t: losskit.cross_entropy(a[None], t[None]))(x, y)
+    torch.testing.assert_close(per_row, torch.nn.functional.cross_entropy(x, y, reduction="none"))

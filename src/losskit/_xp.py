@@ -107,6 +107,11 @@ def is_traced(x) -> bool:
         compiler = getattr(torch, "compiler", None)
         if compiler is not None and compiler.is_compiling():
             return True
+        # torch.func transforms (grad, vmap, jacrev) wrap tensors whose values cannot be
+        # read back with .numpy(); treat them like traced values.
+        functorch_active = getattr(torch._C, "_are_functorch_transforms_active", None)
+        if functorch_active is not None and functorch_active():
+            return True
         # FakeTensor / functional tensors used by export and AOT autograd.
         return type(x).__name__ in ("FakeTensor", "FunctionalTensor", "Proxy")
     return False
