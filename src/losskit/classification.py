@@ -416,13 +416,13 @@ def _ce_index_weights(target, w, ignore_index, xp, dtype):
     return t, wy, valid
 
 
-def _cross_entropy_generic(x, target, w, ignore_index, eps, ax, c, index, reduction, xp):
+def _cross_entropy_generic(x, target, w, ignore_index, smoothing, ax, c, index, reduction, xp):
     logp = log_softmax(x, xp, axis=ax)
     wb = _along(w, ax, x.ndim, xp) if w is not None else None
     if not index:
         q = as_float(target, xp, x.dtype)
-        if eps > 0:
-            q = q * (1.0 - eps) + eps / c
+        if smoothing > 0:
+            q = q * (1.0 - smoothing) + smoothing / c
         if wb is not None:
             q = q * wb
         # xlogy-free: logp is finite for finite logits, and a 0 target times a finite logp is 0.
@@ -431,9 +431,9 @@ def _cross_entropy_generic(x, target, w, ignore_index, eps, ax, c, index, reduct
     t, wy, valid = _ce_index_weights(target, w, ignore_index, xp, x.dtype)
     nll = -_pick(logp, t, ax, xp)
     loss = nll * wy if wy is not None else nll
-    if eps > 0:
+    if smoothing > 0:
         smooth = -xp.sum(logp * wb, axis=ax) if wb is not None else -xp.sum(logp, axis=ax)
-        loss = (1.0 - eps) * loss + (eps / c) * smooth
+        loss = (1.0 - smoothing) * loss + (smoothing / c) * smooth
     if valid is not None:
         # where, not a product: an ignored entry's logits may be -inf (0 * inf = NaN).
         loss = xp.where(valid, loss, xp.zeros_like(loss))
@@ -442,7 +442,7 @@ def _cross_entropy_generic(x, target, w, ignore_index, eps, ax, c, index, reduct
     return reduce_loss(loss, reduction, xp)
 
 
-def _cross_entropy_torch(x, target, w, ignore_index, eps, ax, index, reduction):
+def _cross_entropy_torch(x, target, w, ignore_index, smoothing, ax, index, reduction):
     """``F.cross_entropy`` (the fused kernel) with the empty / all-ignored mean fixed."""
     import torch
     import torch.nn.functional as F
@@ -459,14 +459,14 @@ def _cross_entropy_torch(x, target, w, ignore_index, eps, ax, index, reduction):
     # check rejects it when ignore_index is None.
     ii = -100 if ignore_index is None else ignore_index
     if reduction != "mean":
-        return F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction=reduction, label_smoothing=eps)
+        return F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction=reduction, label_smoothing=smoothing)
     if not index or (ignore_index is None and w is None):
         # Plain mean over samples; an empty batch (a static shape, not a data branch) sums to 0.
         red = "mean" if target.numel() > 0 and x.numel() > 0 else "sum"
-        return F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction=red, label_smoothing=eps)
+        return F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction=red, label_smoothing=smoothing)
     # torch's mean is sum / sum(w[y] over non-ignored); it is 0/0 = NaN when all are ignored.
     # Summing and dividing ourselves by a guarded denominator gives 0 with no Python branch.
-    total = F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction="sum", label_smoothing=eps)
+    total = F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction="sum", label_smoothing=smoothing)
     valid = target != ii
     if w is None:
         denom = valid.sum().to(x.dtype)
@@ -476,24 +476,24 @@ def _cross_entropy_torch(x, target, w, ignore_index, eps, ax, index, reduction):
     return total / torch.where(denom == 0, torch.ones_like(denom), denom)
 
 
-def _ce_coefficients(target, w, ignore_index, eps, ax, c, index, x, xp):
+def _ce_coefficients(target, w, ignore_index, smoothing, ax, c, index, x, xp):
     """The coefficients a with loss_n = -sum_c a_{n,c} log p_{n,c}, and the mean's denominator."""
     ndim = x.ndim
     wb = _along(w, ax, ndim, xp) if w is not None else None
     if not index:
         q = as_float(target, xp, x.dtype)
-        if eps > 0:
-            q = q * (1.0 - eps) + eps / c
+        if smoothing > 0:
+            q = q * (1.0 - smoothing) + smoothing / c
         a = q * wb if wb is not None else q
         return a, mean_denominator(_index_shape(x, ax), xp)
     t, wy, valid = _ce_index_weights(target, w, ignore_index, xp, x.dtype)
     oh = one_hot(t, c, xp, axis=ax, dtype=x.dtype)
     a = oh * xp.expand_dims(wy, axis=ax) if wy is not None else oh
-    if eps > 0:
+    if smoothing > 0:
         smooth = wb if wb is not None else xp.ones(tuple([1] * ndim), dtype=x.dtype, device=_device(x))
         if valid is not None:
             smooth = smooth * xp.expand_dims(xp.astype(valid, x.dtype), axis=ax)
-        a = (1.0 - eps) * a + (eps / c) * smooth
+        a = (1.0 - smoothing) * a + (smoothing / c) * smooth
     return a, mean_denominator(_index_shape(x, ax), xp, weight=wy)
 
 

@@ -609,8 +609,8 @@ def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
     check_number("eps", eps, low=0.0, low_open=True)
     xp, x, t, w = _prepare(input, target, weight)
     d = x - t
-    # eps**2 is a Python float: 1e-6 is representable in float16 too, but we compute in
-    # float32 anyway (see losskit._xp.compute_dtype).
+    # eps is the papers' constant, not a guard: it rounds off the kink of |d| at 0, where
+    # the gradient d / sqrt(d^2 + eps^2) is then 0 instead of 0 / 0.
     return reduce_loss(xp.sqrt(d * d + eps * eps), reduction, xp, weight=w)
 
 
