@@ -249,6 +249,8 @@ _KERNELS = {
     "ciou": _ciou,
     "eiou": _eiou,
     "siou": _siou,
+    "focal_eiou": _focal_eiou,
+    "alpha": _alpha_iou,
     "mpdiou": _mpdiou,
     "shape": _shape_iou,
 }
@@ -420,14 +422,10 @@ def box_iou_matrix(boxes1, boxes2, *, fmt: str = "xyxy", eps: float = 1e-7):
 
 
 def _finish(kind, pred, target, fmt, eps, reduction, **options):
+    """Validate and convert the boxes to xyxy, run ``kind``'s per-box kernel (the torch fast
+    path where there is one) and reduce: the whole body of every non-modifier box loss."""
     xp, p, t = prepare(pred, target, fmt, eps, reduction)
     return reduce_loss(_elementwise(kind, p, t, xp, eps=eps, **options), reduction, xp)
-
-
-_RETURNS = """Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (a 0-d array; 0 for an empty batch).
-        float64 for float64 ``pred``, float32 otherwise."""
 
 
 @loss(
@@ -758,9 +756,7 @@ def focal_eiou_loss(
     check_number("gamma", gamma, low=0.0)
     if not isinstance(detach_weight, bool):
         raise TypeError(f"detach_weight: expected a bool, got {type(detach_weight).__name__}")
-    xp, p, t = prepare(pred, target, fmt, eps, reduction)
-    out = _focal_eiou(p, t, xp, eps=eps, gamma=gamma, detach_weight=detach_weight)
-    return reduce_loss(out, reduction, xp)
+    return _finish("focal_eiou", pred, target, fmt, eps, reduction, gamma=gamma, detach_weight=detach_weight)
 
 
 @loss(
@@ -894,8 +890,7 @@ def alpha_iou_loss(
     """
     check_number("alpha", alpha, low=0.0, low_open=True)
     check_choice("base", base, ("iou", "giou", "diou", "ciou"))
-    xp, p, t = prepare(pred, target, fmt, eps, reduction)
-    return reduce_loss(_alpha_iou(p, t, xp, eps=eps, alpha=float(alpha), base=base), reduction, xp)
+    return _finish("alpha", pred, target, fmt, eps, reduction, alpha=float(alpha), base=base)
 
 
 @loss(
