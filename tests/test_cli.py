@@ -68,6 +68,18 @@ def test_eval_files_options_reduction_and_grad(tmp_path, capsys):
     assert code == 0 and "= 0.5625" in out
 
 
+def test_csv_labels_with_a_comment_line_load_as_integers(tmp_path, capsys):
+    # The integer test reads the numbers only: a '# ...' line with an 'e' or a '.' in it
+    # must not turn class labels into floats (which cross_entropy rejects as targets).
+    labels = tmp_path / "labels.csv"
+    labels.write_text("# true classes, one per sample.\n0,2\n")
+    code, out, err = run(capsys, "eval", "cross_entropy", "[[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]]", str(labels))
+    assert code == 0, err
+    x = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
+    expected = np.mean(np.log(np.exp(x).sum(axis=1)) - x[[0, 1], [0, 2]])
+    assert float(out.split("=")[1]) == pytest.approx(expected, abs=1e-6)
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

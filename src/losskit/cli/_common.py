@@ -76,7 +76,9 @@ def load_array(spec: str):
             arr = np.array([[float(v) for v in r.split(",")] for r in rows])
             if arr.shape[0] == 1 or arr.shape[1] == 1:
                 arr = arr.reshape(-1)
-            return _as_array(arr, text_is_integral=not any(c in text for c in ".eE"))
+            # Whole numbers are decided on the data rows only: a comment may hold '.' or 'e'.
+            data = "".join(rows)
+            return _as_array(arr, text_is_integral=not any(c in data for c in ".eE"))
     except CLIError:
         raise
     except ValueError as exc:  # pickled object arrays, malformed numbers, ragged rows
