@@ -97,6 +97,14 @@ def test_errors_are_one_line_exit_2(capsys, argv, message):
     assert len(err.strip().splitlines()) == 1
 
 
+def test_csv_without_numbers_is_a_one_line_error(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("# no data rows\n\n")
+    code, _, err = run(capsys, "eval", "mse", str(empty), "[0.0]")
+    assert code == 2 and "no numbers" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_pickled_npy_is_refused(tmp_path, capsys):
     obj = np.array([{"a": 1}], dtype=object)
     np.save(tmp_path / "evil.npy", obj, allow_pickle=True)

@@ -73,6 +73,8 @@ def load_array(spec: str):
             with open(path, encoding="utf-8") as f:
                 text = f.read()
             rows = [r for r in (line.strip() for line in text.splitlines()) if r and not r.startswith("#")]
+            if not rows:
+                raise CLIError(f"{path}: no numbers (only blank or '#' comment lines)")
             arr = np.array([[float(v) for v in r.split(",")] for r in rows])
             if arr.shape[0] == 1 or arr.shape[1] == 1:
                 arr = arr.reshape(-1)
