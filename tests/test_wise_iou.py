@@ -92,6 +92,20 @@ def test_v2_value_and_default_batch_mean():
     )
 
 
+def test_v1_ignores_iou_mean_as_a_modifier_base_too():
+    # wiou_loss v1 ignores iou_mean (even a zero array, which v2/v3 reject); Inner-IoU with
+    # ratio 1 and Focaler-IoU on [0, 1] are their base loss, so they must ignore it as well.
+    zero = np.array(0.0)
+    np.testing.assert_allclose(losskit.wiou_loss(PRED, TARGET, iou_mean=zero, reduction="none"), V1, rtol=1e-6)
+    for out in (
+        losskit.inner_iou_loss(PRED, TARGET, base="wiou", ratio=1.0, iou_mean=zero, reduction="none"),
+        losskit.focaler_iou_loss(PRED, TARGET, base="wiou", d=0.0, u=1.0, iou_mean=zero, reduction="none"),
+    ):
+        np.testing.assert_allclose(out, V1, rtol=1e-6)
+    with pytest.raises(ValueError, match="iou_mean: expected a positive running mean"):
+        losskit.inner_iou_loss(PRED, TARGET, base="wiou", version=3, iou_mean=zero)
+
+
 def test_jax_training_state_under_jit():
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp

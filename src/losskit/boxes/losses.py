@@ -1062,9 +1062,9 @@ def _base_options(base: str, given: dict, fn_name: str) -> dict:
 
 def _base_loss(base, p, t, xp, eps, options):
     if base == "wiou":
-        from .wise import _resolve_iou_mean
+        from .wise import _kernel_options
 
-        options = dict(options, iou_mean=_resolve_iou_mean(options["iou_mean"], xp, p))
+        options = _kernel_options(options, xp, p)
     return _elementwise(base, p, t, xp, eps=eps, **options)
 
 

@@ -108,6 +108,16 @@ def _resolve_iou_mean(iou_mean: Any, xp, p):
     return stop_gradient(m, xp)
 
 
+def _kernel_options(opts: dict, xp, p) -> dict:
+    """Validated options as :func:`_wiou` takes them: the running mean resolved for v2/v3
+    (v1 has no focusing and ignores it), the numbers as floats."""
+    out = dict(opts)
+    out["iou_mean"] = _resolve_iou_mean(opts["iou_mean"], xp, p) if opts["version"] != 1 else None
+    for name in ("alpha", "delta", "gamma"):
+        out[name] = float(opts[name])
+    return out
+
+
 def _wiou(p, t, xp, *, eps, version=1, iou_mean=None, alpha=1.9, delta=3.0, gamma=0.5):
     g = Pair(p, t, xp, eps)
     l_iou = 1.0 - g.iou
@@ -229,9 +239,7 @@ def wiou_loss(
     opts = dict(version=version, iou_mean=iou_mean, alpha=alpha, delta=delta, gamma=gamma)
     _check_wiou_options(opts)
     xp, p, t = prepare(pred, target, fmt, eps, reduction)
-    opts["iou_mean"] = _resolve_iou_mean(iou_mean, xp, p) if version != 1 else None
-    opts["alpha"], opts["delta"], opts["gamma"] = float(alpha), float(delta), float(gamma)
-    return reduce_loss(_wiou(p, t, xp, eps=eps, **opts), reduction, xp)
+    return reduce_loss(_wiou(p, t, xp, eps=eps, **_kernel_options(opts, xp, p)), reduction, xp)
 
 
 def wiou_update_mean(iou_mean: Any, batch_iou_loss: Any, *, momentum: float = WIOU_DEFAULT_MOMENTUM):
