@@ -1030,7 +1030,7 @@ _BASE_OPTIONS = {
 }
 
 
-def _base_options(base: str, given: dict, fn_name: str) -> dict:
+def _base_options(base: str, given: dict) -> dict:
     """The options ``base`` takes, validated; a non-default option it does not take raises."""
     check_choice("base", base, _WRAPPABLE)
     out = {}
@@ -1159,7 +1159,6 @@ def inner_iou_loss(
         base,
         dict(alpha_threshold=alpha_threshold, theta=theta, version=version, iou_mean=iou_mean,
              alpha=alpha, delta=delta, gamma=gamma, image_size=image_size, scale=scale),
-        "inner_iou_loss",
     )
     check_number("ratio", ratio, low=0.0, low_open=True)
     xp, p, t = prepare(pred, target, fmt, eps, reduction)
@@ -1248,7 +1247,6 @@ def focaler_iou_loss(
         base,
         dict(alpha_threshold=alpha_threshold, theta=theta, version=version, iou_mean=iou_mean,
              alpha=alpha, delta=delta, gamma=gamma, image_size=image_size, scale=scale),
-        "focaler_iou_loss",
     )
     check_number("d", d, low=0.0, high=1.0, high_open=True)
     check_number("u", u, low=0.0, high=1.0, low_open=True)
