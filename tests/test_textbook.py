@@ -82,6 +82,14 @@ def test_textbook_invalid_input():
         tb.cross_entropy_error(np.full((2, 3), 1 / 3), np.array([0, 3]))
     with pytest.raises(ValueError, match="y: expected a 1-D or 2-D array"):
         tb.cross_entropy_error(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)))
+    # the analytic gradient reads its targets with the same rules (a label out of range
+    # used to give an all-zero one-hot row, i.e. a silently wrong gradient)
+    with pytest.raises(ValueError, match=r"t: expected class labels in \[0, 2\]"):
+        tb.softmax_cross_entropy_grad(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(TypeError, match="t: expected integer class labels"):
+        tb.softmax_cross_entropy_grad(np.zeros((2, 3)), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="t: expected one-hot targets of shape"):
+        tb.softmax_cross_entropy_grad(np.zeros((2, 3)), np.zeros(5, dtype=int))
     with pytest.raises(TypeError, match="x: expected a floating NumPy array"):
         tb.numerical_gradient(lambda x: 0.0, np.array([1, 2]))
     with pytest.raises(ValueError, match="h: expected a finite number > 0"):

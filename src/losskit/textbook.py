@@ -45,6 +45,33 @@ def _as_float_array(name: str, a: Any) -> np.ndarray:
     return arr.astype(np.float64) if arr.dtype.kind != "f" else arr
 
 
+def _read_targets(t: Any, y: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``(t, is_labels)``: the article's targets for ``y`` of shape ``(K,)`` or ``(N, K)``,
+    validated.
+
+    ``t`` is either of ``y``'s shape (one-hot or probabilities; returned in ``y``'s dtype) or
+    integer class labels of shape ``y.shape[:-1]``, each in ``[0, K)`` (returned as given).
+    """
+    t = np.asarray(t)
+    if t.shape == y.shape:
+        if t.dtype.kind not in "fiub":
+            raise TypeError(f"t: expected numeric one-hot targets, got dtype {t.dtype}")
+        return t.astype(y.dtype), False
+    if t.shape != y.shape[:-1]:
+        raise ValueError(
+            f"t: expected one-hot targets of shape {y.shape} or labels of shape "
+            f"{y.shape[:-1]}, got {t.shape}"
+        )
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"t: expected integer class labels, got dtype {t.dtype}")
+    num_classes = y.shape[-1]
+    if t.size and (t.min() < 0 or t.max() >= num_classes):
+        raise ValueError(
+            f"t: expected class labels in [0, {num_classes - 1}], got values in [{t.min()}, {t.max()}]"
+        )
+    return t, True
+
+
 @loss(
     family="textbook",
     formula=r"E = \frac{1}{2} \sum_k (y_k - t_k)^2",
@@ -145,31 +172,16 @@ def cross_entropy_error(y, t):
         0.51
     """
     y = _as_float_array("y", y)
-    t = np.asarray(t)
     if y.ndim not in (1, 2):
         raise ValueError(f"y: expected a 1-D or 2-D array of probabilities, got shape {y.shape}")
+    t, is_labels = _read_targets(t, y)
     y2 = y.reshape(1, -1) if y.ndim == 1 else y
-    batch, num_classes = y2.shape
-    if t.shape == y.shape:
-        if t.dtype.kind not in "fiub":
-            raise TypeError(f"t: expected numeric one-hot targets, got dtype {t.dtype}")
-        t2 = t.reshape(y2.shape).astype(y2.dtype)
-        total = -np.sum(t2 * np.log(y2 + DELTA))
-    elif t.shape == y.shape[:-1]:
-        if t.dtype.kind not in "iu":
-            raise TypeError(f"t: expected integer class labels, got dtype {t.dtype}")
-        labels = t.reshape(batch)
-        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise ValueError(
-                f"t: expected class labels in [0, {num_classes - 1}], "
-                f"got values in [{labels.min()}, {labels.max()}]"
-            )
-        total = -np.sum(np.log(y2[np.arange(batch), labels] + DELTA))
+    batch = y2.shape[0]
+    if is_labels:
+        # The article's batch form: the probability of each sample's class, picked.
+        total = -np.sum(np.log(y2[np.arange(batch), t.reshape(batch)] + DELTA))
     else:
-        raise ValueError(
-            f"t: expected one-hot targets of shape {y.shape} or labels of shape "
-            f"{y.shape[:-1]}, got {t.shape}"
-        )
+        total = -np.sum(t * np.log(y + DELTA))
     # An empty batch has no error to average: 0, not 0 / 0.
     return total / max(batch, 1)
 
@@ -282,15 +294,7 @@ def softmax_cross_entropy_grad(x, t):
     x = _as_float_array("x", x)
     if x.ndim not in (1, 2):
         raise ValueError(f"x: expected a 1-D or 2-D array of scores, got shape {x.shape}")
-    t = np.asarray(t)
-    if t.shape == x.shape:
-        onehot = t.astype(x.dtype)
-    elif t.shape == x.shape[:-1] and t.dtype.kind in "iu":
-        onehot = (t[..., None] == np.arange(x.shape[-1])).astype(x.dtype)
-    else:
-        raise ValueError(
-            f"t: expected one-hot targets of shape {x.shape} or integer labels of shape "
-            f"{x.shape[:-1]}, got {t.shape} ({t.dtype})"
-        )
+    t, is_labels = _read_targets(t, x)
+    onehot = (t[..., None] == np.arange(x.shape[-1])).astype(x.dtype) if is_labels else t
     batch = x.shape[0] if x.ndim == 2 else 1
     return (softmax(x) - onehot) / max(batch, 1)
