@@ -14,14 +14,15 @@ How (a custom ``torch.autograd.Function``):
 * ``reduction="mean"`` / ``"sum"``: the loss is a sum over tokens, so the upstream
   gradient is one scalar. The forward pass walks the tokens in chunks; per chunk it
   computes the logits (into one reused (chunk, V) buffer), their log-sum-exp, the loss,
-  the logit gradient ``dz = softmax - (1 - eps) one_hot - eps / V`` (in place in the
-  buffer) and from it, at once, the chunk's rows of ``grad_hidden = dz @ W`` and its share
-  of ``grad_weight += dz^T @ h`` (and ``grad_bias``). Only those (T, H), (V, H) and (V,)
+  the logit gradient ``dz = softmax - (1 - eps) one_hot - eps / V`` and from it, at once,
+  the chunk's rows of ``grad_hidden = dz @ W`` and its share of ``grad_weight += dz^T @ h``
+  (and ``grad_bias``). Only those (T, H), (V, H) and (V,)
   gradients are stored; ``backward`` multiplies them by the scalar ``grad_output``. Three
   matmuls in all, as autograd's, and no (T, V) tensor (the approach of Liger-Kernel's
-  fused linear cross-entropy). Per-token factors (1/n for the mean, 0 for ignored tokens)
-  scale the (chunk, H) operands, and the constant ``-eps / V`` part of ``dz`` is added in
-  closed form, so the (chunk, V) buffer is traversed as few times as possible.
+  fused linear cross-entropy). Only ``exp(z - max)`` is formed in the buffer, in place;
+  the softmax normaliser, the one-hot term, the per-token factors (1/n for the mean, 0 for
+  ignored tokens) and the constant ``-eps / V`` are applied to the (chunk, H) operands or
+  added in closed form, so the (chunk, V) buffer is traversed as few times as possible.
 * ``reduction="none"``: the upstream gradient is a vector ``g`` (one weight per token), and
   ``grad_weight = sum_t g_t dz_t^T h_t`` cannot be formed before ``g`` is known. The forward
   pass keeps only the per-token log-sum-exp (T,); ``backward`` recomputes each chunk's
@@ -61,46 +62,57 @@ def default_chunk_size(num_tokens: int, vocab_size: int, itemsize: int = 4) -> i
     return int(max(1, min(chunk, max(num_tokens, 1))))
 
 
-def _softmax_chunk_(z, tgt, eps: float):
-    """In place: the logits chunk ``z`` (n, V) becomes ``softmax(z) - (1 - eps) one_hot(tgt)``.
+def _exp_chunk_(z, tgt, eps: float):
+    """In place: the logits chunk ``z`` (n, V) becomes ``exp(z - max_c z)``.
 
-    Returns the per-token loss terms ``(lse, z[tgt], sum_c z)`` taken before ``z`` is
-    overwritten (``sum_c z`` only with label smoothing). No (n, V) temporary is allocated:
-    max, shift, exp, sum and scale all run on ``z`` itself (``torch.logsumexp`` and
-    ``torch.softmax`` would each allocate one).
+    Returns ``(lse, 1 / sum_c exp(z - max), z[tgt], sum_c z)``, the last two taken before
+    ``z`` is overwritten (``sum_c z`` only with label smoothing). The softmax is
+    ``z * inv_total`` row by row; that factor, the one-hot term and the per-token scale
+    are all applied to the (n, H) side of the gradient matmuls (see
+    :func:`_accumulate_grads_`), so the (n, V) chunk is only read by max and sum and
+    rewritten once by ``sub_``/``exp_``: no (n, V) temporary, no extra pass
+    (``torch.logsumexp`` and ``torch.softmax`` would each allocate one).
     """
     zy = z.gather(1, tgt[:, None])[:, 0]
     zsum = z.sum(dim=1) if eps else None
     m = z.amax(dim=1, keepdim=True)
-    # A row of -inf logits cannot occur (finite weights); m is finite, the shift is safe.
+    # The max shift makes exp overflow-free; m is finite for finite logits.
     z.sub_(m).exp_()
-    total = z.sum(dim=1, keepdim=True)
-    lse = (m + total.log())[:, 0]
-    z.div_(total)
-    z.scatter_add_(1, tgt[:, None], torch.full_like(zy[:, None], -(1.0 - eps)))
-    return lse, zy, zsum
+    total = z.sum(dim=1)
+    lse = m[:, 0] + total.log()
+    return lse, total.reciprocal(), zy, zsum
 
 
-def _accumulate_grads_(dz, h, weight, scale, grads, rows, eps_colsum):
-    """Add one chunk's share to the gradients.
+def _accumulate_grads_(e, inv_total, tgt, h, weight, scale, grads, rows, eps, eps_colsum):
+    """Add one chunk's share to the gradients, with ``e`` (n, V) the unnormalised softmax.
 
-    ``dz = softmax - (1 - eps) one_hot`` (n, V) *unscaled*; ``scale`` (n,) the per-token
-    factor (0 for ignored tokens, 1/n_kept for the mean, the upstream gradient for "none").
-    The scale is applied to the (n, H) side (``h`` rows, ``dz @ W`` rows), never to the
-    (n, V) chunk: one pass over the chunk fewer. The smoothing term ``-eps / V`` of the
-    logit gradient is constant over classes and is added in closed form (see
-    ``_finish_smoothing_``), so it costs no pass either.
+    The logit gradient is ``dz = e * inv_total - (1 - eps) one_hot(tgt) - eps / V`` and the
+    token factor ``scale`` (n,) is 0 for ignored tokens, 1/n_kept for the mean, the
+    upstream gradient for "none". Every factor lives on the (n, H) side:
+
+    - ``grad_h[t] = scale_t (inv_total_t (e @ W)_t - (1 - eps) W[y_t] - eps/V sum_c W_c)``
+    - ``grad_W += e^T (h * scale * inv_total) - (1 - eps) index_add(y, h * scale)``
+    - ``grad_b += e^T (scale * inv_total) - (1 - eps) index_add(y, scale)``
+
+    and the constant ``-eps / V`` of ``grad_W``/``grad_b`` is added once at the end
+    (:func:`_finish_smoothing_`). ``inv_total`` is ``None`` when ``e`` is already normalised.
     """
     grad_h, grad_w, grad_b = grads
+    r = scale if inv_total is None else scale * inv_total
     if grad_h is not None:
-        gh = dz @ weight
+        gh = e @ weight
+        if inv_total is not None:
+            gh = gh * inv_total[:, None]
+        gh = gh - (1.0 - eps) * weight.index_select(0, tgt)
         if eps_colsum is not None:
             gh = gh - eps_colsum  # -eps/V * sum_c W_c, the smoothing term of dz @ W
         grad_h[rows] = gh * scale[:, None]
     if grad_w is not None:
-        grad_w.addmm_(dz.T, h * scale[:, None])
+        grad_w.addmm_(e.T, h * r[:, None])
+        grad_w.index_add_(0, tgt, h * (-(1.0 - eps) * scale)[:, None])
     if grad_b is not None:
-        grad_b.add_(dz.T @ scale)
+        grad_b.add_(e.T @ r)
+        grad_b.index_add_(0, tgt, -(1.0 - eps) * scale)
 
 
 def _finish_smoothing_(grads, eps_v: float, hsum, ssum):
@@ -149,7 +161,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         token_scale = valid * scale
         eps_colsum = (eps / vocab) * weight.sum(dim=0) if eps and grads[0] is not None else None
         for rows, h, tgt, z in _chunks(hidden, weight, bias, target, chunk):
-            lse, zy, zsum = _softmax_chunk_(z, tgt, eps)
+            lse, inv_total, zy, zsum = _exp_chunk_(z, tgt, eps)
             # loss_t = lse - (1 - eps) z[y] - eps/V sum_c z_c: the smoothed NLL of softmax(z).
             row = lse - (1.0 - eps) * zy
             if eps:
@@ -158,7 +170,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
             if lse_all is not None:
                 lse_all[rows] = lse
             if grad_in_forward:
-                _accumulate_grads_(z, h, weight, token_scale[rows], grads, rows, eps_colsum)
+                _accumulate_grads_(z, inv_total, tgt, h, weight, token_scale[rows], grads, rows, eps, eps_colsum)
         if grad_in_forward and eps:
             _finish_smoothing_(grads, eps / vocab, token_scale @ hidden, token_scale.sum())
         ctx.eps, ctx.chunk, ctx.reduce, ctx.needs = eps, chunk, reduce, needs
@@ -189,8 +201,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         for rows, h, tgt, z in _chunks(hidden, weight, bias, target, chunk):
             # Recompute the chunk's softmax from the stored log-sum-exp: exp(z - lse).
             z.sub_(lse_all[rows, None]).exp_()
-            z.scatter_add_(1, tgt[:, None], torch.full_like(z[:, :1], -(1.0 - eps)))
-            _accumulate_grads_(z, h, weight, token_scale[rows], grads, rows, eps_colsum)
+            _accumulate_grads_(z, None, tgt, h, weight, token_scale[rows], grads, rows, eps, eps_colsum)
         if eps:
             _finish_smoothing_(grads, eps / vocab, token_scale @ hidden, token_scale.sum())
         return grads + nones
