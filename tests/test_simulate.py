@@ -52,6 +52,9 @@ def test_cli_writes_csv_png_and_summary(tmp_path, capsys):
     rows = list(csv.reader(open(out / "simulation.csv")))
     assert rows[0] == ["iteration", "giou_loss", "diou_loss"]
     assert len(rows) == 13 + 1
+    back = sim.read_csv(out / "simulation.csv")
+    assert [r.loss for r in back] == ["giou_loss", "diou_loss"]
+    assert back[0].errors[0] == pytest.approx(float(rows[1][1])) and len(back[0].errors) == 13
     assert (out / "simulation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = capsys.readouterr().out
     assert "error@1" in text and "NaN cases" in text
