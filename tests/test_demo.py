@@ -282,6 +282,25 @@ def test_autograd_backends_train_like_numpy(backend):
         assert np.max(np.abs(np.subtract(got.test_accuracy, ref.test_accuracy))) <= 2 / 360
 
 
+def test_network_heads_share_one_definition_and_reject_unknown_heads():
+    """NumPy loss() and the autograd backend_loss() are one head definition: same values,
+    and an unknown head raises on both (backend_loss used to fall back to squared error)."""
+    from losskit import _xp
+    from losskit.experiments import network
+
+    rng = np.random.default_rng(0)
+    params = network.init_params(5, 4, 3, rng)
+    x, y = rng.normal(size=(6, 5)), rng.integers(0, 3, size=6)
+    ns = _xp.namespace(x)
+    for head in network.HEADS:
+        assert network.loss(params, x, y, head) == pytest.approx(float(network.backend_loss(params, x, y, head, ns)))
+        value, _ = network.loss_and_grads(params, x, y, head)
+        assert value == pytest.approx(network.loss(params, x, y, head), rel=1e-12)
+    for fn in (lambda: network.loss(params, x, y, "hinge"), lambda: network.backend_loss(params, x, y, "hinge", ns)):
+        with pytest.raises(ValueError, match="head: expected one of cross_entropy, squared_error, got 'hinge'"):
+            fn()
+
+
 def test_backend_option_reaches_training(tmp_path, monkeypatch):
     """The CLI passes --backend to step 4 (the run itself is stubbed: its cost is above)."""
     from losskit.experiments import demo

@@ -41,14 +41,11 @@ def init_params(n_in: int, n_hidden: int, n_out: int, rng: np.random.Generator, 
     }
 
 
-def forward(params: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(hidden activations, logits) for a batch ``x`` of shape (N, n_in)."""
-    hidden = _xp.sigmoid(x @ params["W1"] + params["b1"], _xp.namespace(x))
+def forward(params: dict, x: Any, xp=None) -> tuple[Any, Any]:
+    """(hidden activations, logits) for a batch ``x`` of shape (N, n_in), any backend."""
+    xp = _xp.namespace(x) if xp is None else xp
+    hidden = _xp.sigmoid(x @ params["W1"] + params["b1"], xp)
     return hidden, hidden @ params["W2"] + params["b2"]
-
-
-def one_hot(labels: np.ndarray, n_classes: int, dtype) -> np.ndarray:
-    return (labels[:, None] == np.arange(n_classes)[None, :]).astype(dtype)
 
 
 def head_value_and_grad(logits: np.ndarray, labels: np.ndarray, head: str) -> tuple[float, np.ndarray]:
@@ -61,7 +58,7 @@ def head_value_and_grad(logits: np.ndarray, labels: np.ndarray, head: str) -> tu
         xp = _xp.namespace(logits)
         p = _xp.softmax(logits, xp, axis=1)
         value, dp = losskit.value_and_grad(losskit.mse_loss)(
-            p, one_hot(labels, logits.shape[1], logits.dtype), reduction="sum"
+            p, _xp.one_hot(labels, logits.shape[1], xp, axis=1, dtype=logits.dtype), reduction="sum"
         )
         dp = np.asarray(dp) / n
         # Backward through the softmax: J^T v = p * (v - <v, p>) row by row.
@@ -70,16 +67,21 @@ def head_value_and_grad(logits: np.ndarray, labels: np.ndarray, head: str) -> tu
     raise ValueError(f"head: expected one of {', '.join(HEADS)}, got {head!r}")
 
 
+def _head_loss(logits: Any, labels: Any, head: str, xp) -> Any:
+    """The head's loss of the logits (a 0-d array of their backend)."""
+    if head == "cross_entropy":
+        return losskit.cross_entropy(logits, labels)
+    if head == "squared_error":
+        p = _xp.softmax(logits, xp, axis=1)
+        onehot = _xp.one_hot(labels, logits.shape[1], xp, axis=1, dtype=logits.dtype)
+        return losskit.mse_loss(p, onehot, reduction="sum") / logits.shape[0]
+    raise ValueError(f"head: expected one of {', '.join(HEADS)}, got {head!r}")
+
+
 def loss(params: dict, x: np.ndarray, labels: np.ndarray, head: str) -> float:
     """The loss of the network on a batch (forward pass only)."""
     _, logits = forward(params, x)
-    if head == "cross_entropy":
-        return float(losskit.cross_entropy(logits, labels))
-    if head == "squared_error":
-        p = _xp.softmax(logits, _xp.namespace(logits), axis=1)
-        onehot = one_hot(labels, logits.shape[1], logits.dtype)
-        return float(losskit.mse_loss(p, onehot, reduction="sum")) / logits.shape[0]
-    raise ValueError(f"head: expected one of {', '.join(HEADS)}, got {head!r}")
+    return float(_head_loss(logits, labels, head, _xp.namespace(logits)))
 
 
 def accuracy(params: dict, x: np.ndarray, labels: np.ndarray) -> float:
@@ -124,15 +126,9 @@ def numerical_grads(params: dict, x: np.ndarray, labels: np.ndarray, head: str) 
 
 def backend_forward(params: dict, x: Any, xp) -> Any:
     """Logits, written against the array API (any backend)."""
-    hidden = _xp.sigmoid(x @ params["W1"] + params["b1"], xp)
-    return hidden @ params["W2"] + params["b2"]
+    return forward(params, x, xp)[1]
 
 
 def backend_loss(params: dict, x: Any, labels: Any, head: str, xp) -> Any:
     """The head's loss through the same losskit functions, differentiable by the backend."""
-    logits = backend_forward(params, x, xp)
-    if head == "cross_entropy":
-        return losskit.cross_entropy(logits, labels)
-    p = _xp.softmax(logits, xp, axis=1)
-    onehot = _xp.one_hot(labels, logits.shape[1], xp, axis=1, dtype=logits.dtype)
-    return losskit.mse_loss(p, onehot, reduction="sum") / logits.shape[0]
+    return _head_loss(backend_forward(params, x, xp), labels, head, xp)
