@@ -9,8 +9,10 @@ by an optional broadcastable ``weight`` and reduces with :func:`losskit._reduce.
 loss; scikit-learn where it has the metric (pinball, squared log error); optax for log-cosh.
 
 The arrays may come from any array-API library (NumPy, PyTorch, JAX, ...). The prediction
-decides the library, device and dtype: float64 stays float64; float32, float16, bfloat16
-(and integer) predictions are computed and returned in float32.
+(a floating array: an integer prediction raises ``TypeError``) decides the library, device
+and dtype: float64 stays float64; float32, float16 and bfloat16 predictions are computed and
+returned in float32. Targets may be floating or integer (counts, labels) and are cast to the
+prediction's compute dtype.
 
 The five losses with a closed-form derivative (mse, l1, huber, smooth_l1, log_cosh) carry a
 hand-derived gradient (``@analytic_grad``) that :func:`losskit.value_and_grad` uses on NumPy.
