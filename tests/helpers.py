@@ -39,6 +39,15 @@ def _jax():
     return jax
 
 
+def optax_peer():
+    """optax as a parity peer: ``(optax, jax.numpy, "optax <version>")`` with jax in float64
+    (as the backend fixture sets it); the test is skipped when optax is not installed."""
+    import pytest
+
+    optax = pytest.importorskip("optax")
+    return optax, _jax().numpy, f"optax {optax.__version__}"
+
+
 class Backend:
     """One array backend as the tests see it.
 

@@ -34,6 +34,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 sklearn = pytest.importorskip("sklearn")
 from sklearn import metrics  # noqa: E402
+from helpers import optax_peer  # noqa: E402
 
 TORCH = f"torch {torch.__version__}"
 SKLEARN = f"scikit-learn {sklearn.__version__}"
@@ -303,16 +304,8 @@ def test_hinge_loss_vs_sklearn(xp, case):
 # --------------------------------------------------------------------------- optax
 
 
-def _optax():
-    optax = pytest.importorskip("optax")
-    from helpers import _jax
-
-    jax = _jax()  # float64 peers: enable jax x64 as the backend fixture does
-    return optax, jax.numpy, f"optax {optax.__version__}"
-
-
 def test_poly_loss_vs_optax(xp):
-    optax, jnp, version = _optax()
+    optax, jnp, version = optax_peer()
     rtol, atol = _tol(xp)
     for eps in (2.0, -1.0, 0.5):
         expected = np.asarray(optax.losses.poly_loss_cross_entropy(jnp.asarray(X), jnp.asarray(Q), epsilon=eps))
@@ -326,7 +319,7 @@ def test_poly_loss_vs_optax(xp):
 
 @pytest.mark.parametrize("alpha,gamma", [(None, 2.0), (0.25, 2.0), (0.7, 0.5), (None, 0.0)])
 def test_sigmoid_focal_loss_vs_optax(xp, alpha, gamma):
-    optax, jnp, version = _optax()
+    optax, jnp, version = optax_peer()
     x = X * 3
     rtol, atol = _tol(xp)
     for t in (BIN, T01):
@@ -336,7 +329,7 @@ def test_sigmoid_focal_loss_vs_optax(xp, alpha, gamma):
 
 
 def test_hinge_losses_vs_optax(xp):
-    optax, jnp, version = _optax()
+    optax, jnp, version = optax_peer()
     rtol, atol = _tol(xp)
     ypm = np.where(BIN > 0, 1.0, -1.0)
     expected = np.asarray(optax.losses.hinge_loss(jnp.asarray(X), jnp.asarray(ypm)))

@@ -26,6 +26,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 sklearn = pytest.importorskip("sklearn")
 from sklearn import metrics  # noqa: E402
+from helpers import optax_peer  # noqa: E402
 
 TORCH = f"torch {torch.__version__}"
 SKLEARN = f"scikit-learn {sklearn.__version__}"
@@ -219,17 +220,8 @@ def test_weighted_mean_convention_vs_sklearn_sample_weight(xp, ours, theirs, ndi
 # --------------------------------------------------------------------------- optax
 
 
-def _optax():
-    optax = pytest.importorskip("optax")
-    import jax
-
-    jax.config.update("jax_enable_x64", True)  # peer in float64 (helpers enable it too)
-    return optax, jax.numpy
-
-
 def test_log_cosh_huber_l2_vs_optax(xp):
-    optax, jnp = _optax()
-    peer = f"optax {optax.__version__}"
+    optax, jnp, peer = optax_peer()
     x, t = X * 50, T  # residuals up to ~300: cosh(300) is ~1e130, still finite in float64
     rtol, atol = _tol(xp)
     if xp.float_dtype == "float32":
@@ -248,11 +240,11 @@ def test_log_cosh_huber_l2_vs_optax(xp):
 
 
 def test_log_cosh_gradient_vs_optax_on_jax():
-    optax, jnp = _optax()
+    optax, jnp, peer = optax_peer()
     import jax
 
     x, t = jnp.asarray(X * 50), jnp.asarray(T)
     g_peer = jax.grad(lambda a: jnp.mean(optax.losses.log_cosh(a, t)))(x)
     g_ours = jax.grad(lambda a: losskit.log_cosh_loss(a, t))(x)
     np.testing.assert_allclose(np.asarray(g_ours), np.asarray(g_peer), rtol=1e-12, atol=1e-16,
-                               err_msg=f"optax {optax.__version__}")
+                               err_msg=peer)
