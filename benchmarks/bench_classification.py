@@ -8,8 +8,8 @@
   times losskit's generic array-API kernel on the same tensors (what NumPy/JAX run).
 * ``log_loss`` on NumPy, 10^6 x 10 float64 probabilities, against
   ``sklearn.metrics.log_loss``. Target: ratio <= 0.2 (at least 5x faster). losskit reads
-  only the true class's probability (``take_along_axis``) after its checks (range, rows
-  summing to 1); scikit-learn one-hot encodes the labels and takes ``xlogy`` over every
+  only the true class's probability (a flat ``take`` at ``row * C + label``) after its
+  checks (range, rows summing to 1); scikit-learn one-hot encodes the labels and takes ``xlogy`` over every
   column.
 
     python benchmarks/run.py --only classification [--quick]
