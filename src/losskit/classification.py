@@ -141,6 +141,12 @@ def _check_index_target(
     check_labels_in_range("target", target, c, ignore_index=ignore_index)
 
 
+def _is_probability_target(target: Any, input: Any, xp) -> bool:
+    """Class probabilities (a floating target of ``input``'s own shape), not class indices:
+    the two target forms of ``cross_entropy`` and ``poly1_cross_entropy``."""
+    return xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(input.shape)
+
+
 def _check_ignore_index(ignore_index: Any) -> None:
     if ignore_index is None:
         return
@@ -308,9 +314,7 @@ def _ce_setup(input, target, weight, ignore_index, label_smoothing, axis, reduct
     ax, c = _check_scores(input, axis, xp)
     _check_ignore_index(ignore_index)
     check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
-    index = not (
-        xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(input.shape)
-    )
+    index = not _is_probability_target(target, input, xp)
     if index:
         _check_index_target(target, input, ax, c, xp, ignore_index=ignore_index)
     else:
@@ -1507,7 +1511,7 @@ def poly1_cross_entropy(
     check_number("epsilon", epsilon)
     x = as_float(input, xp)
     logp = log_softmax(x, xp, axis=ax)
-    if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(input.shape):
+    if _is_probability_target(target, input, xp):
         check_in_unit_interval("target", target)
         q = as_float(target, xp, x.dtype)
         ce = -xp.sum(q * logp, axis=ax)
