@@ -1,4 +1,6 @@
-"""The one reduction helper every loss ends with.
+"""The one reduction helper every loss ends with (:func:`reduce_loss`), the mean's
+denominator it uses (:func:`mean_denominator`) and its chain rule for hand-derived
+gradients (:func:`reduce_grad`).
 
 ``reduction="mean"`` is a *weighted* mean: ``sum(w * loss) / sum(w)`` (``w = 1`` when no
 weight is given, so it is the plain mean). This is torch's rule for ``cross_entropy``'s
