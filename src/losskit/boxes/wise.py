@@ -128,6 +128,8 @@ def _wiou(p, t, xp, *, eps, version=1, iou_mean=None, alpha=1.9, delta=3.0, gamm
     l1 = r * l_iou
     if version == 1:
         return l1
+    # The outlier degree beta = L_IoU* / mean is detached (the paper's superscript *): the
+    # focusing factor rescales the v1 gradient and contributes no gradient of its own.
     l_iou_d = stop_gradient(l_iou, xp)
     if iou_mean is None:
         # No running mean given: the batch's own mean (momentum 1), detached like the paper's.
@@ -278,6 +280,8 @@ def wiou_update_mean(iou_mean: Any, batch_iou_loss: Any, *, momentum: float = WI
     xp = namespace(*arrays)
     ref = arrays[-1]
     dtype = as_float(ref, xp).dtype
+    # The running mean is a statistic of past batches, never differentiated: both inputs
+    # are detached, so the new mean carries no graph from this batch's boxes.
     if hasattr(batch_iou_loss, "shape"):
         b = stop_gradient(as_float(batch_iou_loss, xp, dtype), xp)
         n = size(b)
