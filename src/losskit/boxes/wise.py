@@ -132,9 +132,9 @@ def _wiou(p, t, xp, *, eps, version=1, iou_mean=None, alpha=1.9, delta=3.0, gamm
     # focusing factor rescales the v1 gradient and contributes no gradient of its own.
     l_iou_d = stop_gradient(l_iou, xp)
     if iou_mean is None:
-        # No running mean given: the batch's own mean (momentum 1), detached like the paper's.
-        # max(n, 1): an empty batch has nothing to normalise (its loss is empty anyway).
-        mean = xp.sum(l_iou_d) / max(size(l_iou_d), 1)
+        # No running mean given: the batch's own mean (momentum 1), detached like the paper's
+        # (an empty batch gives 0: it has nothing to normalise, its loss is empty anyway).
+        mean = reduce_loss(l_iou_d, "mean", xp)
     else:
         mean = iou_mean
     # max(mean, eps): a batch of perfect boxes has mean 0; beta = 0 / eps = 0, not 0 / 0.
