@@ -134,8 +134,10 @@ def _siou_terms(d, ewh, whp, wht, eps, theta, need, grads):
         gs = f.pow(theta - 1.0).mul_(theta)
     gs.mul_(eo).mul_(rm).mul_(0.5)
     half = om.mul_(0.5)
-    grads["wp"] = (sa - half).sub_(half * sa).mul_(gs)  # (sign(a) - omega (1 + sign(a)) / 2) / M
-    grads["wt"] = sa.neg().sub_(half).add_(half.mul_(sa)).mul_(gs)  # (-sign(a) - omega (1 - sign(a)) / 2) / M
+    # (sign(a) - omega (1 + sign(a)) / 2) / M
+    grads["wp"] = (sa - half).sub_(half * sa).mul_(gs)
+    # (-sign(a) - omega (1 - sign(a)) / 2) / M
+    grads["wt"] = sa.neg().sub_(half).add_(half.mul_(sa)).mul_(gs)
     return out
 
 
