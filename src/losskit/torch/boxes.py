@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from .._checks import check_choice, check_number, check_reduction
+from ..boxes import _geometry as _geo
 from ..boxes import losses as _b
 from ..boxes import wise as _w
 from ._module import LossModule
@@ -122,10 +124,10 @@ class WIoULoss(torch.nn.Module):
     ) -> None:
         super().__init__()
         _w._check_wiou_options(dict(version=version, iou_mean=None, alpha=alpha, delta=delta, gamma=gamma))
-        _b.check_number("momentum", momentum, low=0.0, high=1.0)
-        _b.check_choice("fmt", fmt, _b.geo.FORMATS)
-        _b.geo.check_eps(eps)
-        _b.check_choice("reduction", reduction, ("mean", "sum", "none"))
+        check_number("momentum", momentum, low=0.0, high=1.0)
+        check_choice("fmt", fmt, _geo.FORMATS)
+        _geo.check_eps(eps)
+        check_reduction(reduction)
         self.version = version
         self.alpha = alpha
         self.delta = delta
