@@ -53,7 +53,6 @@ from ._xp import (
     backend_name,
     compute_dtype,
     is_traced,
-    log_sigmoid,
     log_softmax,
     namespace,
     one_hot,
