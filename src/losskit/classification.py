@@ -704,6 +704,18 @@ def _binary_cross_entropy_grad(input, target, *, weight=None, reduction="mean"):
     return value, reduce_grad(g, reduction, xp)
 
 
+def _logit_bce(x, t, xp, *, pos_weight=None):
+    """Elementwise BCE of logits ``x``: ``p_w t softplus(-x) + (1 - t) softplus(x)``.
+
+    ``softplus(-x) = -log sigmoid(x)`` and ``softplus(x) = -log(1 - sigmoid(x))``, finite for
+    logits of any magnitude (no ``log(sigmoid(x))`` that underflows to ``log 0``).
+    """
+    pos = t * softplus(-x, xp)
+    if pos_weight is not None:
+        pos = pos * pos_weight
+    return pos + (1.0 - t) * softplus(x, xp)
+
+
 def _bcel_setup(input, target, weight, pos_weight, reduction):
     pw_arr = pos_weight if (pos_weight is not None and hasattr(pos_weight, "shape")) else None
     xp, x, t = _binary_setup(input, target, reduction, weight, pw_arr)
@@ -769,10 +781,7 @@ def binary_cross_entropy_with_logits(
         1.4100
     """
     xp, x, t, w, pw = _bcel_setup(input, target, weight, pos_weight, reduction)
-    pos = t * softplus(-x, xp)
-    if pw is not None:
-        pos = pos * pw
-    loss = pos + (1.0 - t) * softplus(x, xp)
+    loss = _logit_bce(x, t, xp, pos_weight=pw)
     if w is not None:
         loss = loss * w
     return reduce_loss(loss, reduction, xp)
@@ -1316,7 +1325,7 @@ def sigmoid_focal_loss(
         0.04332
     """
     xp, x, t = _sigmoid_focal_setup(input, target, alpha, gamma, reduction)
-    ce = t * softplus(-x, xp) + (1.0 - t) * softplus(x, xp)
+    ce = _logit_bce(x, t, xp)
     m = t * sigmoid(-x, xp) + (1.0 - t) * sigmoid(x, xp)
     # safe_pow: for gamma < 1, d m^gamma / dm is infinite at m = 0 (a confident, correct
     # prediction) and autodiff would give inf * 0 = NaN there; it is taken as 0.
@@ -1334,7 +1343,7 @@ def _sigmoid_focal_loss_grad(input, target, *, alpha=0.25, gamma=2.0, reduction=
     xp, x, t = _sigmoid_focal_setup(input, target, alpha, gamma, reduction)
     s = sigmoid(x, xp)
     sn = sigmoid(-x, xp)
-    ce = t * softplus(-x, xp) + (1.0 - t) * softplus(x, xp)
+    ce = _logit_bce(x, t, xp)
     m = t * sn + (1.0 - t) * s
     g = _dpow(m, float(gamma), xp) * (1.0 - 2.0 * t) * s * sn * ce + safe_pow(m, float(gamma), xp) * (s - t)
     if alpha is not None:
