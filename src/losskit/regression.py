@@ -72,13 +72,15 @@ def _check_real(name: str, x: Any, xp) -> None:
         raise TypeError(f"{name}: expected a real (floating or integer) array, got dtype {x.dtype}")
 
 
-def _prepare(input: Any, target: Any, weight: Any, *extra: Any):
-    """Validate the arrays of an elementwise loss and cast them to the compute dtype.
+def _prepare(input: Any, target: Any, weight: Any, reduction: str, *extra: Any):
+    """Validate ``reduction`` and the arrays of an elementwise loss, and cast the arrays to
+    the compute dtype (every loss here and its hand-derived gradient start with it).
 
     Returns ``(xp, x, t, w)``: ``x`` and ``t`` in the prediction's compute dtype, ``w``
     (or ``None``) in the same dtype. ``extra`` are further arrays that take part in the
     namespace resolution (``var``).
     """
+    check_reduction(reduction)
     check_array("input", input)
     check_array("target", target)
     if weight is not None:
@@ -177,8 +179,7 @@ def mse_loss(input, target, *, weight=None, reduction="mean"):
         >>> round(float(mse_loss(x, y)), 4)  # (0 + 4 + 9) / 3
         4.3333
     """
-    check_reduction(reduction)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     fast = _torch_native("mse_loss", x, t, w, reduction, xp)
     if fast is not None:
         return fast
@@ -189,8 +190,7 @@ def mse_loss(input, target, *, weight=None, reduction="mean"):
 @analytic_grad(mse_loss)
 def _mse_loss_grad(input, target, *, weight=None, reduction="mean"):
     # d/dx (x - y)^2 = 2 (x - y)
-    check_reduction(reduction)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     d = x - t
     value = reduce_loss(d * d, reduction, xp, weight=w)
     return value, reduce_grad(2.0 * d, reduction, xp, weight=w)
@@ -241,8 +241,7 @@ def l1_loss(input, target, *, weight=None, reduction="mean"):
         >>> round(float(l1_loss(np.array([1.0, 2.0, 4.0]), np.array([1.0, 0.0, 1.0]))), 4)
         1.6667
     """
-    check_reduction(reduction)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     fast = _torch_native("l1_loss", x, t, w, reduction, xp)
     if fast is not None:
         return fast
@@ -252,8 +251,7 @@ def l1_loss(input, target, *, weight=None, reduction="mean"):
 @analytic_grad(l1_loss)
 def _l1_loss_grad(input, target, *, weight=None, reduction="mean"):
     # d/dx |x - y| = sign(x - y) (0 at a zero residual, as torch's subgradient)
-    check_reduction(reduction)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     d = x - t
     value = reduce_loss(xp.abs(d), reduction, xp, weight=w)
     return value, reduce_grad(xp.sign(d), reduction, xp, weight=w)
@@ -318,9 +316,8 @@ def huber_loss(input, target, *, delta=1.0, weight=None, reduction="mean"):
         >>> huber_loss(x, y, delta=1.0, reduction="none").round(4).tolist()  # 0.5*0.25, 1*(3-0.5)
         [0.125, 2.5]
     """
-    check_reduction(reduction)
     check_number("delta", delta, low=0.0, low_open=True)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     fast = _torch_native("huber_loss", x, t, w, reduction, xp, delta=delta)
     if fast is not None:
         return fast
@@ -330,9 +327,8 @@ def huber_loss(input, target, *, delta=1.0, weight=None, reduction="mean"):
 @analytic_grad(huber_loss)
 def _huber_loss_grad(input, target, *, delta=1.0, weight=None, reduction="mean"):
     # d/dx: d inside |d| < delta, delta * sign(d) outside = clip(d, -delta, delta).
-    check_reduction(reduction)
     check_number("delta", delta, low=0.0, low_open=True)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     d = x - t
     value = reduce_loss(_huber(d, delta, xp), reduction, xp, weight=w)
     return value, reduce_grad(xp.clip(d, min=-delta, max=delta), reduction, xp, weight=w)
@@ -397,9 +393,8 @@ def smooth_l1_loss(input, target, *, beta=1.0, weight=None, reduction="mean"):
         >>> smooth_l1_loss(x, y, beta=2.0, reduction="none").round(4).tolist()  # 0.25/4, 3-1
         [0.0625, 2.0]
     """
-    check_reduction(reduction)
     check_number("beta", beta, low=0.0)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     fast = _torch_native("smooth_l1_loss", x, t, w, reduction, xp, beta=beta)
     if fast is not None:
         return fast
@@ -410,9 +405,8 @@ def smooth_l1_loss(input, target, *, beta=1.0, weight=None, reduction="mean"):
 def _smooth_l1_loss_grad(input, target, *, beta=1.0, weight=None, reduction="mean"):
     # d/dx: d / beta inside |d| < beta, sign(d) outside = clip(d / beta, -1, 1);
     # beta = 0 is L1, whose (sub)gradient is sign(d).
-    check_reduction(reduction)
     check_number("beta", beta, low=0.0)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     d = x - t
     value = reduce_loss(_smooth_l1(d, beta, xp), reduction, xp, weight=w)
     g = xp.sign(d) if beta == 0.0 else xp.clip(d / beta, min=-1.0, max=1.0)
@@ -479,16 +473,14 @@ def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
         >>> log_cosh_loss(x, y, reduction="none").round(4).tolist()  # 0, log cosh 1, 1000 - log 2
         [0.0, 0.4338, 999.3069]
     """
-    check_reduction(reduction)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     return reduce_loss(_log_cosh(x - t, xp), reduction, xp, weight=w)
 
 
 @analytic_grad(log_cosh_loss)
 def _log_cosh_loss_grad(input, target, *, weight=None, reduction="mean"):
     # d/dx log cosh(d) = sinh(d) / cosh(d) = tanh(d) (tanh saturates, never overflows).
-    check_reduction(reduction)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     d = x - t
     value = reduce_loss(_log_cosh(d, xp), reduction, xp, weight=w)
     return value, reduce_grad(xp.tanh(d), reduction, xp, weight=w)
@@ -545,9 +537,8 @@ def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean")
         >>> quantile_loss(x, y, quantile=0.9, reduction="none").round(4).tolist()  # 0.9*2, 0.1*2
         [1.8, 0.2]
     """
-    check_reduction(reduction)
     check_number("quantile", quantile, low=0.0, high=1.0, low_open=True, high_open=True)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     r = t - x
     return reduce_loss(xp.maximum(quantile * r, (quantile - 1.0) * r), reduction, xp, weight=w)
 
@@ -607,9 +598,8 @@ def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
         >>> charbonnier_loss(x, y, eps=3.0, reduction="none").round(4).tolist()  # sqrt(0+9), sqrt(16+9)
         [3.0, 5.0]
     """
-    check_reduction(reduction)
     check_number("eps", eps, low=0.0, low_open=True)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     d = x - t
     # eps is the papers' constant, not a guard: it rounds off the kink of |d| at 0, where
     # the gradient d / sqrt(d^2 + eps^2) is then 0 instead of 0 / 0.
@@ -669,8 +659,7 @@ def msle_loss(input, target, *, weight=None, reduction="mean"):
         >>> round(float(msle_loss(x, y)), 4)  # ((1 - 0)^2 + 0) / 2
         0.5
     """
-    check_reduction(reduction)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     for name, arr in (("input", x), ("target", t)):
         lo = eager_min(arr)
         if lo is not None and not lo > -1.0:  # NaN fails too
@@ -741,9 +730,8 @@ def poisson_nll_loss(
         >>> poisson_nll_loss(x, y, reduction="none").round(4).tolist()  # 1 - 0, 2 - 2 log 2
         [1.0, 0.6137]
     """
-    check_reduction(reduction)
     check_number("eps", eps, low=0.0, low_open=True)
-    xp, x, t, w = _prepare(input, target, weight)
+    xp, x, t, w = _prepare(input, target, weight, reduction)
     check_nonnegative_values("target", t, what="counts")
     if log_input:
         out = xp.exp(x) - t * x
@@ -850,9 +838,8 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, weight=None, 
         >>> gaussian_nll_loss(x, y, v, reduction="none").round(4).tolist()  # 0.5*(0+1), 0.5*(log 4+1)
         [0.5, 1.1931]
     """
-    check_reduction(reduction)
     check_number("eps", eps, low=0.0, low_open=True)
-    xp, x, t, w = _prepare(input, target, weight, var if hasattr(var, "shape") else None)
+    xp, x, t, w = _prepare(input, target, weight, reduction, var if hasattr(var, "shape") else None)
     v = _prepare_var(var, input, xp, x.dtype)
     # Straight-through clamp (torch's semantics): the forward value is max(var, eps), the
     # backward pass sees the identity. stop_gradient hides the clamp's own (zero)
