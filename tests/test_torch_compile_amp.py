@@ -238,7 +238,9 @@ def _custom_cases():
         "PerceptualLoss": lambda: Case(perceptual("PerceptualLoss"), images),
         "StyleLoss": lambda: Case(perceptual("StyleLoss"), images),
         "LPIPSLoss": lambda: Case(perceptual("LPIPSLoss"), images),
-        "LinearCrossEntropyLoss": lambda: Case(lt.LinearCrossEntropyLoss, lce, grad_args=(0, 1)),
+        "LinearCrossEntropyLoss": lambda **v: Case(
+            lambda: lt.LinearCrossEntropyLoss(**v), lce, grad_args=(0, 1)
+        ),
         "ArcFaceLoss": lambda: Case(margin_head("ArcFaceLoss"), embeddings),
         "CosFaceLoss": lambda: Case(margin_head("CosFaceLoss"), embeddings),
         "WIoULoss": lambda: Case(wiou, lambda r: _boxes(r, N)),
@@ -275,27 +277,37 @@ def _run(module, arrays, grad_args, *, float_dtype=torch.float32, differentiable
     return out.detach(), [g.detach() for g in grads]
 
 
-_CASES: dict[type, Case] = {}
+# A few option sets that take another code path than the defaults (a fast path, another
+# autograd.Function branch), tested like the defaults: class name -> list of options.
+_VARIANTS = {
+    "DiceLoss": [{"activation": "softmax"}],  # the fused softmax + integer-label path
+    "CrossEntropyLoss": [{"label_smoothing": 0.1, "ignore_index": 1, "reduction": "none"}],
+    "LinearCrossEntropyLoss": [{"reduction": "none", "chunk_size": 3}],  # recompute-in-backward
+}
+
+_CASES: dict[tuple, Case] = {}
 
 
-def _case(cls) -> Case:
+def _case(cls, variant=None) -> Case:
     """The example for ``cls`` (cached: the candidate search runs the loss eagerly)."""
-    if cls not in _CASES:
-        _CASES[cls] = _find_case(cls)
-    return _CASES[cls]
+    variant = variant or {}
+    key = (cls, tuple(sorted(variant.items())))
+    if key not in _CASES:
+        _CASES[key] = _find_case(cls, variant)
+    return _CASES[key]
 
 
-def _find_case(cls) -> Case:
+def _find_case(cls, variant) -> Case:
     """The example for ``cls``: custom entry, or the first candidate input the loss accepts."""
     if cls.__name__ in _CUSTOM:
-        return _CUSTOM[cls.__name__]()
+        return _CUSTOM[cls.__name__](**variant)
     name, family = _fn_name(cls), _family(cls)
     if name is None or not issubclass(cls, LossModule):
         pytest.fail(
             f"{cls.__name__} is exported by losskit.torch but is not a LossModule shell with a "
             "registered function: add an entry to _CUSTOM in tests/test_torch_compile_amp.py"
         )
-    opts = _REQUIRED_OPTIONS.get(name, {})
+    opts = {**_REQUIRED_OPTIONS.get(name, {}), **variant}
     sig = inspect.signature(cls.function).parameters.values()
     required = [p.name for p in sig if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
     missing = [k for k in required if k not in opts]
@@ -323,8 +335,11 @@ def _find_case(cls) -> Case:
     pytest.fail(f"{name}: no example input accepted in eager mode:\n  " + "\n  ".join(errors))
 
 
-def _ids(classes):
-    return [c.__name__ for c in classes]
+PARAMS = [pytest.param(c, {}, id=c.__name__) for c in MODULES] + [
+    pytest.param(c, v, id=c.__name__ + "[" + ",".join(f"{k}={x}" for k, x in v.items()) + "]")
+    for c in MODULES
+    for v in _VARIANTS.get(c.__name__, [])
+]
 
 
 def _assert_close(actual, expected, rtol, atol, what):
@@ -342,9 +357,9 @@ def test_discovery_finds_exported_modules():
     assert found == {n for n in exported if issubclass(getattr(lt, n), torch.nn.Module) and n != "LossModule"}
 
 
-@pytest.mark.parametrize("cls", MODULES, ids=_ids(MODULES))
-def test_compile_fullgraph_matches_eager(cls):
-    case = _case(cls)
+@pytest.mark.parametrize("cls, variant", PARAMS)
+def test_compile_fullgraph_matches_eager(cls, variant):
+    case = _case(cls, variant)
     arrays = case.arrays(_rng(cls))
     module = case.make()
     eager_out, eager_grads = _run(copy.deepcopy(module), arrays, case.grad_args, differentiable=case.differentiable)
@@ -369,9 +384,9 @@ def _assert_amp_close(actual, expected, what):
     assert err <= 0.03 * scale + 1e-3, f"{what}: max |amp - fp32| = {err:.3g} > 0.03 * {scale:.3g} + 1e-3"
 
 
-@pytest.mark.parametrize("cls", MODULES, ids=_ids(MODULES))
-def test_autocast_bfloat16_finite_and_close_to_float32(cls):
-    case = _case(cls)
+@pytest.mark.parametrize("cls, variant", PARAMS)
+def test_autocast_bfloat16_finite_and_close_to_float32(cls, variant):
+    case = _case(cls, variant)
     arrays = case.arrays(_rng(cls))
     module = case.make()
     kw = dict(differentiable=case.differentiable)
@@ -395,9 +410,9 @@ def test_autocast_bfloat16_finite_and_close_to_float32(cls):
         _assert_amp_close(g, e, f"gradient {i} (bfloat16 inputs)")
 
 
-@pytest.mark.parametrize("cls", MODULES, ids=_ids(MODULES))
-def test_pickle_round_trip(cls):
-    case = _case(cls)
+@pytest.mark.parametrize("cls, variant", PARAMS)
+def test_pickle_round_trip(cls, variant):
+    case = _case(cls, variant)
     arrays = case.arrays(_rng(cls))
     module = case.make()
     clone = pickle.loads(pickle.dumps(module))
@@ -411,9 +426,9 @@ def test_pickle_round_trip(cls):
     torch.testing.assert_close(clone(*args), module(*args), rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("cls", MODULES, ids=_ids(MODULES))
-def test_repr_shows_options_and_docstring_points_to_function(cls):
-    case = _case(cls)
+@pytest.mark.parametrize("cls, variant", PARAMS)
+def test_repr_shows_options_and_docstring_points_to_function(cls, variant):
+    case = _case(cls, variant)
     module = case.make()
     text = repr(module)
     assert text.startswith(cls.__name__ + "(")
