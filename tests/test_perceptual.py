@@ -377,3 +377,19 @@ def test_empty_batch_gives_zero_with_graph(vgg, cls, reduction):
     assert torch.all(out == 0)
     out.sum().backward()
     assert x.grad.shape == x.shape
+
+
+def test_style_target_may_be_one_image_of_another_size(vgg):
+    x, _ = _images(n=2, size=16)
+    style = torch.rand(1, 3, 12, 20, generator=torch.Generator().manual_seed(9))
+    loss = StyleLoss(layers=("relu1_2", "relu2_2"), feature_extractor=vgg, reduction="none")
+    out = loss(x, style)
+    # The same as comparing each image with the style image separately.
+    for i in range(2):
+        torch.testing.assert_close(out[i], loss(x[i : i + 1], style)[0], rtol=1e-5, atol=1e-9)
+    with pytest.raises(ValueError, match=r"target: expected \(N, C, H', W'\) or \(1, C, H', W'\)"):
+        loss(x, torch.rand(3, 3, 16, 16))
+    with pytest.raises(ValueError, match="target: expected images of at least 2 x 2 pixels"):
+        loss(x, torch.rand(1, 3, 1, 8))
+    with pytest.raises(ValueError, match="target: expected the shape of input"):
+        PerceptualLoss(feature_extractor=vgg)(x, style)

@@ -217,15 +217,15 @@ class _FeatureLoss(nn.Module):
                 raise ValueError(f"{name}: expected a 4-D (N, C, H, W) image batch, got shape {tuple(x.shape)}")
             if (self.normalize_input or self._vgg) and x.shape[1] != 3:
                 raise ValueError(f"{name}: expected 3 channels (RGB), got shape {tuple(x.shape)}")
-        if tuple(input.shape) != tuple(target.shape):
-            raise ValueError(f"target: expected the shape of input {tuple(input.shape)}, got {tuple(target.shape)}")
-        size = tuple(self.resize) if self.resize is not None else tuple(input.shape[-2:])
-        if min(size) < self.min_size:
-            raise ValueError(
-                f"input: expected images of at least {self.min_size} x {self.min_size} pixels for layer "
-                f"{self.layers[self._indices.index(max(self._indices))]!r} "
-                f"(after resize={self.resize}), got {size[0]} x {size[1]}"
-            )
+        self._check_target_shape(input, target)
+        for name, x in (("input", input), ("target", target)):
+            size = tuple(self.resize) if self.resize is not None else tuple(x.shape[-2:])
+            if min(size) < self.min_size:
+                raise ValueError(
+                    f"{name}: expected images of at least {self.min_size} x {self.min_size} pixels for layer "
+                    f"{self.layers[self._indices.index(max(self._indices))]!r} "
+                    f"(after resize={self.resize}), got {size[0]} x {size[1]}"
+                )
         if self.normalize_input:
             for name, x in (("input", input), ("target", target)):
                 # Eager only: under torch.compile the values are symbolic (no Python branch).
@@ -238,6 +238,10 @@ class _FeatureLoss(nn.Module):
                         f"{name}: expected pixel values in [0, 1] (normalize_input=True), got values in "
                         f"[{lo:.4g}, {hi:.4g}]; pass normalize_input=False for images already normalised"
                     )
+
+    def _check_target_shape(self, input: torch.Tensor, target: torch.Tensor) -> None:
+        if tuple(input.shape) != tuple(target.shape):
+            raise ValueError(f"target: expected the shape of input {tuple(input.shape)}, got {tuple(target.shape)}")
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
         # The extractor's parameter dtype (a float32 VGG gets float32 images, also from
@@ -427,8 +431,10 @@ class StyleLoss(_FeatureLoss):
             as in :class:`PerceptualLoss`.
 
     Shapes:
-        ``input``, ``target``: ``(N, 3, H, W)`` (the two may have different sizes in
-        the paper; here they must match); result ``()`` or ``(N,)``, float32.
+        ``input``: ``(N, 3, H, W)``; ``target``: ``(N, 3, H', W')`` or one style image
+        ``(1, 3, H', W')`` for the whole batch (Gram matrices are ``C x C`` whatever the
+        image size, so the sizes may differ, as in the paper); result ``()`` or ``(N,)``,
+        float32.
 
     References:
         Johnson, Alahi, Fei-Fei, Perceptual Losses for Real-Time Style Transfer and
@@ -464,7 +470,15 @@ class StyleLoss(_FeatureLoss):
     def _extra_options(self):
         return {"distance": self.distance}
 
+    def _check_target_shape(self, input, target):
+        if target.shape[0] not in (1, input.shape[0]) or target.shape[1] != input.shape[1]:
+            raise ValueError(
+                f"target: expected (N, C, H', W') or (1, C, H', W') with N, C of input {tuple(input.shape)}, "
+                f"got {tuple(target.shape)}"
+            )
+
     def _layer_distance(self, fx, fy, k):
+        # A (1, C, C) style Gram matrix broadcasts over the batch.
         d = gram_matrix(fx) - gram_matrix(fy)
         d = d.abs() if self.distance == "l1" else d * d
         return _per_image(d, "sum" if self.distance == "fro" else "mean")
