@@ -95,8 +95,9 @@ def mean_squared_error(y, t):
         t: targets, the same shape as ``y``.
 
     Returns:
-        A Python-compatible NumPy float64 scalar (``np.float64``; float32 input stays
-        float32).
+        A NumPy scalar of NumPy's result type of ``y`` and ``t`` (integer arrays count as
+        float64): ``np.float64`` for the article's inputs, ``np.float32`` when both are
+        float32.
 
     Notes:
         The factor :math:`\tfrac12` makes the derivative :math:`y_k - t_k`. The production

@@ -262,7 +262,8 @@ def wiou_update_mean(iou_mean: Any, batch_iou_loss: Any, *, momentum: float = WI
 
     Returns:
         The new mean, detached: a Python float if both inputs are numbers, else a 0-d array
-        of the arrays' library (float64 for float64 input, float32 otherwise). An empty
+        of the arrays' library in the compute dtype of ``batch_iou_loss`` when it is an
+        array, else of ``iou_mean`` (float64 stays float64, anything else float32). An empty
         batch leaves the mean unchanged. Works under ``jax.jit``.
 
     Example:
