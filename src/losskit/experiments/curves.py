@@ -178,10 +178,8 @@ def _margin(info, options, grad, points) -> Curve:
 
 
 def _box_format(options) -> str:
-    for key in ("format", "box_format", "fmt"):
-        if key in options:
-            return str(options[key])
-    return "xyxy"
+    """The boxes' format: the box losses' ``fmt`` option (their only name for it)."""
+    return str(options.get("fmt", "xyxy"))
 
 
 def _to_format(xyxy: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray]:
