@@ -357,6 +357,10 @@ def box_iou(boxes1, boxes2, *, fmt: str = "xyxy", eps: float = 1e-7):
         and zero-area boxes have IoU 0 (see :mod:`losskit.boxes.losses`). For all pairs of
         two sets of boxes use :func:`box_iou_matrix`.
 
+    References:
+        P. Jaccard, The distribution of the flora in the alpine zone, New Phytologist 11(2),
+        1912 (the Jaccard index, which IoU is).
+
     Example:
         >>> import numpy as np, losskit
         >>> a = np.array([0.0, 0.0, 2.0, 2.0]); b = np.array([0.0, 0.0, 1.0, 1.0])
@@ -385,6 +389,10 @@ def box_iou_matrix(boxes1, boxes2, *, fmt: str = "xyxy", eps: float = 1e-7):
     Returns:
         Array of shape ``(N, M)``, float64 for float64 ``boxes1`` and float32 otherwise. Only
         ``(N, M)`` temporaries are built (never ``(N, M, 4)``).
+
+    References:
+        P. Jaccard, The distribution of the flora in the alpine zone, New Phytologist 11(2),
+        1912 (the Jaccard index, which IoU is).
 
     Example:
         >>> import numpy as np, losskit

@@ -44,6 +44,10 @@ def wiou_momentum(batches_per_epoch: int, epochs: float) -> float:
     Returns:
         The momentum, a Python float in (0, 1).
 
+    References:
+        Tong et al., Wise-IoU: Bounding Box Regression Loss with Dynamic Focusing
+        Mechanism, 2023, arXiv:2301.10051.
+
     Example:
         >>> from losskit.boxes.wise import wiou_momentum
         >>> f"{wiou_momentum(890, 34):.3e}"
@@ -265,6 +269,10 @@ def wiou_update_mean(iou_mean: Any, batch_iou_loss: Any, *, momentum: float = WI
         of the arrays' library in the compute dtype of ``batch_iou_loss`` when it is an
         array, else of ``iou_mean`` (float64 stays float64, anything else float32). An empty
         batch leaves the mean unchanged. Works under ``jax.jit``.
+
+    References:
+        Tong et al., Wise-IoU: Bounding Box Regression Loss with Dynamic Focusing
+        Mechanism, 2023, arXiv:2301.10051.
 
     Example:
         >>> import numpy as np
