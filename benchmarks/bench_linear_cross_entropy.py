@@ -15,6 +15,11 @@ gradients w.r.t. ``hidden`` and ``weight``, float32, CPU:
 
 Time: forward + backward, median of interleaved repeats in one process (``_harness.interleaved``).
 
+Targets (issue 6, full sizes only): time <= 1.0x plain's and <= 0.5x torch's
+``F.linear_cross_entropy`` with its default ``LinearCrossEntropyOptions()`` (the chunked
+path; with ``options=None`` torch runs the very operations of ``plain``, so that row is
+shown without a target), peak memory <= 0.15x plain's.
+
 Peak memory, measured the same way for every contender: each runs in a *fresh* Python
 subprocess that builds the inputs, does one warm-up forward + backward, drops the
 gradients, then resets the kernel's resident-set high-water mark (``echo 5 >
@@ -89,7 +94,6 @@ def _step_fn(name, h, w, t):
         value.backward()
         return value
 
-    _ = torch  # torch imported for the closures' module
     return step
 
 
@@ -161,9 +165,13 @@ def run(quick: bool = False) -> list[Row]:
     peaks = {n: _peak_in_subprocess(n, sizes) for n in CONTENDERS}
 
     case = f"T={sizes['tokens']} H={sizes['hidden']} V={sizes['vocab']} f32 fwd+bwd"
+    # The issue's targets are for the full sizes; a quick run is a smoke test (one chunk).
+    def target(value):
+        return None if quick else value
+
     rows = [
         Row("torch", "linear_cross_entropy", case, "matmul + F.cross_entropy",
-            times["losskit"], times["plain"], target=1.0, note=check),
+            times["losskit"], times["plain"], target=target(1.0), note=check),
     ]
     if "torch" in times:
         rows.append(Row("torch", "linear_cross_entropy", case,
@@ -172,14 +180,14 @@ def run(quick: bool = False) -> list[Row]:
     if "torch-chunked" in times:
         rows.append(Row("torch", "linear_cross_entropy", case,
                         f"F.linear_cross_entropy (torch {torch.__version__}, LinearCrossEntropyOptions() defaults)",
-                        times["losskit"], times["torch-chunked"], target=0.5))
+                        times["losskit"], times["torch-chunked"], target=target(0.5)))
     mib = 2.0**20
     labels = {
         "plain": "matmul + F.cross_entropy",
         "torch": "F.linear_cross_entropy (options=None)",
         "torch-chunked": "F.linear_cross_entropy (LinearCrossEntropyOptions())",
     }
-    for peer, target in (("plain", 0.15), ("torch", None), ("torch-chunked", None)):
+    for peer, goal in (("plain", target(0.15)), ("torch", None), ("torch-chunked", None)):
         a, b = peaks["losskit"].get("peak"), peaks[peer].get("peak")
         if a is None or b is None:
             continue
@@ -187,7 +195,7 @@ def run(quick: bool = False) -> list[Row]:
         if not (peaks["losskit"].get("reset") and peaks[peer].get("reset")):
             note += " (VmHWM could not be reset: upper bound)"
         rows.append(Row("torch", "linear_cross_entropy", case + " peak memory", labels[peer],
-                        a / mib, b / mib, target=target, unit="MiB", note=note))
+                        a / mib, b / mib, target=goal, unit="MiB", note=note))
     return rows
 
 
