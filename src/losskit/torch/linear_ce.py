@@ -284,7 +284,10 @@ def linear_cross_entropy(
           it ``linear_weight``.
         - The gradients are computed during the forward pass for "mean"/"sum", so a
           forward pass with autograd on costs about as much as forward + backward; with
-          ``torch.no_grad()`` it computes the loss only. Double backward is not supported.
+          ``torch.no_grad()`` it computes the loss only. Double backward and ``torch.func``
+          transforms (``grad``, ``vmap``) are not supported (as for torch's own chunked
+          ``F.linear_cross_entropy``); plain ``.backward()`` / ``torch.autograd.grad`` and
+          ``torch.compile`` are.
         - Target values are checked (in range or ``ignore_index``) in eager mode only, so
           the function compiles with ``torch.compile(fullgraph=True)``.
 
