@@ -119,3 +119,20 @@ def test_console_script_runs_without_traceback():
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert out.stderr.count("\n") == 1
+
+
+def test_eval_list_options_become_arrays_and_tuples_stay(capsys):
+    # weighted cross-entropy: per-sample losses l0, l1 weighted by class weights w[y]
+    x = np.array([[2.0, 0.0], [0.0, 1.0]])
+    lse = np.log(np.exp(x).sum(axis=1))
+    l = lse - np.array([x[0, 0], x[1, 1]])
+    expected = (1.0 * l[0] + 3.0 * l[1]) / 4.0
+    code, out, err = run(capsys, "eval", "cross_entropy", "[[2.0, 0.0], [0.0, 1.0]]", "[0, 1]",
+                         "--option", "weight=[1.0, 3.0]")
+    assert code == 0, err
+    assert f"= {expected:.6g}" in out
+    # MPDIoU: IoU 1/7; both corner distances squared are 2; W^2 + H^2 = 640^2 + 480^2
+    code, out, err = run(capsys, "eval", "mpdiou", "[[0.0, 0.0, 2.0, 2.0]]", "[[1.0, 1.0, 3.0, 3.0]]",
+                         "--option", "image_size=(640, 480)")
+    assert code == 0, err
+    assert float(out.split("=")[1]) == pytest.approx(1 - (1 / 7 - 4 / (640**2 + 480**2)), rel=1e-5)

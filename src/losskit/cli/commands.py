@@ -33,7 +33,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("name")
     p.add_argument("arrays", nargs="+", metavar="ARRAY", help="input, target (and any further array arguments)")
-    p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE", help="a loss option (repeatable)")
+    p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE",
+                   help="a loss option (repeatable); Python literals: lists become arrays (weight=[1,2,1]), "
+                   "tuples stay tuples (image_size=(640,480))")
     p.add_argument("--reduction", choices=("mean", "sum", "none"), help="overrides the loss's default")
     p.add_argument("--backend", choices=BACKENDS, default="numpy", help="array library to run on (default numpy)")
     p.add_argument("--grad", action="store_true", help="also print the gradient with respect to the input")
@@ -145,6 +147,14 @@ def _eval(args) -> int:
     # The first argument is a prediction: always real-valued.
     arrays[0] = arrays[0].astype(np.float64)
     arrays = [_to_backend(a, args.backend) for a in arrays]
+    # A list-valued option is an array (class weights, pos_weight, per-class alpha), in the
+    # input's library and dtype; tuples stay tuples (image_size=(640, 480)).
+    for key, value in options.items():
+        if isinstance(value, list):
+            arr = np.asarray(value, dtype=np.float64 if any(isinstance(v, float) for v in value) else None)
+            if arr.dtype.kind == "f":
+                arr = arr.astype(np.asarray(to_numpy(arrays[0])).dtype)
+            options[key] = _to_backend(arr, args.backend)
     if args.grad:
         if not info.differentiable:
             raise CLIError(f"{info.name} is not differentiable (its gradient is zero almost everywhere)")
