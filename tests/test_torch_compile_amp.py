@@ -22,8 +22,9 @@ Checks, per module:
 * Under ``torch.autocast("cpu", dtype=torch.bfloat16)``, with float32 inputs and with
   bfloat16 inputs (what a model under autocast emits), the value and gradients are
   finite and close to a float32 run on the same (bf16-rounded) values, within
-  ``|amp - fp32| <= 0.03 * max(|fp32|) + 1e-3`` elementwise (the tolerance losskit
-  documents for AMP), i.e. about 8 bf16 ulps of the largest entry. bfloat16 keeps 8 significand bits (relative
+  ``|amp - fp32| <= 0.03 * max(|fp32|)`` elementwise (the tolerance losskit documents for
+  AMP; 0.1 for the perceptual losses, whose extractor runs in bf16: see
+  ``_AMP_RTOL_OVERRIDES``), i.e. about 8 bf16 ulps of the largest entry. bfloat16 keeps 8 significand bits (relative
   step 2**-8 = 0.4%); losses compute in float32 internally (``compute_dtype``), so only the
   ops autocast sends to bf16 (matmul, conv, linear) round, plus the inputs themselves.
 * ``pickle`` round trip (of our own modules only) keeps type, ``repr``, state and value.
@@ -375,13 +376,22 @@ def test_compile_fullgraph_matches_eager(cls, variant):
         _assert_close(g, e, 1e-5, 1e-6, f"gradient {i}")
 
 
-def _assert_amp_close(actual, expected, what):
+# AMP tolerance, relative to the largest entry of the float32 result (values and each
+# gradient): |amp - fp32| <= AMP_RTOL * max|fp32| + 1e-7 (the floor only for exact zeros).
+AMP_RTOL = 0.03
+# The perceptual losses run their feature extractor's convolutions in bf16 under
+# autocast, forward and backward (only their distances stay float32): the image gradient
+# through two VGG blocks differs by up to ~6.5% of its largest entry (measured).
+_AMP_RTOL_OVERRIDES = {"PerceptualLoss": 0.1, "StyleLoss": 0.1, "LPIPSLoss": 0.1}
+
+
+def _assert_amp_close(actual, expected, what, rtol=AMP_RTOL):
     assert torch.isfinite(actual).all(), f"{what}: not finite under autocast"
     expected = expected.float()
     actual = actual.float()
     scale = expected.abs().max().item() if expected.numel() else 0.0
     err = (actual - expected).abs().max().item() if expected.numel() else 0.0
-    assert err <= 0.03 * scale + 1e-3, f"{what}: max |amp - fp32| = {err:.3g} > 0.03 * {scale:.3g} + 1e-3"
+    assert err <= rtol * scale + 1e-7, f"{what}: max |amp - fp32| = {err:.3g} > {rtol} * {scale:.3g} + 1e-7"
 
 
 @pytest.mark.parametrize("cls, variant", PARAMS)
@@ -390,12 +400,13 @@ def test_autocast_bfloat16_finite_and_close_to_float32(cls, variant):
     arrays = case.arrays(_rng(cls))
     module = case.make()
     kw = dict(differentiable=case.differentiable)
+    rtol = _AMP_RTOL_OVERRIDES.get(cls.__name__, AMP_RTOL)
     # 1. float32 inputs, ops inside the loss autocast.
     ref_out, ref_grads = _run(copy.deepcopy(module), arrays, case.grad_args, **kw)
     out, grads = _run(copy.deepcopy(module), arrays, case.grad_args, autocast=True, **kw)
-    _assert_amp_close(out, ref_out, "value (float32 inputs)")
+    _assert_amp_close(out, ref_out, "value (float32 inputs)", rtol)
     for i, (g, e) in enumerate(zip(grads, ref_grads)):
-        _assert_amp_close(g, e, f"gradient {i} (float32 inputs)")
+        _assert_amp_close(g, e, f"gradient {i} (float32 inputs)", rtol)
     # 2. bfloat16 inputs (what a model under autocast emits); the reference is float32
     # on the same bf16-rounded values, so only the loss's own rounding is measured.
     rounded = [
@@ -405,9 +416,9 @@ def test_autocast_bfloat16_finite_and_close_to_float32(cls, variant):
     out, grads = _run(
         copy.deepcopy(module), arrays, case.grad_args, float_dtype=torch.bfloat16, autocast=True, **kw
     )
-    _assert_amp_close(out, ref_out, "value (bfloat16 inputs)")
+    _assert_amp_close(out, ref_out, "value (bfloat16 inputs)", rtol)
     for i, (g, e) in enumerate(zip(grads, ref_grads)):
-        _assert_amp_close(g, e, f"gradient {i} (bfloat16 inputs)")
+        _assert_amp_close(g, e, f"gradient {i} (bfloat16 inputs)", rtol)
 
 
 @pytest.mark.parametrize("cls, variant", PARAMS)
