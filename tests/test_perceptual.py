@@ -208,7 +208,7 @@ def test_lpips_equals_direct_formula_with_heads_file(tmp_path):
                      reduction="none")
     torch.testing.assert_close(plain(x, y), ones(x, y), rtol=0, atol=0)
     with pytest.raises(ValueError, match="heads: expected a weight for layer 1"):
-        LPIPSLoss(layers=("a", "b"), heads={"lin0.weight": torch.ones(3)}, feature_extractor=_feats)
+        LPIPSLoss(layers=("a", "b"), heads={"lin0.model.0.weight": torch.ones(1, 3, 1, 1)}, feature_extractor=_feats)
 
 
 def test_lpips_unit_normalisation_makes_it_scale_invariant():

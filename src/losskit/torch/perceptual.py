@@ -506,7 +506,8 @@ class LPIPSLoss(_FeatureLoss):
         heads: ``None`` or a path to a file of per-layer 1x1 linear weights (loaded with
             ``weights_only=True``): a state dict with one ``(1, C_l, 1, 1)`` or ``(C_l,)``
             tensor per layer, keyed ``lin{l}.model.1.weight`` (the official LPIPS release's
-            ``vgg.pth`` layout), ``lin{l}.weight``, or the layer name. Or such a dict.
+            ``vgg.pth`` layout; ``lin{l}.model.0.weight`` without dropout),
+            ``lin{l}.weight``, or the layer name. Or such a dict.
         eps: added to the channel norm (default 1e-10, as LPIPS).
         layer_weights: extra weight per layer (default 1; LPIPS has none).
         weights, feature_extractor, normalize_input, resize, reduction: as in
@@ -584,7 +585,13 @@ def _load_heads(heads, layers) -> list[torch.Tensor]:
     sd = _as_state_dict(heads, "heads") if isinstance(heads, Mapping) else load_state_dict_file(heads, what="heads")
     out = []
     for i, name in enumerate(layers):
-        for key in (f"lin{i}.model.1.weight", f"lin{i}.weight", name):
+        for key in (
+            f"lin{i}.model.1.weight",  # LPIPS release (dropout, then the 1x1 conv)
+            f"lin{i}.model.0.weight",  # LPIPS heads built without dropout
+            f"lins.{i}.model.1.weight",
+            f"lin{i}.weight",
+            name,
+        ):
             if key in sd:
                 w = sd[key].detach().to(torch.float32).reshape(-1)
                 break
