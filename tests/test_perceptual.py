@@ -393,3 +393,9 @@ def test_style_target_may_be_one_image_of_another_size(vgg):
         loss(x, torch.rand(1, 3, 1, 8))
     with pytest.raises(ValueError, match="target: expected the shape of input"):
         PerceptualLoss(feature_extractor=vgg)(x, style)
+
+
+def test_weights_path_may_start_with_home(vgg, weight_files, monkeypatch):
+    monkeypatch.setenv("HOME", str(weight_files[1].parent))
+    loss = PerceptualLoss(weights="~/" + weight_files[1].name)
+    torch.testing.assert_close(loss.feature_extractor[0].weight, vgg[0].weight, rtol=0, atol=0)

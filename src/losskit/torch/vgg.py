@@ -101,7 +101,7 @@ def load_state_dict_file(path: str | os.PathLike, *, what: str = "weights") -> d
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{what}: expected a file path (str or os.PathLike), got {type(path).__name__}")
-    path = os.fspath(path)
+    path = os.path.expanduser(os.fspath(path))  # "~/.cache/torch/hub/checkpoints/..." works
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{what}: expected a state dict file, got {path!r} (no such file)")
     try:
