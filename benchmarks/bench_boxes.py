@@ -16,121 +16,26 @@ issue's target: at most 0.5). Neither peer has EIoU or SIoU: those rows compare 
 path with losskit's own generic array-API path (``_torch_fast.disabled()``) and say so.
 
 Both peers are pure PyTorch, but their packages do not import here (torchvision's binary
-extension, ultralytics' dependencies): the benchmark loads just the modules it needs from
-the installed files with importlib, with stand-ins for the package-level imports they make.
+extension, ultralytics' dependencies): ``tests/peers.py`` (shared with the parity tests)
+loads just the modules needed from the installed files.
 Before timing, it checks that losskit and each peer give the same per-box values (max
 absolute difference <= 1e-5, printed) on the benchmark's boxes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.metadata
-import importlib.util
 import pathlib
 import sys
-import types
 
-from _harness import Row, interleaved
+from _harness import Row, fwd_bwd, interleaved
 
 KINDS = ("giou", "diou", "ciou", "eiou", "siou")
 TOLERANCE = 1e-5
 
 
-# ---------------------------------------------------------------------------------------
-# the peers, loaded from their installed files
-# ---------------------------------------------------------------------------------------
-
-
-def _site_packages() -> pathlib.Path:
-    import torch
-
-    return pathlib.Path(torch.__file__).resolve().parent.parent
-
-
-@contextlib.contextmanager
-def _temporary_modules(mods: dict):
-    """Put stand-in modules in sys.modules while the peer files import, then restore."""
-    saved = {name: sys.modules.get(name) for name in mods}
-    sys.modules.update(mods)
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = old
-
-
-def _exec_file(name: str, path: pathlib.Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def load_torchvision() -> dict:
-    """torchvision's three box losses from ``torchvision/ops/*_loss.py`` (+ ``_utils.py``)."""
-    ops_dir = _site_packages() / "torchvision" / "ops"
-    root = types.ModuleType("_losskit_bench_tv")
-    root.__path__ = []
-    ops = types.ModuleType("_losskit_bench_tv.ops")
-    ops.__path__ = []
-    utils = types.ModuleType("_losskit_bench_tv.utils")
-    utils._log_api_usage_once = lambda *args, **kwargs: None  # usage telemetry: not needed
-    stand_ins = {root.__name__: root, ops.__name__: ops, utils.__name__: utils}
-    with _temporary_modules(stand_ins):
-        _exec_file("_losskit_bench_tv.ops._utils", ops_dir / "_utils.py")
-        giou = _exec_file("_losskit_bench_tv.ops.giou_loss", ops_dir / "giou_loss.py")
-        diou = _exec_file("_losskit_bench_tv.ops.diou_loss", ops_dir / "diou_loss.py")
-        ciou = _exec_file("_losskit_bench_tv.ops.ciou_loss", ops_dir / "ciou_loss.py")
-    return {
-        "giou": giou.generalized_box_iou_loss,
-        "diou": diou.distance_box_iou_loss,
-        "ciou": ciou.complete_box_iou_loss,
-    }
-
-
-def load_ultralytics():
-    """ultralytics' ``bbox_iou`` from ``ultralytics/utils/metrics.py``."""
-    path = _site_packages() / "ultralytics" / "utils" / "metrics.py"
-    root = types.ModuleType("ultralytics")
-    root.__path__ = []
-    utils = types.ModuleType("ultralytics.utils")
-    utils.__path__ = []
-    # metrics.py imports these names at module level; only bbox_iou is used here.
-    identity_decorator = lambda *args, **kwargs: (lambda fn: fn)  # noqa: E731
-    utils.LOGGER = types.SimpleNamespace(info=print, warning=print)
-    utils.DataExportMixin = type("DataExportMixin", (), {})
-    utils.SimpleClass = type("SimpleClass", (), {})
-    utils.TryExcept = identity_decorator
-    utils.plt_settings = identity_decorator
-    utils.checks = types.SimpleNamespace(check_version=lambda *args, **kwargs: True)
-    plotting = types.ModuleType("ultralytics.utils.plotting")
-    plotting.colors = lambda *args, **kwargs: (0, 0, 0)
-    stand_ins = {
-        "ultralytics": root,
-        "ultralytics.utils": utils,
-        "ultralytics.utils.plotting": plotting,
-        "ultralytics.utils.metrics": None,
-    }
-    with _temporary_modules(stand_ins):
-        metrics = _exec_file("ultralytics.utils.metrics", path)
-    return metrics.bbox_iou
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        return "?"
-
-
-# ---------------------------------------------------------------------------------------
-# the benchmark
-# ---------------------------------------------------------------------------------------
+# the peers, loaded from their installed files by the tests' loader (one loader serves both)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from peers import load_torchvision_box_losses, load_ultralytics_bbox_iou  # noqa: E402
 
 
 def _boxes(n: int, seed: int):
@@ -147,14 +52,6 @@ def _boxes(n: int, seed: int):
     return p.contiguous(), t.contiguous()
 
 
-def _fwd_bwd(loss_fn, x, t):
-    def go():
-        x.grad = None
-        loss_fn(x, t).backward()
-
-    return go
-
-
 def run(quick: bool = False) -> list[Row]:
     import torch
 
@@ -163,10 +60,12 @@ def run(quick: bool = False) -> list[Row]:
 
     n = 10**4 if quick else 10**6
     repeat, warmup = (5, 1) if quick else (9, 2)
-    tv = load_torchvision()
-    bbox_iou = load_ultralytics()
-    tv_name = f"torchvision {_version('torchvision')}"
-    ul_name = f"ultralytics {_version('ultralytics')}"
+    tv_peer = load_torchvision_box_losses()
+    ul_peer = load_ultralytics_bbox_iou()
+    tv = {k: getattr(tv_peer, k) for k in ("giou", "diou", "ciou")}
+    bbox_iou = ul_peer.bbox_iou
+    tv_name = f"torchvision {tv_peer.version}"
+    ul_name = f"ultralytics {ul_peer.version}"
     flag = {"giou": "GIoU", "diou": "DIoU", "ciou": "CIoU"}
 
     p, t = _boxes(n, seed=0)
@@ -180,12 +79,12 @@ def run(quick: bool = False) -> list[Row]:
             with _torch_fast.disabled():
                 return _fn(a, b, reduction=reduction)
 
-        fns = {"losskit": _fwd_bwd(ours, x, t)}
+        fns = {"losskit": fwd_bwd(ours, x, t)}
         if kind in tv:
             tv_fn = tv[kind]
             ul_flag = flag[kind]
-            fns[tv_name] = _fwd_bwd(lambda a, b, _f=tv_fn: _f(a, b, reduction="mean"), x, t)
-            fns[ul_name] = _fwd_bwd(
+            fns[tv_name] = fwd_bwd(lambda a, b, _f=tv_fn: _f(a, b, reduction="mean"), x, t)
+            fns[ul_name] = fwd_bwd(
                 lambda a, b, _k=ul_flag: (1.0 - bbox_iou(a, b, xywh=False, **{_k: True})).mean(), x, t
             )
             # Same numbers: per-box values of losskit and each peer on these boxes.
@@ -200,7 +99,7 @@ def run(quick: bool = False) -> list[Row]:
                 print(f"boxes {kind}: max |losskit - {peer}| = {diff:.2e} (<= {TOLERANCE:g})", flush=True)
                 assert diff <= TOLERANCE, f"{kind}: losskit and {peer} differ by {diff:.3g} > {TOLERANCE:g}"
         else:
-            fns["losskit generic"] = _fwd_bwd(generic, x, t)
+            fns["losskit generic"] = fwd_bwd(generic, x, t)
             with torch.no_grad():
                 fast = ours(p, t, reduction="none")
                 diff = float((fast - generic(p, t, reduction="none")).abs().max())

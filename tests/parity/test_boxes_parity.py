@@ -8,10 +8,8 @@ Peers (versions read from the installed distributions and shown in the test ids)
   ``xywh=False`` on xyxy boxes and ``xywh=True`` on centre-size boxes): it returns the
   *similarity* with a trailing dimension of 1, so the loss is ``1 - bbox_iou(...)[..., 0]``.
 
-Both packages are installed without their dependencies and their package imports fail here
-(torchvision's binary extension, ultralytics' heavy imports), but the functions are pure
-PyTorch: the test loads just their source files from the installed wheels with importlib,
-with stubs for what their relative imports need. No peer code is copied.
+Both are loaded from their installed source files by ``tests/peers.py`` (their package
+imports fail here); no peer code is copied.
 
 Where eps enters differs a little: torchvision's CIoU has no eps in ``w / h``; ultralytics
 adds eps to the heights (also in the areas). On boxes of size >= 1 these are ~1e-7 relative,
@@ -20,13 +18,6 @@ hence the tolerances below. The known differences on degenerate boxes are tested
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
-import logging
-import os
-import sys
-import types
-
 import numpy as np
 import pytest
 
@@ -34,83 +25,11 @@ import losskit
 
 torch = pytest.importorskip("torch")
 
-
-def _site_dir(dist: str) -> str | None:
-    try:
-        d = importlib.metadata.distribution(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    return str(d.locate_file(""))
+from peers import load_torchvision_box_losses, load_ultralytics_bbox_iou  # noqa: E402
 
 
-def _load(modname: str, path: str):
-    spec = importlib.util.spec_from_file_location(modname, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _load_torchvision():
-    site = _site_dir("torchvision")
-    ops = os.path.join(site or "", "torchvision", "ops")
-    if site is None or not os.path.exists(os.path.join(ops, "ciou_loss.py")):
-        return None
-    # A private package name, so the real (unimportable) torchvision stays untouched:
-    # _lk_tv.utils provides what `from ..utils import _log_api_usage_once` needs.
-    root = types.ModuleType("_lk_tv")
-    root.__path__ = []
-    utils = types.ModuleType("_lk_tv.utils")
-    utils._log_api_usage_once = lambda obj: None
-    pkg = types.ModuleType("_lk_tv.ops")
-    pkg.__path__ = [ops]
-    sys.modules.update({"_lk_tv": root, "_lk_tv.utils": utils, "_lk_tv.ops": pkg})
-    _load("_lk_tv.ops._utils", os.path.join(ops, "_utils.py"))
-    g = _load("_lk_tv.ops.giou_loss", os.path.join(ops, "giou_loss.py"))
-    d = _load("_lk_tv.ops.diou_loss", os.path.join(ops, "diou_loss.py"))
-    c = _load("_lk_tv.ops.ciou_loss", os.path.join(ops, "ciou_loss.py"))
-    return types.SimpleNamespace(
-        giou=g.generalized_box_iou_loss, diou=d.distance_box_iou_loss, ciou=c.complete_box_iou_loss,
-        version=importlib.metadata.version("torchvision"),
-    )
-
-
-def _load_ultralytics():
-    site = _site_dir("ultralytics")
-    path = os.path.join(site or "", "ultralytics", "utils", "metrics.py")
-    if site is None or not os.path.exists(path):
-        return None
-    # metrics.py imports a few names from ultralytics.utils (logging, plotting helpers,
-    # base classes) at module level; bbox_iou uses none of them. Stub them only while the
-    # file is executed, then restore sys.modules.
-    names = ("ultralytics", "ultralytics.utils", "ultralytics.utils.plotting")
-    saved = {n: sys.modules.get(n) for n in names}
-    top = types.ModuleType("ultralytics")
-    top.__path__ = []
-    utils = types.ModuleType("ultralytics.utils")
-    utils.__path__ = []
-    utils.LOGGER = logging.getLogger("ultralytics-stub")
-    utils.DataExportMixin = type("DataExportMixin", (), {})
-    utils.SimpleClass = type("SimpleClass", (), {})
-    utils.TryExcept = lambda *a, **k: (lambda f: f)
-    utils.plt_settings = lambda *a, **k: (lambda f: f)
-    utils.checks = types.SimpleNamespace(check_version=lambda *a, **k: True)
-    plotting = types.ModuleType("ultralytics.utils.plotting")
-    plotting.colors = None
-    sys.modules.update({"ultralytics": top, "ultralytics.utils": utils, "ultralytics.utils.plotting": plotting})
-    try:
-        mod = _load("_lk_ultralytics_metrics", path)
-    finally:
-        for n, m in saved.items():
-            if m is None:
-                sys.modules.pop(n, None)
-            else:
-                sys.modules[n] = m
-    return types.SimpleNamespace(bbox_iou=mod.bbox_iou, version=importlib.metadata.version("ultralytics"))
-
-
-TV = _load_torchvision()
-UL = _load_ultralytics()
+TV = load_torchvision_box_losses()
+UL = load_ultralytics_bbox_iou()
 TV_ID = f"torchvision-{TV.version}" if TV else "torchvision-missing"
 UL_ID = f"ultralytics-{UL.version}" if UL else "ultralytics-missing"
 

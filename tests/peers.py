@@ -1,0 +1,97 @@
+"""Peer code loaded from installed files, for the parity tests and the benchmarks.
+
+torchvision and ultralytics are installed without their dependencies (see
+``requirements/peers-nodeps.txt``): torchvision's binary extension does not load against this
+CPU torch, and ultralytics' package import pulls in heavy stacks. Their box losses are pure
+PyTorch, so we execute just those source files with importlib, under private module names,
+with stand-ins for the few names their imports need. No peer code is copied.
+
+Each loader returns a ``types.SimpleNamespace`` (the functions and ``version``) or ``None``
+when the package is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import sys
+import types
+
+
+def _site_dir(dist: str) -> str | None:
+    try:
+        d = importlib.metadata.distribution(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return str(d.locate_file(""))
+
+
+def _load(modname: str, path: str):
+    spec = importlib.util.spec_from_file_location(modname, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def load_torchvision_box_losses():
+    """torchvision's ``generalized_box_iou_loss``, ``distance_box_iou_loss`` and
+    ``complete_box_iou_loss`` (as ``giou``, ``diou``, ``ciou``)."""
+    site = _site_dir("torchvision")
+    ops = os.path.join(site or "", "torchvision", "ops")
+    if site is None or not os.path.exists(os.path.join(ops, "ciou_loss.py")):
+        return None
+    # A private package name, so the real (unimportable) torchvision stays untouched:
+    # _lk_tv.utils provides what `from ..utils import _log_api_usage_once` needs.
+    root = types.ModuleType("_lk_tv")
+    root.__path__ = []
+    utils = types.ModuleType("_lk_tv.utils")
+    utils._log_api_usage_once = lambda obj: None
+    pkg = types.ModuleType("_lk_tv.ops")
+    pkg.__path__ = [ops]
+    sys.modules.update({"_lk_tv": root, "_lk_tv.utils": utils, "_lk_tv.ops": pkg})
+    _load("_lk_tv.ops._utils", os.path.join(ops, "_utils.py"))
+    g = _load("_lk_tv.ops.giou_loss", os.path.join(ops, "giou_loss.py"))
+    d = _load("_lk_tv.ops.diou_loss", os.path.join(ops, "diou_loss.py"))
+    c = _load("_lk_tv.ops.ciou_loss", os.path.join(ops, "ciou_loss.py"))
+    return types.SimpleNamespace(
+        giou=g.generalized_box_iou_loss, diou=d.distance_box_iou_loss, ciou=c.complete_box_iou_loss,
+        version=importlib.metadata.version("torchvision"),
+    )
+
+
+def load_ultralytics_bbox_iou():
+    """ultralytics' ``bbox_iou`` from ``ultralytics/utils/metrics.py``."""
+    site = _site_dir("ultralytics")
+    path = os.path.join(site or "", "ultralytics", "utils", "metrics.py")
+    if site is None or not os.path.exists(path):
+        return None
+    # metrics.py imports a few names from ultralytics.utils (logging, plotting helpers,
+    # base classes) at module level; bbox_iou uses none of them. Stub them only while the
+    # file is executed, then restore sys.modules.
+    names = ("ultralytics", "ultralytics.utils", "ultralytics.utils.plotting")
+    saved = {n: sys.modules.get(n) for n in names}
+    top = types.ModuleType("ultralytics")
+    top.__path__ = []
+    utils = types.ModuleType("ultralytics.utils")
+    utils.__path__ = []
+    utils.LOGGER = logging.getLogger("ultralytics-stub")
+    utils.DataExportMixin = type("DataExportMixin", (), {})
+    utils.SimpleClass = type("SimpleClass", (), {})
+    utils.TryExcept = lambda *a, **k: (lambda f: f)
+    utils.plt_settings = lambda *a, **k: (lambda f: f)
+    utils.checks = types.SimpleNamespace(check_version=lambda *a, **k: True)
+    plotting = types.ModuleType("ultralytics.utils.plotting")
+    plotting.colors = None
+    sys.modules.update({"ultralytics": top, "ultralytics.utils": utils, "ultralytics.utils.plotting": plotting})
+    try:
+        mod = _load("_lk_ultralytics_metrics", path)
+    finally:
+        for n, m in saved.items():
+            if m is None:
+                sys.modules.pop(n, None)
+            else:
+                sys.modules[n] = m
+    return types.SimpleNamespace(bbox_iou=mod.bbox_iou, version=importlib.metadata.version("ultralytics"))
