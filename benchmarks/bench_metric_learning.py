@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from _harness import Row, format_table, interleaved  # noqa: E402
+from _harness import Row, format_table, fwd_bwd, interleaved  # noqa: E402
 
 FULL = dict(p=64, k=4, d=2048, repeat=int(os.environ.get("BENCH_REPEAT", 15)))
 QUICK = dict(p=8, k=4, d=64, repeat=3)
@@ -54,14 +54,6 @@ def _adasp_pk(emb, p: int, k: int, temperature: float = 0.04, variant: str = "ad
             a = torch.where(h < 0, torch.zeros_like(h), 2 * h * lh / (h + lh))
         sp = a * s_h + (1 - a) * s_lh
     return F.softplus(torch.logsumexp(n, dim=1) - sp).mean()
-
-
-def _fwd_bwd(fn, x, *args):
-    def step():
-        x.grad = None
-        fn(x, *args).backward()
-
-    return step
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -108,7 +100,7 @@ def run(quick: bool = False) -> list[Row]:
         # same value first: a benchmark of two different computations is meaningless
         vo, vt = float(ours(emb, labels).detach()), float(theirs(emb, labels).detach())
         assert abs(vo - vt) <= 1e-4 * max(1.0, abs(vt)), (name, vo, vt)
-        t = interleaved({"ours": _fwd_bwd(ours, emb, labels), "theirs": _fwd_bwd(theirs, emb, labels)},
+        t = interleaved({"ours": fwd_bwd(ours, emb, labels), "theirs": fwd_bwd(theirs, emb, labels)},
                         repeat=cfg["repeat"])
         rows.append(Row("metric_learning", name, case, f"{pml} {peer}", t["ours"], t["theirs"], target=1.0))
 
@@ -118,8 +110,8 @@ def run(quick: bool = False) -> list[Row]:
         assert abs(vo - vt) <= 1e-4 * max(1.0, abs(vt)), (variant, vo, vt)
         t = interleaved(
             {
-                "ours": _fwd_bwd(lambda e, y: losskit.adasp_loss(e, y, variant=variant), emb, labels),
-                "theirs": _fwd_bwd(lambda e: _adasp_pk(e, p, k, variant=variant), emb),
+                "ours": fwd_bwd(lambda e, y: losskit.adasp_loss(e, y, variant=variant), emb, labels),
+                "theirs": fwd_bwd(lambda e: _adasp_pk(e, p, k, variant=variant), emb),
             },
             repeat=cfg["repeat"],
         )
