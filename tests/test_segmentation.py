@@ -601,6 +601,8 @@ def test_registry_metadata():
     "fn, kw",
     [
         (losskit.dice_loss, {}),
+        (losskit.dice_loss, {"smooth_nr": 0.0, "smooth_dr": 0.5, "reduction": "none"}),
+        (losskit.dice_loss, {"ignore_index": 255, "batch": True, "include_background": False, "smooth_nr": 1.0, "smooth_dr": 1.0}),
         (losskit.dice_loss, {"batch": True, "include_background": False, "weight": [1.0, 2.0, 0.5]}),
         (losskit.dice_loss, {"ignore_index": 255}),
         (losskit.jaccard_loss, {"ignore_index": 255, "batch": True}),
@@ -636,6 +638,142 @@ def test_torch_fast_path_equals_generic_path_values_and_gradients(monkeypatch, f
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
     torch.testing.assert_close(results[0][0], results[1][0], **tol)
     torch.testing.assert_close(results[0][1], results[1][1], **tol)
+
+
+def _fast_and_generic(monkeypatch, fn, x, lab, **kw):
+    """(value, gradient) of ``fn`` with the torch fast path and with the generic path."""
+    import torch
+
+    from losskit import segmentation as seg
+
+    out = []
+    for fast in (True, False):
+        monkeypatch.setattr(seg, "_TORCH_FAST", fast)
+        a = x.detach().clone().requires_grad_(True)
+        v = fn(a, lab, **kw)
+        (g,) = torch.autograd.grad(v.sum(), a)
+        out.append((v.detach(), g))
+    return out
+
+
+def _tol(torch, dtype):
+    return dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "3d",  # (N, C, H, W, D)
+        "large_logits",  # exp without a max-shift would leave its range: the shifted branch
+        "very_negative_logits",  # every class's exp underflows without the shift
+        "many_classes",  # C > 16: the backward's broadcast branch
+        "int32_labels",
+        "channels_last",
+    ],
+)
+def test_torch_fast_path_equals_generic_path_more_cases(monkeypatch, case, dtype):
+    torch = pytest.importorskip("torch")
+    dt = getattr(torch, dtype)
+    g = torch.Generator().manual_seed(3)
+    kw = dict(activation="softmax", reduction="none", ignore_index=255)
+    shape = (2, 3, 4, 3)
+    if case == "3d":
+        shape = (2, 4, 3, 4, 5)
+    if case == "many_classes":
+        shape = (2, 19, 5, 4)
+    x = torch.randn(shape, generator=g, dtype=dt)
+    if case == "large_logits":
+        x = x * 40.0
+    if case == "very_negative_logits":
+        x = x - 200.0
+    lab = torch.randint(0, shape[1], (shape[0],) + shape[2:], generator=g)
+    lab.view(-1)[::7] = 255
+    if case == "int32_labels":
+        lab = lab.to(torch.int32)
+    if case == "channels_last":
+        x, kw["axis"] = x.movedim(1, -1), -1
+    (v1, g1), (v0, g0) = _fast_and_generic(monkeypatch, losskit.dice_loss, x, lab, **kw)
+    torch.testing.assert_close(v1, v0, **_tol(torch, dt))
+    torch.testing.assert_close(g1, g0, **_tol(torch, dt))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_fast_path_sums_and_their_gradients_one_at_a_time(monkeypatch, dtype):
+    # I, P and G of the fused function against the generic kernel, and the gradient of any
+    # combination of them (including a backward that reaches only I or only P).
+    torch = pytest.importorskip("torch")
+    from losskit import segmentation as seg
+
+    dt = getattr(torch, dtype)
+    x0 = torch.tensor(X, dtype=dt).reshape(2, 3, -1)
+    lab = torch.tensor(LAB).reshape(2, -1)
+    mask = lab != 1
+    for m in (None, mask):
+        lab_m = lab if m is None else torch.where(m, lab, 0)
+        for weights in ((1.0, 0.0), (0.0, 1.0), (0.7, -1.3)):
+            res = []
+            for fast in (True, False):
+                x = x0.clone().requires_grad_(True)
+                if fast:
+                    I, P, G, _ = seg._torch_softmax_label_sums(x, lab_m, m, batch=False)
+                else:
+                    I, P, G, _ = seg._overlap_sums(torch.softmax(x, 1), lab_m, None, m, seg.namespace(x))
+                (weights[0] * I * torch.arange(1.0, 4.0, dtype=dt) + weights[1] * P.square()).sum().backward()
+                res.append((I.detach(), P.detach(), G.detach(), x.grad))
+            for a, b in zip(*res):
+                torch.testing.assert_close(a, b, **_tol(torch, dt))
+
+
+def test_torch_fast_path_second_backward_with_retain_graph():
+    # The backward writes its gradient into the exponentials' memory; a second backward
+    # through the same graph recomputes them.
+    torch = pytest.importorskip("torch")
+    x = torch.tensor(X, requires_grad=True)
+    lab = torch.tensor(LAB)
+    loss = losskit.dice_loss(x, lab, activation="softmax", ignore_index=2)
+    (g1,) = torch.autograd.grad(loss, x, retain_graph=True)
+    (g2,) = torch.autograd.grad(loss, x, retain_graph=True)
+    loss.backward()
+    torch.testing.assert_close(g1, g2, rtol=0, atol=0)
+    torch.testing.assert_close(x.grad, g1, rtol=0, atol=0)
+
+
+def test_torch_fast_path_under_autocast_keeps_float32(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from losskit import segmentation as seg
+
+    calls = []
+    real = seg._torch_softmax_label_sums
+    monkeypatch.setattr(seg, "_torch_softmax_label_sums", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x32 = torch.tensor(X, dtype=torch.float32)
+    lab = torch.tensor(LAB)
+    ref = None
+    for autocast, dt in ((False, torch.float32), (True, torch.float32), (True, torch.bfloat16)):
+        x = x32.to(dt).detach().clone().requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            out = losskit.dice_loss(x, lab, activation="softmax", reduction="none")
+            out.sum().backward()
+        assert out.dtype == torch.float32 and x.grad.dtype == dt
+        if ref is None:
+            ref = (out.detach(), x.grad)
+        elif dt == torch.float32:  # autocast off inside the fused function: float32 throughout
+            torch.testing.assert_close(out.detach(), ref[0], rtol=1e-6, atol=1e-7)
+            torch.testing.assert_close(x.grad, ref[1], rtol=1e-6, atol=1e-7)
+        else:  # bfloat16 logits: only the input is rounded
+            exp = losskit.dice_loss(x.detach().float(), lab, activation="softmax", reduction="none")
+            torch.testing.assert_close(out.detach(), exp, rtol=1e-6, atol=1e-7)
+    assert len(calls) == 4  # three runs and the bfloat16 reference, all on the fast path
+
+
+def test_torch_fast_path_out_of_range_labels_raise_like_the_generic_path():
+    torch = pytest.importorskip("torch")
+    lab = torch.tensor(LAB)
+    for bad in (3, -1):
+        lab2 = lab.clone()
+        lab2[0, 0, 0] = bad
+        with pytest.raises(ValueError, match=r"target: expected class indices in \[0, 2\]"):
+            losskit.dice_loss(torch.tensor(X), lab2, activation="softmax")
 
 
 # ----------------------------------------------------------------- Dice + cross-entropy
@@ -738,7 +876,9 @@ def test_integer_labels_materialise_no_one_hot_on_torch(monkeypatch, fast):
     x, lab = torch.tensor(X), torch.tensor(LAB)
     with Log() as log:
         losskit.dice_loss(x, lab, activation="softmax", ignore_index=2)
-    assert log.ops == ["aten::_softmax"], log.ops
+    # exactly one (N, C, ...) tensor: the probabilities (generic path) or the exponentials
+    # they are scaled from (fast path: exp(x) = exp2(x * log2(e)), the mul allocates)
+    assert log.ops == (["aten::mul"] if fast else ["aten::_softmax"]), log.ops
 
 
 def test_torch_func_transforms_use_the_generic_path(monkeypatch):

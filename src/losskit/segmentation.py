@@ -41,6 +41,7 @@ Conventions shared by the family (those of MONAI unless said otherwise):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from typing import Any
@@ -330,6 +331,15 @@ _SOFTMAX_LABEL_SUMS = None
 # The torch fast path for softmax + integer labels; tests switch it off to pin it to the
 # generic array-API path (values and gradients).
 _TORCH_FAST = True
+_LOG2E = 1.4426950408889634
+# Sub-bins per class for the scatter-adds (pixel s goes to sub-bin s % _BINS): consecutive
+# pixels with the same label hit different accumulators, which keeps a CPU scatter-add from
+# waiting on its own previous store (4x faster at 16); the sub-bins are summed afterwards.
+_BINS = 16
+# Without a max-shift, exp(x) is used as is when every pixel's sum of exponentials lies in
+# [2^-40, 2^40] (logits up to about +-27); outside that (or off CPU, where checking needs a
+# device sync) the max over classes is subtracted first.
+_EXP_RANGE = 2.0**40
 
 
 def _softmax_label_sums_function():
@@ -341,56 +351,118 @@ def _softmax_label_sums_function():
     import torch
     from torch.autograd.function import once_differentiable
 
-    class SoftmaxLabelSums(torch.autograd.Function):
-        """``I, P, G`` of ``softmax(x)`` against integer labels, fused.
+    def full_precision(device_type):
+        """Autocast off inside the fused function (its matmuls would run in half precision);
+        its inputs are float32 already (``_prepare`` upcasts half-precision input)."""
+        if torch.is_autocast_enabled(device_type):
+            return torch.autocast(device_type, enabled=False)
+        return contextlib.nullcontext()
 
-        Forward: one softmax, one gather of p at the label, a ``bincount`` of the labels and
-        a ``scatter_add`` of p at the label into class bins (no one-hot, no ``(N, C, S)``
-        temporaries beyond p). Backward, with upstream gradients
-        ``a = dL/dI`` and ``b = dL/dP`` (both ``(N, C)``) and ``l`` the label of pixel i:
-        ``dL/dp_c = m (b_c + a_c [c = l])``, and through the softmax
-        ``dL/dx_c = m p_c (b_c - r) + m [c = l] p_l a_l`` with ``r = sum_c p_c b_c + p_l a_l``.
+    def exponentials(x):
+        """``e`` (``(N, C, S)``, the one big temporary) and ``r = 1 / sum_c e`` (``(N, S)``)
+        with ``softmax(x) = e * r``; ``exp`` as ``exp2(x * log2(e))`` (several times faster
+        than ``torch.exp`` on CPU)."""
+        N, C, S = x.shape
+        ones = torch.ones((N, 1, C), dtype=x.dtype, device=x.device)
+        if x.device.type == "cpu":
+            e = torch.mul(x, _LOG2E).exp2_()
+            s = torch.bmm(ones, e).view(N, S)  # sum over classes (a matmul: faster than sum(1))
+            if s.numel() == 0:
+                return e, s
+            lo, hi = torch.aminmax(s)
+            if lo >= 1.0 / _EXP_RANGE and hi <= _EXP_RANGE:
+                return e, s.reciprocal_()
+            # large logits: shift by the max over classes, as torch.softmax does
+        e = torch.sub(x, x.amax(1, keepdim=True)).mul_(_LOG2E).exp2_()
+        return e, torch.bmm(ones, e).view(N, S).reciprocal_()
+
+    class SoftmaxLabelSums(torch.autograd.Function):
+        """``I, P, G`` of ``p = softmax(x)`` against integer labels, fused.
+
+        Forward: ``p = e r`` with ``e = exp(x)`` (``(N, C, S)``, the only big temporary) and
+        ``r = 1 / sum_c e`` (``(N, S)``); ``p`` itself is never formed. ``P = sum_i m p`` is a
+        matmul of ``e`` with ``m r``; ``q`` (``p`` at the label) is one gather at
+        ``l S + i`` in each sample's ``(C * S)`` row; ``I`` and ``G`` are one scatter-add of the
+        complex pair ``m q + i m`` into per-class sub-bins. No one-hot.
+
+        Backward, with ``a = dL/dI`` and ``b = dL/dP`` (both ``(N, C)``), ``l`` the label of
+        pixel i and ``m`` its validity: ``dL/dp_c = m (b_c + a_c [c = l])``, so through the
+        softmax ``dL/dx_c = m p_c (b_c - t) + m [c = l] q a_l`` with
+        ``t = sum_c p_c b_c + q a_l``. It is computed in ``e``'s memory (``e`` is not needed
+        afterwards): one matmul (``sum_c e_c b_c``), one gather of ``a`` at the labels, two
+        in-place passes over ``e`` and a scatter-add of ``m q a_l`` at the label.
         """
 
         @staticmethod
         def forward(ctx, x, labels, mask):
-            N, C, S = x.shape
-            p = torch.softmax(x, dim=1)
-            q = p.gather(1, labels.unsqueeze(1)).squeeze(1)  # (N, S): p at the label
-            rows = torch.arange(N, device=x.device, dtype=labels.dtype).unsqueeze(1) * (C + 1)
-            if mask is None:
-                P = p.sum(-1)
-                flat = (rows + labels).reshape(-1)
-                qm = q
-            else:
-                P = torch.bmm(p, mask.unsqueeze(-1)).squeeze(-1)
-                # Ignored pixels go to an extra bin C that is dropped.
-                flat = (rows + torch.where(mask > 0, labels, C)).reshape(-1)
-                qm = q * mask
-            G = torch.bincount(flat, minlength=N * (C + 1)).reshape(N, C + 1)[:, :C].to(x.dtype)
-            # scatter_add into (N, C) bins is faster than a weighted bincount on CPU;
-            # ignored pixels carry qm = 0, so their (in-range) label does not matter.
-            I = torch.zeros((N, C), dtype=x.dtype, device=x.device).scatter_add_(1, labels, qm)
-            ctx.save_for_backward(p, labels, q, mask)
-            ctx.mark_non_differentiable(G)
-            return I, P, G
+            with full_precision(x.device.type):
+                return SoftmaxLabelSums._forward(ctx, x, labels, mask)
 
         @staticmethod
         @once_differentiable
         def backward(ctx, gI, gP, gG):
-            p, labels, q, mask = ctx.saved_tensors
-            N, C, S = p.shape
-            if gI is None:
-                gI = torch.zeros((N, C), dtype=p.dtype, device=p.device)
-            if gP is None:
-                gP = torch.zeros((N, C), dtype=p.dtype, device=p.device)
-            gl = gI.gather(1, labels) * q  # p_l a_l, (N, S)
-            r = torch.bmm(gP.unsqueeze(1), p).squeeze(1) + gl  # (N, S)
-            dx = (gP.unsqueeze(-1) - r.unsqueeze(1)).mul_(p)
+            with full_precision(ctx.device_type):
+                return SoftmaxLabelSums._backward(ctx, gI, gP)
+
+        @staticmethod
+        def _forward(ctx, x, labels, mask):
+            N, C, S = x.shape
+            x = x.contiguous()
+            ctx.device_type = x.device.type
+            e, r = exponentials(x)
+            w = r if mask is None else r * mask  # the weight of e in every sum
+            P = torch.bmm(w.view(N, 1, S), e.transpose(1, 2)).view(N, C)
+            cols = torch.arange(S, device=x.device)
+            at = torch.add(cols, labels, alpha=S)  # the label's element in a (C * S) row
+            q = e.view(N, C * S).gather(1, at).mul_(r)  # p at the label
+            # sub-bin of pixel i: l * B + i % B
+            bins = torch.add(cols.bitwise_and_(_BINS - 1), labels, alpha=_BINS)
+            pair = torch.add(q, 1j)  # (q, 1) as one complex number: I and G in one scatter
             if mask is not None:
-                dx.mul_(mask.unsqueeze(1))
-                gl = gl * mask
-            dx.scatter_add_(1, labels.unsqueeze(1), gl.unsqueeze(1))
+                pair.mul_(mask)
+            sums = torch.zeros((N, C * _BINS), dtype=pair.dtype, device=x.device).scatter_add_(1, bins, pair)
+            sums = torch.view_as_real(sums).view(N, C, _BINS, 2).sum(2)
+            I, G = sums[..., 0], sums[..., 1]
+            if C * S < 2**31:
+                at = at.to(torch.int32)  # kept for backward: half the memory, cheap to widen
+            ctx.save_for_backward(x, e, r, q, labels, mask, at)
+            ctx.e_reused = False
+            ctx.mark_non_differentiable(G)
+            return I, P, G
+
+        @staticmethod
+        def _backward(ctx, gI, gP):
+            x, e, r, q, labels, mask, at = ctx.saved_tensors
+            N, C, S = e.shape
+            if ctx.e_reused:
+                # a second backward (retain_graph=True): e's memory holds the first gradient
+                e, r = exponentials(x)
+            else:
+                # dx is written into e's memory: no fresh (N, C, S) allocation (on CPU, the
+                # page faults of one cost as much as the arithmetic). .data: no version bump;
+                # the flag above keeps a second backward from reading it.
+                e = e.data
+                ctx.e_reused = True
+            zeros = None
+            if gI is None or gP is None:
+                zeros = torch.zeros((N, C), dtype=e.dtype, device=e.device)
+            a = zeros if gI is None else gI.contiguous()
+            b = zeros if gP is None else gP.contiguous()
+            al = a.gather(1, labels)  # a at the label
+            # t = sum_c p_c b_c + q a_l, with p = e r
+            t = torch.bmm(b.view(N, 1, C), e).view(N, S).mul_(r).addcmul_(q, al)
+            # dL/dx_c = m p_c (b_c - t) = (e_c m r) (b_c - t): in place, class by class (the
+            # outer difference b_c - t would be another (N, C, S) temporary)
+            dx = e.mul_((r if mask is None else r * mask).view(N, 1, S))
+            if C <= 16:
+                bt = b.t().contiguous()
+                for c in range(C):
+                    dx[:, c].mul_(torch.sub(bt[c].view(N, 1), t))
+            else:
+                dx.mul_(torch.sub(b.view(N, C, 1), t.view(N, 1, S)))
+            # + m q a_l at the label
+            qa = q.mul(al) if mask is None else q.mul(mask).mul_(al)
+            dx.view(N, C * S).scatter_add_(1, at.long(), qa)
             return dx, None, None
 
     _SOFTMAX_LABEL_SUMS = SoftmaxLabelSums
@@ -407,7 +479,11 @@ def _functorch_active() -> bool:
 
 def _torch_softmax_label_sums(x, labels, mask, *, batch):
     """Torch fast path of ``_overlap_sums(softmax(x), labels, ...)`` (eager only)."""
+    import torch
+
     m = None if mask is None else mask.to(x.dtype)
+    if labels.dtype != torch.int64:
+        labels = labels.long()  # gather / scatter indices
     I, P, G = _softmax_label_sums_function().apply(x, labels, m)
     valid = None
     if m is not None:
