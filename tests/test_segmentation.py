@@ -725,6 +725,21 @@ def test_torch_fast_path_sums_and_their_gradients_one_at_a_time(monkeypatch, dty
                 torch.testing.assert_close(a, b, **_tol(torch, dt))
 
 
+def test_torch_fast_path_real_scatter_branch(monkeypatch):
+    # accelerators take I and G from two real scatter-adds instead of one complex one
+    torch = pytest.importorskip("torch")
+    from losskit import segmentation as seg
+
+    x, lab = torch.tensor(X), torch.tensor(LAB)
+    for kw in ({}, {"ignore_index": 2}):
+        ref = _fast_and_generic(monkeypatch, losskit.dice_loss, x, lab, activation="softmax", **kw)[0]
+        monkeypatch.setattr(seg, "_complex_scatter", lambda device_type: False)
+        out = _fast_and_generic(monkeypatch, losskit.dice_loss, x, lab, activation="softmax", **kw)[0]
+        monkeypatch.undo()
+        torch.testing.assert_close(out[0], ref[0], rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(out[1], ref[1], rtol=1e-12, atol=1e-14)
+
+
 def test_torch_fast_path_second_backward_with_retain_graph():
     # The backward writes its gradient into the exponentials' memory; a second backward
     # through the same graph recomputes them.

@@ -342,6 +342,11 @@ _BINS = 16
 _EXP_RANGE = 2.0**40
 
 
+def _complex_scatter(device_type: str) -> bool:
+    """I and G in one complex scatter-add (CPU); elsewhere two real ones (tests switch)."""
+    return device_type == "cpu"
+
+
 def _softmax_label_sums_function():
     """The torch ``autograd.Function`` behind :func:`_torch_softmax_label_sums` (built lazily:
     ``import losskit`` must not import torch)."""
@@ -417,12 +422,24 @@ def _softmax_label_sums_function():
             q = e.view(N, C * S).gather(1, at).mul_(r)  # p at the label
             # sub-bin of pixel i: l * B + i % B
             bins = torch.add(cols.bitwise_and_(_BINS - 1), labels, alpha=_BINS)
-            pair = torch.add(q, 1j)  # (q, 1) as one complex number: I and G in one scatter
-            if mask is not None:
-                pair.mul_(mask)
-            sums = torch.zeros((N, C * _BINS), dtype=pair.dtype, device=x.device).scatter_add_(1, bins, pair)
-            sums = torch.view_as_real(sums).view(N, C, _BINS, 2).sum(2)
-            I, G = sums[..., 0], sums[..., 1]
+            if _complex_scatter(x.device.type):
+                # (q, 1) as one complex number: I and G in one scatter-add
+                pair = torch.add(q, 1j)
+                if mask is not None:
+                    pair.mul_(mask)
+                sums = torch.zeros((N, C * _BINS), dtype=pair.dtype, device=x.device).scatter_add_(1, bins, pair)
+                sums = torch.view_as_real(sums).view(N, C, _BINS, 2).sum(2)
+                I, G = sums[..., 0], sums[..., 1]
+            else:  # two real scatter-adds (atomics on accelerators)
+                ones = torch.ones_like(q) if mask is None else mask
+                qm = q if mask is None else q * mask
+                I, G = (
+                    torch.zeros((N, C * _BINS), dtype=x.dtype, device=x.device)
+                    .scatter_add_(1, bins, v)
+                    .view(N, C, _BINS)
+                    .sum(2)
+                    for v in (qm, ones)
+                )
             if C * S < 2**31:
                 at = at.to(torch.int32)  # kept for backward: half the memory, cheap to widen
             ctx.save_for_backward(x, e, r, q, labels, mask, at)
@@ -451,15 +468,17 @@ def _softmax_label_sums_function():
             al = a.gather(1, labels)  # a at the label
             # t = sum_c p_c b_c + q a_l, with p = e r
             t = torch.bmm(b.view(N, 1, C), e).view(N, S).mul_(r).addcmul_(q, al)
-            # dL/dx_c = m p_c (b_c - t) = (e_c m r) (b_c - t): in place, class by class (the
-            # outer difference b_c - t would be another (N, C, S) temporary)
-            dx = e.mul_((r if mask is None else r * mask).view(N, 1, S))
+            # dL/dx_c = m p_c (b_c - t) = e_c (b_c w - t w) with w = m r: in place, class by
+            # class (the outer difference would be another (N, C, S) temporary)
+            w = r if mask is None else r * mask
+            ntw = (t * w).neg_()
+            dx = e
             if C <= 16:
                 bt = b.t().contiguous()
                 for c in range(C):
-                    dx[:, c].mul_(torch.sub(bt[c].view(N, 1), t))
+                    dx[:, c].mul_(torch.addcmul(ntw, w, bt[c].view(N, 1)))
             else:
-                dx.mul_(torch.sub(b.view(N, C, 1), t.view(N, 1, S)))
+                dx.mul_(torch.addcmul(ntw.view(N, 1, S), w.view(N, 1, S), b.view(N, C, 1)))
             # + m q a_l at the label
             qa = q.mul(al) if mask is None else q.mul(mask).mul_(al)
             dx.view(N, C * S).scatter_add_(1, at.long(), qa)
