@@ -2,24 +2,46 @@
 
 Inputs: float32 logits ``(8, 4, 128, 128)`` and ``(2, 4, 64, 64, 64)`` with integer labels.
 losskit: ``dice_loss(x, labels, activation="softmax")`` (labels without a class axis; its
-torch fast path: fused softmax + label sums with a hand-derived backward, no one-hot).
-MONAI: ``DiceLoss(softmax=True, to_onehot_y=True)`` on labels with a channel axis (it builds
-the ``(N, C, ...)`` one-hot). A third row times losskit's generic array-API kernel (what
-NumPy / JAX / other backends run) on the same tensors, the measurement behind the fast path.
+torch fast path: ``exp(x)`` as ``exp2(x log2 e)`` with ``p = e / sum_c e`` never formed, ``p`` at
+the label by one gather, ``I`` and ``G`` by one complex scatter-add into per-class sub-bins,
+``P`` by a matmul, a hand-derived backward written into the exponentials' memory; no one-hot,
+one ``(N, C, ...)`` temporary per step). MONAI: ``DiceLoss(softmax=True, to_onehot_y=True)``
+on labels with a channel axis (it builds the ``(N, C, ...)`` one-hot). A third row times
+losskit's generic array-API kernel (what NumPy / JAX / other backends run) on the same tensors.
 
 Times are medians of interleaved repeats in one process (``_harness.interleaved``). The
 values are checked to agree before timing. A memory row reports the bytes of the tensors each
 implementation keeps alive for backward, beyond its inputs (from
 ``torch.autograd.graph.saved_tensors_hooks``; torch's CPU allocator has no peak counter):
-MONAI keeps its float32 one-hot, losskit only the probabilities and p at the label.
+MONAI keeps its float32 one-hot, losskit the exponentials and three ``(N, S)`` rows (``1/sum``,
+``p`` at the label, the label's int32 offset).
 
-What the rows showed while the family was written (a loaded 2-core machine, so treat as
-indicative; min CPU time per call, 1 thread): all three at about the same time
-((8, 4, 128, 128): losskit 1.2-1.7 ms, generic 1.2-1.4 ms, MONAI 1.1-1.2 ms; 3D: 6.0-6.5 ms
-for all three). The issue's target (<= 0.5x MONAI) is not met on CPU: the softmax and its
-backward, which both sides pay, are already ~45% of MONAI's time, and CPU gather / scatter
-kernels cost about as much per pixel as MONAI's one-hot (``scatter_`` + a product). The gain
-is memory: no one-hot, ~37% fewer bytes kept for backward.
+What the rows showed (November 2026, a 2-core machine shared with other jobs, so wall-clock
+rows move by 2x between runs). Measured by CPU time (``time.process_time``, 1 thread, min over
+30 interleaved rounds of 3 steps):
+
+* Page faults removed (glibc ``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_MMAP_THRESHOLD_`` and
+  ``MALLOC_TOP_PAD_`` raised so freed memory is reused): ``(8, 4, 128, 128)`` losskit 1.06-1.08
+  ms, MONAI 1.02-1.06, generic kernel 1.43-1.45; ``(2, 4, 64, 64, 64)`` 5.2-5.5 ms for losskit
+  and MONAI, 6.5-7.1 for the generic kernel: **ratio 1.0**, the target (<= 0.5) is not met.
+  (The previous fast path, a ``torch.softmax`` + gather + ``bincount`` + ``scatter_add``, was
+  1.1-1.15x MONAI.)
+* Default allocator: a fresh 2 MiB tensor costs ~0.65 ms of page faults here (~1.3 us per
+  4 KiB page), more than its arithmetic. losskit allocates one ``(N, C, S)`` tensor per step
+  (0 faults per step measured), MONAI several (512 per step at 2D, ~2000 at 3D), so the ratio
+  depends on the allocator's state: 0.7-1.0 at 2D and ~0.8 at 3D by CPU time; in this table's
+  wall-clock rows 0.84-1.24 at 2D and 0.31-0.50 at 3D (1 or 2 threads). The 3D "ok" comes from
+  MONAI's page faults, not from less arithmetic.
+
+Why not 0.5x: at 2D every per-pixel ``(N, S)`` op (an int64 index, a gather, a scatter-add)
+costs 40-65 us, as much as a full ``(N, C, S)`` float pass, and the label terms need two index
+computations, a gather and a scatter-add forward, a gather and a scatter-add backward
+(~0.4 ms); the dense part (``exp2`` ~0.1 ms, ``torch.exp`` is 4x slower on this CPU; two matmul
+reductions forward, one matmul and two in-place passes backward) is ~0.35 ms; about 25 eager
+ops in all, plus ~0.15 ms of Python front (validation, the label range check) and the Dice /
+reduction tail. MONAI's ~1.05 ms is a dozen larger kernels (softmax and its backward, a
+``scatter_`` one-hot, products, sums). Half of it needs a fused kernel (one pass forward, one
+backward), which eager torch does not offer.
 
     python benchmarks/run.py --only segmentation [--quick]
     python benchmarks/bench_segmentation.py [--quick]
