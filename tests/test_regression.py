@@ -556,3 +556,17 @@ def test_property_likelihood_losses_are_finite(x, t, var):
         # var = 0 is clamped to eps: finite
         assert np.all(np.isfinite(losskit.gaussian_nll_loss(x, t, var, full=full, reduction="none")))
     assert np.all(np.isfinite(losskit.msle_loss(np.abs(x), t, reduction="none")))
+
+
+def test_log_cosh_is_nonnegative_and_accurate_for_tiny_float32_residuals(xp):
+    # log(cosh(d)) = d^2/2 - d^4/12 + ...: for |d| <= 1e-2 the series to d^4 is exact to
+    # float32 precision; the |d| + softplus(-2|d|) - log 2 form alone rounds to values < 0.
+    d = np.array([0.0, 1e-6, -3e-4, 1e-3, 7e-3, -1e-2, 0.999, 1.0, 1.001, 30.0], dtype=np.float32)
+    got = xp.np(xp.call(lambda a, b: losskit.log_cosh_loss(a, b, reduction="none"),
+                        xp.asarray(d), xp.asarray(np.zeros_like(d))))
+    d64 = d.astype(np.float64)
+    # np.log(np.cosh(d)) itself cancels for tiny d; the Taylor series is exact there.
+    series = d64**2 / 2 - d64**4 / 12 + d64**6 / 45
+    ref = np.where(np.abs(d64) <= 1e-2, series, np.log(np.cosh(d64)))
+    assert np.all(got >= 0)
+    np.testing.assert_allclose(got, ref, rtol=2e-6 if xp.float_dtype == "float32" else 1e-12, atol=1e-30)

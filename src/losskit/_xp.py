@@ -31,6 +31,7 @@ __all__ = [
     "log_sigmoid",
     "sigmoid",
     "softplus",
+    "log_cosh",
     "xlogy",
     "safe_pow",
     "one_hot",
@@ -203,6 +204,21 @@ def softplus(x, xp):
 
         return jax.nn.softplus(x)
     return xp.maximum(x, xp.zeros_like(x)) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def log_cosh(x, xp):
+    """log(cosh(x)), finite and accurate for any x (the standard has no log-cosh).
+
+    Large |x|: |x| + log1p(exp(-2|x|)) - log 2 (cosh itself overflows float32 beyond
+    |x| ~ 89); this sum cancels to ~x^2/2 for small |x| and rounds to tiny negative values
+    in float32, so there cosh(x) = 1 + 2 sinh(x/2)^2 gives log1p(2 sinh(x/2)^2), exact and
+    >= 0. The small branch sees x only where |x| < 1, so its sinh cannot overflow (no
+    inf/NaN in the unused branch's gradient).
+    """
+    a = xp.abs(x)
+    small = a < 1.0
+    s = xp.sinh(xp.where(small, a, xp.zeros_like(a)) * 0.5)
+    return xp.where(small, xp.log1p(2.0 * s * s), a + softplus(-2.0 * a, xp) - math.log(2.0))
 
 
 def log_sigmoid(x, xp):

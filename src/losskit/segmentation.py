@@ -64,11 +64,11 @@ from ._xp import (
     as_float,
     backend_name,
     is_traced,
+    log_cosh,
     namespace,
     one_hot,
     sigmoid,
     softmax,
-    softplus,
     take_along_axis,
 )
 
@@ -1066,8 +1066,8 @@ def log_cosh_dice_loss(
 %(common_returns)s
 
     Notes:
-        Computed as :math:`|x| + \operatorname{softplus}(-2|x|) - \log 2`, which cannot
-        overflow. Jadon's code applies log-cosh to the Dice loss of the whole batch (all
+        Computed by ``losskit._xp.log_cosh``: finite for any input, exact and >= 0 for
+        small Dice losses. Jadon's code applies log-cosh to the Dice loss of the whole batch (all
         classes pooled); here it is applied per (sample, class) entry like the rest of the
         family, which is the same for one class with ``batch=True``. Since
         :math:`\log\cosh x \approx x^2/2` near 0, the loss is flatter than Dice near a
@@ -1092,9 +1092,7 @@ def log_cosh_dice_loss(
         include_background=include_background, squared=squared, smooth_nr=smooth_nr,
         smooth_dr=smooth_dr, batch=batch, weight=weight, ignore_index=ignore_index,
     )
-    a = xp.abs(d)
-    loss_ = a + softplus(-2.0 * a, xp) - math.log(2.0)
-    return _reduce_entries(loss_, reduction, xp, w, valid)
+    return _reduce_entries(log_cosh(d, xp), reduction, xp, w, valid)
 
 
 # --------------------------------------------------------------------------- Lovász
