@@ -93,7 +93,8 @@ def _info(args) -> int:
         print(f"  aliases: {', '.join(info.aliases)}")
     print(f"\nformula (LaTeX):\n  {info.formula}")
     sig = inspect.signature(info.fn)
-    print(f"\ncall:\n  losskit.{info.name}{sig}")
+    where = "losskit.torch" if info.family == "torch" else "losskit"
+    print(f"\ncall:\n  {where}.{info.name}{sig}")
     if info.options:
         print("\noptions:")
         for name, default in info.options.items():

@@ -82,4 +82,9 @@ from .perceptual import gram_matrix
 from .vgg import load_vgg16_features
 from .vgg import vgg16_features
 
-__all__ = sorted(name for name in globals() if not name.startswith("_") and name[0].isupper()) + []
+import types as _types
+
+__all__ = sorted(
+    name for name, value in globals().items()
+    if not name.startswith("_") and not isinstance(value, _types.ModuleType)
+)

@@ -1,0 +1,52 @@
+"""The README stays true: quick-start commands, CI entry point, the table of losses."""
+
+import pathlib
+import re
+
+import losskit
+from losskit.cli.commands import markdown_table
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def quick_start_commands():
+    section = README.split("## Quick start", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip()][:2]
+
+
+def test_quick_start_has_demo_then_tests():
+    demo, tests = quick_start_commands()
+    assert demo.endswith("losskit demo")
+    assert "-m pytest" in tests
+    assert "requirements/constraints.txt" in tests  # torch pinned for the test setup
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert quick_start_commands()[1] in ci.splitlines()
+
+
+def test_readme_loss_table_matches_the_registry():
+    table = README.split("<!-- losses:start -->", 1)[1].split("<!-- losses:end -->", 1)[0].strip()
+    assert table == markdown_table(list(losskit.registry.infos())), (
+        "README table is stale: regenerate with `losskit list --markdown`"
+    )
+
+
+def python_blocks():
+    return re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    import importlib.util
+
+    monkeypatch.chdir(tmp_path)
+    blocks = python_blocks()
+    assert blocks
+    for block in blocks:
+        needs = [m for m in ("torch", "jax") if re.search(rf"^import {m}|^from {m}", block, re.M)]
+        if any(importlib.util.find_spec(m) is None for m in needs):
+            continue
+        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
