@@ -161,3 +161,20 @@ def test_value_checks_are_skipped_under_torch_func_transforms():
     torch.testing.assert_close(g, (x.softmax(1) - torch.nn.functional.one_hot(y, 3)) / 2)
     per_row = vmap(lambda a, t: losskit.cross_entropy(a[None], t[None]))(x, y)
     torch.testing.assert_close(per_row, torch.nn.functional.cross_entropy(x, y, reduction="none"))
+
+
+def test_value_checks_run_on_host_arrays_only():
+    from losskit import _checks
+
+    labels = np.array([0, 5])
+    with pytest.raises(ValueError, match=r"target: expected class indices in \[0, 2\]"):
+        _checks.check_labels_in_range("target", labels, 3)
+
+    class OnAccelerator:  # stands for a CUDA tensor: reading it back would sync the device
+        shape = (2,)
+        device = type("Device", (), {"type": "cuda"})()
+
+    assert _checks.eager_values(OnAccelerator()) is None
+    _checks.check_labels_in_range("target", OnAccelerator(), 3)  # skipped, no error
+    with pytest.raises(TypeError, match="batch: expected a bool, got int"):
+        _checks.check_bool("batch", 1)

@@ -2,9 +2,12 @@
 
 Shapes, dtypes and option values are always checked and raise ``ValueError`` or
 ``TypeError`` with the argument's name and "expected X, got Y". Checks that need the
-array's *values* (labels in range, probabilities in [0, 1], boxes with x2 >= x1) run in
-eager mode only: under ``jax.jit`` or ``torch.compile`` the arrays are symbolic, and a
-data-dependent Python branch would break compilation (see :func:`losskit._xp.is_traced`).
+array's *values* (labels in range, probabilities in [0, 1], a positive running mean) run in
+eager mode on host memory only: under ``jax.jit``, ``torch.compile`` or ``torch.func`` the
+arrays are symbolic, and a data-dependent Python branch would break compilation (see
+:func:`losskit._xp.is_traced`); on an accelerator, reading values back would cost a device
+synchronisation on every call, so they are skipped there too (one policy for every loss:
+:func:`eager_values`).
 """
 
 from __future__ import annotations
@@ -56,6 +59,12 @@ def check_number(
         op = "<" if high_open else "<="
         raise ValueError(f"{name}: expected a number {op} {high}, got {value!r}")
     return value
+
+
+def check_bool(name: str, value: Any) -> None:
+    """A Python bool (not 0/1, not an array): flags such as ``batch`` or ``log_target``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
 
 
 def check_array(name: str, x: Any) -> None:
@@ -127,11 +136,24 @@ def normalize_axis(name: str, axis: Any, ndim: int) -> int:
     return int(axis) % ndim
 
 
-def _eager_values(x: Any):
-    """A NumPy view of ``x``'s values, or ``None`` when ``x`` is traced or empty."""
-    if is_traced(x):
-        return None
-    if math.prod(x.shape) == 0:
+def _on_host(x: Any) -> bool:
+    """True unless ``x`` lives on an accelerator (a torch or jax array off the CPU)."""
+    kind = getattr(getattr(x, "device", None), "type", None)  # torch
+    if kind is not None:
+        return kind == "cpu"
+    devices = getattr(x, "devices", None)  # jax
+    if callable(devices):
+        try:
+            return all(d.platform == "cpu" for d in devices())
+        except Exception:  # noqa: BLE001 - an unknown array type: assume host memory
+            return True
+    return True
+
+
+def eager_values(x: Any):
+    """A NumPy view of ``x``'s values for a value check, or ``None`` when the check is
+    skipped: ``x`` traced, empty, or on an accelerator (see the module docstring)."""
+    if is_traced(x) or math.prod(x.shape) == 0 or not _on_host(x):
         return None
     return to_numpy(x)
 
@@ -140,7 +162,7 @@ def check_labels_in_range(
     name: str, labels: Any, num_classes: int, *, ignore_index: int | None = None
 ) -> None:
     """Integer class labels in [0, num_classes) (``ignore_index`` allowed); eager only."""
-    v = _eager_values(labels)
+    v = eager_values(labels)
     if v is None:
         return
     if ignore_index is not None:
@@ -158,7 +180,7 @@ def check_labels_in_range(
 
 def check_in_unit_interval(name: str, x: Any) -> None:
     """Probabilities in [0, 1] (NaN counts as outside); eager only."""
-    v = _eager_values(x)
+    v = eager_values(x)
     if v is None:
         return
     lo, hi = float(v.min()), float(v.max())
@@ -172,7 +194,7 @@ def eager_min(x: Any) -> float | None:
     For value checks with a message of their own (NaN comes back as NaN: test with
     ``not lo >= bound`` so that it fails too).
     """
-    v = _eager_values(x)
+    v = eager_values(x)
     return None if v is None else float(v.min())
 
 

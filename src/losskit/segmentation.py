@@ -48,6 +48,7 @@ from typing import Any
 
 from ._checks import (
     check_array,
+    check_bool,
     check_choice,
     check_floating,
     check_in_unit_interval,
@@ -134,11 +135,6 @@ def _check_int_option(name: str, value: Any, allow_none: bool = True) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an int or None, got {type(value).__name__}")
-
-
-def _check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
 
 
 def _class_weight(weight, num_classes: int, xp, like):
@@ -515,7 +511,7 @@ def _torch_softmax_label_sums(x, labels, mask, *, batch):
 
 
 def _drop_background(include_background, C, *arrays):
-    _check_bool("include_background", include_background)
+    check_bool("include_background", include_background)
     if include_background:
         return arrays
     if C < 2:
@@ -529,8 +525,8 @@ def _drop_background(include_background, C, *arrays):
 def _sums_for(input, target, xp, *, activation, axis, include_background, squared, batch,
               ignore_index, weight):
     """The family's common front half: validated sums with background handled."""
-    _check_bool("batch", batch)
-    _check_bool("squared", squared)
+    check_bool("batch", batch)
+    check_bool("squared", squared)
     x, labels, g, mask = _prepare(
         input, target, xp, activation=activation, axis=axis, ignore_index=ignore_index,
         defer_activation=True,
@@ -1213,7 +1209,7 @@ def lovasz_softmax_loss(
     check_reduction(reduction)
     xp = namespace(input, target)
     check_choice("classes", classes, ("present", "all"))
-    _check_bool("per_image", per_image)
+    check_bool("per_image", per_image)
     if activation == "sigmoid":
         raise ValueError(
             "activation: expected 'softmax' or None for lovasz_softmax_loss, got 'sigmoid' "
@@ -1308,7 +1304,7 @@ def lovasz_hinge_loss(input, target, *, per_image=True, ignore_index=None, reduc
     check_floating("input", input, xp)
     check_array("target", target)
     check_ndim("input", input, min_ndim=1)
-    _check_bool("per_image", per_image)
+    check_bool("per_image", per_image)
     _check_int_option("ignore_index", ignore_index)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"target: expected the shape of input {tuple(input.shape)}, got {tuple(target.shape)}")

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._checks import check_choice, check_number
+from .._checks import check_bool, check_choice, check_number
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, backend_name, namespace, safe_pow, stop_gradient
@@ -762,8 +762,7 @@ def focal_eiou_loss(
         0.6562
     """
     check_number("gamma", gamma, low=0.0)
-    if not isinstance(detach_weight, bool):
-        raise TypeError(f"detach_weight: expected a bool, got {type(detach_weight).__name__}")
+    check_bool("detach_weight", detach_weight)
     return _finish("focal_eiou", pred, target, fmt, eps, reduction, gamma=gamma, detach_weight=detach_weight)
 
 

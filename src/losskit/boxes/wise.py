@@ -24,10 +24,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._checks import check_array, check_number
+from .._checks import check_array, check_number, eager_min
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import as_float, is_traced, namespace, size, stop_gradient, to_numpy
+from .._xp import as_float, namespace, size, stop_gradient
 from ._geometry import Pair, prepare
 
 __all__ = ["wiou_loss", "wiou_update_mean", "wiou_momentum", "WIOU_DEFAULT_MOMENTUM"]
@@ -74,20 +74,6 @@ def _check_wiou_options(opts: dict) -> None:
         check_number("iou_mean", iou_mean, low=0.0, low_open=True)
 
 
-def _on_cpu(x) -> bool:
-    device = getattr(x, "device", None)
-    kind = getattr(device, "type", None)  # torch
-    if kind is not None:
-        return kind == "cpu"
-    devices = getattr(x, "devices", None)  # jax
-    if callable(devices):
-        try:
-            return all(d.platform == "cpu" for d in devices())
-        except Exception:  # noqa: BLE001 - unknown array type: assume host memory
-            return True
-    return True
-
-
 def _resolve_iou_mean(iou_mean: Any, xp, p):
     """``iou_mean`` as a float or a detached 0-d array of ``p``'s dtype (``None`` stays)."""
     if iou_mean is None or not hasattr(iou_mean, "shape"):
@@ -101,11 +87,9 @@ def _resolve_iou_mean(iou_mean: Any, xp, p):
         raise TypeError(
             f"iou_mean: expected a number or an array of the boxes' library, got {type(iou_mean).__name__}"
         ) from None
-    if not is_traced(iou_mean) and _on_cpu(iou_mean):
-        # (skipped on accelerators: reading the value would cost a device sync per step)
-        v = float(to_numpy(iou_mean).reshape(-1)[0])
-        if not v > 0:
-            raise ValueError(f"iou_mean: expected a positive running mean, got {v}")
+    v = eager_min(iou_mean)  # None when traced or on an accelerator (no sync per step)
+    if v is not None and not v > 0:
+        raise ValueError(f"iou_mean: expected a positive running mean, got {v}")
     m = as_float(iou_mean, xp, p.dtype)
     m = xp.reshape(m, ())
     # The normaliser is a statistic of past batches: a constant for the gradient.

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .._checks import check_choice, check_number, check_reduction
+from .._checks import check_bool, check_choice, check_number, check_reduction
 from .._reduce import reduce_loss
 from .._xp import is_traced, namespace
 from .vgg import (
@@ -113,8 +113,7 @@ class _FeatureLoss(nn.Module):
         super().__init__()
         cls = type(self).__name__
         check_reduction(reduction)
-        if not isinstance(normalize_input, bool):
-            raise TypeError(f"normalize_input: expected a bool, got {type(normalize_input).__name__}")
+        check_bool("normalize_input", normalize_input)
         if layers is None:
             layers = self._default_layers
         if isinstance(layers, str) or not isinstance(layers, Sequence) or not layers:
