@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import numpy as np
 
@@ -10,6 +11,11 @@ import losskit
 from losskit._xp import to_numpy
 
 BACKENDS = ["numpy", "array_api_strict", "torch-float32", "torch-float64", "jax"]
+
+#: The device the torch backends put their test arrays on: ``LOSSKIT_TEST_DEVICE=cuda`` runs
+#: every backend-parametrised torch test on a GPU (value checks are skipped for arrays on an
+#: accelerator, so deselect the bad-input tests there: ``-k "not bad_input and not invalid"``).
+TORCH_DEVICE = os.environ.get("LOSSKIT_TEST_DEVICE", "cpu")
 
 _MODULES = {
     "numpy": "numpy",
@@ -35,6 +41,10 @@ def _jax():
         # float64 arrays must stay float64 (gradient checks); float32 stays float32 because
         # every losskit kernel takes its dtypes from its inputs, never from defaults.
         jax.config.update("jax_enable_x64", True)
+        # On a GPU, JAX runs float32 matmuls in reduced precision (TF32-like) by default;
+        # the tests compare against float64 oracles at 1e-5, so ask for full precision
+        # (a user's own setting is theirs: losskit follows whatever JAX is configured to do).
+        jax.config.update("jax_default_matmul_precision", "highest")
         _jax_configured = True
     return jax
 
@@ -79,6 +89,16 @@ class Backend:
         return self.name.startswith("torch")
 
     @property
+    def on_accelerator(self) -> bool:
+        """Test arrays live on a GPU (``LOSSKIT_TEST_DEVICE`` for torch; jax's default device):
+        losskit's eager value checks and warnings skip such arrays (no device sync per call)."""
+        if self.is_torch:
+            return TORCH_DEVICE != "cpu"
+        if self.name == "jax":
+            return _jax().default_backend() != "cpu"
+        return False
+
+    @property
     def has_autodiff(self) -> bool:
         return self.is_torch or self.name == "jax"
 
@@ -112,7 +132,7 @@ class Backend:
             import torch
 
             return torch.as_tensor(np.array(a, dtype=np.float64 if dtype == "bfloat16" else None)).to(
-                getattr(torch, dtype)
+                device=TORCH_DEVICE, dtype=getattr(torch, dtype)
             )
         if self.name == "jax":
             jnp = self.ns

@@ -614,7 +614,7 @@ def test_empty_batch(xp, name):
     for red in ("mean", "sum"):
         xp.assert_close(xp.call(fn, p, t, reduction=red, **opts), 0.0)
     if xp.is_torch:
-        q = xp.ns.zeros((0, 4), dtype=xp.dtype(xp.float_dtype), requires_grad=True)
+        q = xp.ns.zeros((0, 4), dtype=xp.dtype(xp.float_dtype), device=t.device, requires_grad=True)
         fn(q, t, **opts).backward()  # the graph is kept
         assert q.grad is not None and q.grad.shape == (0, 4)
 

@@ -409,6 +409,8 @@ def test_log_loss_clips_exact_zero_and_one(xp):
 
 
 def test_log_loss_does_not_renormalise_and_warns(xp):
+    if xp.on_accelerator:
+        pytest.skip("value warnings read host memory only (no device sync per call)")
     p = np.array([[0.2, 0.2, 0.2], [0.2, 0.3, 0.5]])
     y = np.array([0, 2])
     with pytest.warns(UserWarning, match="do not sum to one"):

@@ -47,7 +47,14 @@ import torch
 import torch._dynamo.testing  # CompileCounterWithBackend (not imported by `import torch`)
 
 import losskit.torch as lt
+from helpers import TORCH_DEVICE
 from losskit.torch import LossModule
+
+# LOSSKIT_TEST_DEVICE=cuda runs these on a GPU (autocast on that device);
+# LOSSKIT_TEST_COMPILE_BACKEND=inductor compiles real kernels (Triton on a GPU) instead
+# of the fast "aot_eager" default.
+DEVICE = torch.device(TORCH_DEVICE)
+COMPILE_BACKEND = __import__("os").environ.get("LOSSKIT_TEST_COMPILE_BACKEND", "aot_eager")
 
 # --------------------------------------------------------------------------- discovery
 
@@ -251,23 +258,24 @@ def _custom_cases():
 _CUSTOM = _custom_cases()
 
 
-def _to_torch(a: np.ndarray, float_dtype=torch.float32) -> torch.Tensor:
+def _to_torch(a: np.ndarray, float_dtype=torch.float32, device=DEVICE) -> torch.Tensor:
     t = torch.from_numpy(np.ascontiguousarray(a))
-    return t.to(float_dtype) if t.is_floating_point() else t
+    return t.to(device, float_dtype) if t.is_floating_point() else t.to(device)
 
 
 def _rng(cls) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(cls.__name__.encode()))
 
 
-def _run(module, arrays, grad_args, *, float_dtype=torch.float32, differentiable=True, autocast=False):
+def _run(module, arrays, grad_args, *, float_dtype=torch.float32, differentiable=True, autocast=False, device=DEVICE):
     """Value and gradients (of the chosen inputs, then of the module's parameters)."""
-    args = [_to_torch(a, float_dtype) for a in arrays]
+    module.to(device)
+    args = [_to_torch(a, float_dtype, device) for a in arrays]
     for i in grad_args:
         if differentiable:
             args[i].requires_grad_(True)
     params = [p for p in module.parameters() if p.requires_grad]
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=autocast):
         out = module(*args)
     if not differentiable:
         return out.detach(), []
@@ -326,7 +334,8 @@ def _find_case(cls, variant) -> Case:
             continue
         arrays = arrays[:n_pos]
         try:
-            out, grads = _run(cls(**opts), arrays, (0,), differentiable=differentiable)
+            # on the CPU, where the eager value checks run (they skip accelerator arrays)
+            out, grads = _run(cls(**opts), arrays, (0,), differentiable=differentiable, device="cpu")
             if not torch.isfinite(out).all() or not all(torch.isfinite(g).all() for g in grads):
                 raise ValueError("non-finite value or gradient")
         except Exception as exc:  # noqa: BLE001 - collecting why each candidate is refused
@@ -372,7 +381,7 @@ def test_compile_fullgraph_matches_eager(cls, variant):
     eager_out, eager_grads = _run(copy.deepcopy(module), arrays, case.grad_args, differentiable=case.differentiable)
 
     torch._dynamo.reset()  # a fresh cache: no silent eager fallback from the recompile limit
-    counter = torch._dynamo.testing.CompileCounterWithBackend("aot_eager")
+    counter = torch._dynamo.testing.CompileCounterWithBackend(COMPILE_BACKEND)
     compiled = torch.compile(copy.deepcopy(module), fullgraph=True, backend=counter)
     out, grads = _run(compiled, arrays, case.grad_args, differentiable=case.differentiable)
     assert counter.frame_count >= 1, "torch.compile did not compile a graph"
@@ -416,7 +425,7 @@ def test_autocast_bfloat16_finite_and_close_to_float32(cls, variant):
     # 2. bfloat16 inputs (what a model under autocast emits); the reference is float32
     # on the same bf16-rounded values, so only the loss's own rounding is measured.
     rounded = [
-        a if a.dtype.kind != "f" else _to_torch(a).to(torch.bfloat16).double().numpy() for a in arrays
+        a if a.dtype.kind != "f" else _to_torch(a).to(torch.bfloat16).double().cpu().numpy() for a in arrays
     ]
     ref_out, ref_grads = _run(copy.deepcopy(module), rounded, case.grad_args, **kw)
     out, grads = _run(
@@ -440,7 +449,7 @@ def test_pickle_round_trip(cls, variant):
     for k in sd:
         torch.testing.assert_close(sd2[k], sd[k], rtol=0, atol=0)
     args = [_to_torch(a) for a in arrays]
-    torch.testing.assert_close(clone(*args), module(*args), rtol=0, atol=0)
+    torch.testing.assert_close(clone.to(DEVICE)(*args), module.to(DEVICE)(*args), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("cls, variant", PARAMS)
