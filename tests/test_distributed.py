@@ -36,6 +36,17 @@ LOSSES = {
     "circle": (losskit.circle_loss, {"m": 0.25, "gamma": 8.0}),
     "ms": (losskit.multi_similarity_loss, {}),
 }
+# Segmentation losses with batch=True pool the batch's sums: the model's (B, 4) output is
+# read as (B, 2 classes, 2 pixels) logits, with these labels (both classes on both ranks).
+PIXEL_LABELS = np.array([[0, 1], [1, 1], [0, 0], [1, 0], [0, 1], [1, 0], [1, 1], [0, 1], [0, 0], [1, 1]])
+PIXEL_LOSSES = {
+    "dice_batch": (losskit.dice_loss, {"activation": "softmax", "batch": True}),
+    "tversky_batch": (losskit.tversky_loss, {"activation": "softmax", "batch": True, "alpha": 0.3, "beta": 0.7}),
+}
+
+
+def as_pixels(t):
+    return t.reshape(t.shape[0], 2, 2)
 
 
 def data():
@@ -82,6 +93,18 @@ def _worker(rank, port, outdir):
                 crit(net(x[sl]), y[sl], **opts).backward()
                 out[f"{name}/{mode}/w_grad"] = net.module.weight.grad.numpy()
                 out[f"{name}/{mode}/b_grad"] = net.module.bias.grad.numpy()
+        py = torch.tensor(PIXEL_LABELS)
+        for name, (fn, opts) in PIXEL_LOSSES.items():
+            crit = GlobalBatchLoss(fn)
+            e = as_pixels(emb[sl]).clone().requires_grad_(True)
+            value = crit(e, py[sl], **opts)
+            value.backward()
+            out[f"{name}/exact/value"] = value.item()
+            out[f"{name}/exact/emb_grad"] = e.grad.reshape(e.shape[0], -1).numpy()
+            net = DDP(model(w, bias))
+            crit(as_pixels(net(x[sl])), py[sl], **opts).backward()
+            out[f"{name}/exact/w_grad"] = net.module.weight.grad.numpy()
+            out[f"{name}/exact/b_grad"] = net.module.bias.grad.numpy()
         # the module form and the general helpers
         crit = GlobalBatchLoss(losskit.torch.AdaSPLoss(temperature=0.1))
         out["module/value"] = crit(emb[sl], y[sl]).item()
@@ -115,14 +138,15 @@ def ranks(tmp_path_factory):
     return [dict(np.load(os.path.join(outdir, f"rank{r}.npz"))) for r in range(WORLD)]
 
 
-def full_batch(fn, opts):
+def full_batch(fn, opts, view=lambda t: t, y=None):
     """Single-process reference: value, embedding gradient, linear-model gradients."""
-    x, emb, w, bias, y = data()
+    x, emb, w, bias, labels = data()
+    y = labels if y is None else y
     e = emb.clone().requires_grad_(True)
-    value = fn(e, y, **opts)
+    value = fn(view(e), y, **opts)
     value.backward()
     net = model(w, bias)
-    fn(net(x), y, **opts).backward()
+    fn(view(net(x)), y, **opts).backward()
     return value.item(), e.grad.numpy(), net.weight.grad.numpy(), net.bias.grad.numpy()
 
 
@@ -152,10 +176,18 @@ def _defaults(fn):
     return {p.name: p.default for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY}
 
 
-@pytest.mark.parametrize("name", list(LOSSES))
+@pytest.mark.parametrize("name", list(LOSSES) + list(PIXEL_LOSSES))
 def test_exact_mode_equals_single_process_full_batch(ranks, name):
-    fn, opts = LOSSES[name]
-    value, g_emb, g_w, g_b = full_batch(fn, opts)
+    if name in PIXEL_LOSSES:
+        fn, opts = PIXEL_LOSSES[name]
+        value, g_emb, g_w, g_b = full_batch(fn, opts, as_pixels, torch.tensor(PIXEL_LABELS))
+        # pooling matters: one rank's own batch gives another value
+        _, emb, _, _, _ = data()
+        local = fn(as_pixels(emb[rows(0)]), torch.tensor(PIXEL_LABELS[rows(0)]), **opts).item()
+        assert not np.isclose(local, value, rtol=1e-6)
+    else:
+        fn, opts = LOSSES[name]
+        value, g_emb, g_w, g_b = full_batch(fn, opts)
     for r in range(WORLD):
         res = ranks[r]
         np.testing.assert_allclose(res[f"{name}/exact/value"], value, rtol=1e-12)

@@ -1,6 +1,7 @@
 r"""Losses over the global batch under ``torch.distributed`` (DDP), with exact gradients.
 
-Pair-based losses (AdaSP, triplet, NT-Xent, ...) compare every sample with every other:
+Pair-based losses (AdaSP, triplet, NT-Xent, ...) compare every sample with every other,
+and the segmentation losses with ``batch=True`` pool their sums over the batch:
 under data parallelism each rank only sees its own slice, so the loss, and its gradient,
 change with the number of processes. This module gathers the batch *with* its gradient.
 
@@ -151,11 +152,14 @@ def _function_and_options(loss: Any, kwargs: dict) -> tuple[Callable, dict]:
 
 
 class GlobalBatchLoss(torch.nn.Module):
-    """Make a metric-learning loss see the global batch under DDP.
+    """Make a loss that looks across the batch see the global batch under DDP.
 
     ``GlobalBatchLoss(loss, mode="exact")`` wraps a losskit loss function or module
-    (``losskit.adasp_loss``, ``losskit.torch.NTXentLoss(...)``, ...). ``forward(embeddings,
-    labels, *args, **options)`` with the rank's local (B_r, D) embeddings and (B_r,) labels:
+    (``losskit.adasp_loss``, ``losskit.torch.NTXentLoss(...)``, ...; also the Dice family
+    with ``batch=True``, e.g. ``GlobalBatchLoss(losskit.torch.DiceLoss(activation="softmax",
+    batch=True))``, whose input is gathered like embeddings). ``forward(embeddings,
+    labels, *args, **options)`` with the rank's local (B_r, D) embeddings and (B_r,) labels
+    (or (B_r, C, ...) logits and their labels):
 
     * ``mode="exact"``: gathers embeddings (with gradient) and labels from every rank and
       evaluates the loss on the global batch (rank order) on every rank. The value is the
