@@ -59,3 +59,30 @@ def test_jit_compiles_lazily_and_runs():
     y = np.ones_like(x)
     _numba.parallel_for(axpy, x.size, _numba.plan(x.size, threads=2, grain=1000), 2.0, x, y)
     np.testing.assert_array_equal(y, 1 + 2 * x)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_pool_works_in_a_forked_child():
+    import os
+
+    def kernel(part, start, stop, out):
+        out[start:stop] = part
+
+    out = np.zeros(100)
+    _numba.parallel_for(kernel, 100, 2, out)  # the parent's pool now has a thread
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: the inherited pool has no threads; a new one must be made
+        try:
+            child = np.zeros(100)
+            _numba.parallel_for(kernel, 100, 2, child)
+            os.write(w, b"ok" if child[-1] == 1 else b"bad")
+        finally:
+            os._exit(0)
+    os.close(w)
+    import select
+
+    ready, _, _ = select.select([r], [], [], 20)
+    result = os.read(r, 2) if ready else b"hung"
+    os.waitpid(pid, 0) if ready else os.kill(pid, 9)
+    assert result == b"ok"

@@ -103,6 +103,17 @@ _pool_size = 0
 _pool_lock = threading.Lock()
 
 
+def _forget_pool_in_child() -> None:
+    """After ``fork`` (e.g. DataLoader workers) the child has the pool object but none of its
+    threads: work submitted to it would wait forever. The child starts a pool of its own."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def _get_pool(workers: int) -> concurrent.futures.ThreadPoolExecutor:
     global _pool, _pool_size
     with _pool_lock:
