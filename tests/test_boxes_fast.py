@@ -1,14 +1,19 @@
-"""The PyTorch fast path of the box losses (``losskit.boxes._torch_fast``).
+"""The PyTorch fast paths of the box losses (``losskit.boxes._torch_fast``).
 
 GIoU, DIoU, CIoU, EIoU and SIoU on torch tensors run hand-derived kernels (loss and local
-gradient in one forward pass). The array-API kernels of ``losskit.boxes.losses`` are the
-reference: inside ``_torch_fast.disabled()`` the public losses run them through autograd.
-Every test here pins the fast path to that reference -- values and gradients with respect
-to prediction *and* target -- on random boxes and on the degenerate cases where hand-derived
-gradients go wrong (identical boxes, zero width or height, points, coincident centres,
-shared edges, inverted boxes, far apart, 1e4 px coordinates), in float32 (1e-5) and float64
-(1e-10); plus ``torch.autograd.gradcheck``, chunking, batch shapes, empty batches,
-``torch.compile`` and autocast.
+gradient in one forward pass): on eager CPU float32 / float64 tensors the compiled numba
+kernel (``losskit.boxes._numba_fast``) when numba is installed, else (and on accelerators,
+under ``torch.compile``, and inside ``losskit._numba.disabled()``) the chunked torch kernel.
+The array-API kernels of ``losskit.boxes.losses`` are the reference: inside
+``_torch_fast.disabled()`` the public losses run them through autograd. Every test marked
+with the ``fast_path`` fixture runs once per fast kernel ("torch", "compiled"; the compiled
+one is skipped only when numba is not installed) and pins it to that reference -- values
+and gradients with respect to prediction *and* target -- on random boxes and on the
+degenerate cases where hand-derived gradients go wrong (identical boxes, zero width or
+height, points, coincident centres, shared edges, inverted boxes, far apart, 1e4 px
+coordinates), in float32 (1e-5) and float64 (1e-10); plus ``torch.autograd.gradcheck``,
+chunking and thread splits, batch shapes, empty batches, a second backward through a
+retained graph, ``torch.compile`` and autocast.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ torch = pytest.importorskip("torch")
 
 import losskit  # noqa: E402
 from helpers import numerical_grad  # noqa: E402
+from losskit import _numba  # noqa: E402
 from losskit.boxes import _torch_fast  # noqa: E402
 
 # (kind, options) pairs: every option of every fast kind, defaults first.
@@ -41,6 +47,19 @@ TOL = {
     torch.float32: dict(rtol=1e-5, atol=1e-6),
     torch.float64: dict(rtol=1e-10, atol=1e-12),
 }
+
+
+@pytest.fixture(params=["torch", "compiled"])
+def fast_path(request):
+    """Which fast kernel the test runs: "torch" (the chunked torch kernel: numba switched
+    off for the test) or "compiled" (numba's; skipped when numba is not installed)."""
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+        assert _numba.available()
+        yield request.param
+    else:
+        with _numba.disabled():
+            yield request.param
 
 
 def _public(kind):
@@ -92,18 +111,28 @@ def _boxes():
     return np.concatenate([p, sp]), np.concatenate([t, st])
 
 
-def _has_fast_node(out) -> bool:
-    """True when the autograd graph of ``out`` contains the fast kernel's node."""
+def _fast_node(out) -> str | None:
+    """The name of the fast kernel's node in the autograd graph of ``out`` ("_BoxLoss":
+    the torch kernel, "_BoxLossCompiled": numba's), or None."""
     seen, stack = set(), [out.grad_fn]
     while stack:
         fn = stack.pop()
         if fn is None or fn in seen:
             continue
         seen.add(fn)
-        if "_BoxLoss" in type(fn).__name__:
-            return True
+        name = type(fn).__name__
+        if "_BoxLoss" in name:
+            return name.removesuffix("Backward")
         stack.extend(f for f, _ in fn.next_functions)
-    return False
+    return None
+
+
+def _has_fast_node(out) -> bool:
+    """True when the autograd graph of ``out`` contains a fast kernel's node."""
+    return _fast_node(out) is not None
+
+
+_NODE = {"torch": "_BoxLoss", "compiled": "_BoxLossCompiled"}
 
 
 def _value_and_grads(fn, p, t, **opts):
@@ -150,12 +179,13 @@ def _assert_grad_close(actual, expected, dtype, what):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
-def test_fast_path_equals_generic(kind, opts, dtype):
+def test_fast_path_equals_generic(kind, opts, dtype, fast_path):
     p_np, t_np = _boxes()
     p = torch.tensor(p_np, dtype=dtype)
     t = torch.tensor(t_np, dtype=dtype)
     fn = _public(kind)
     assert _torch_fast.ENABLED and kind in _torch_fast.KINDS
+    assert _fast_node(fn(p.clone().requires_grad_(True), t, **opts)) == _NODE[fast_path]
     v, gp, gt = _value_and_grads(fn, p, t, **opts)
     with _torch_fast.disabled():
         rv, rgp, rgt = _value_and_grads(fn, p, t, **opts)
@@ -167,11 +197,11 @@ def test_fast_path_equals_generic(kind, opts, dtype):
 
 
 @pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
-def test_public_loss_dispatches_to_fast_path(kind, opts):
+def test_public_loss_dispatches_to_fast_path(kind, opts, fast_path):
     p_np, t_np = _boxes()
     p = torch.tensor(p_np[:4], requires_grad=True)
     t = torch.tensor(t_np[:4])
-    assert _has_fast_node(_public(kind)(p, t, **opts))
+    assert _fast_node(_public(kind)(p, t, **opts)) == _NODE[fast_path]
     with _torch_fast.disabled():
         assert not _torch_fast.ENABLED
         assert not _has_fast_node(_public(kind)(p, t, **opts))
@@ -193,7 +223,7 @@ def test_kinds_and_unknown_kind():
 
 
 @pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
-def test_reductions_and_batch_shapes(kind, opts):
+def test_reductions_and_batch_shapes(kind, opts, fast_path):
     rng = np.random.default_rng(1)
     p_np, t_np = _random_pairs(rng, 6)
     fn = _public(kind)
@@ -220,7 +250,7 @@ def test_reductions_and_batch_shapes(kind, opts):
     assert single.shape == ()
 
 
-def test_elementwise_any_batch_shape_and_non_contiguous():
+def test_elementwise_any_batch_shape_and_non_contiguous(fast_path):
     rng = np.random.default_rng(2)
     p_np, t_np = _random_pairs(rng, 24)
     p = torch.tensor(p_np).reshape(2, 3, 4, 4)
@@ -240,6 +270,8 @@ def test_elementwise_any_batch_shape_and_non_contiguous():
 
 @pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
 def test_chunking_does_not_change_the_result(kind, opts, monkeypatch):
+    """The torch kernel's chunks (numba off: the compiled kernel has its own test below)."""
+    monkeypatch.setattr(_numba, "_enabled", False)
     p_np, t_np = _boxes()
     p = torch.tensor(p_np, dtype=torch.float32)
     t = torch.tensor(t_np, dtype=torch.float32)
@@ -255,7 +287,7 @@ def test_chunking_does_not_change_the_result(kind, opts, monkeypatch):
 
 
 @pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
-def test_only_one_input_requires_grad(kind, opts):
+def test_only_one_input_requires_grad(kind, opts, fast_path):
     rng = np.random.default_rng(3)
     p_np, t_np = _random_pairs(rng, 5)
     fn = _public(kind)
@@ -287,7 +319,7 @@ _NOT_CIOU = [(c, i) for c, i in zip(CASES, IDS) if c[0] != "ciou"]
 
 
 @pytest.mark.parametrize("kind,opts", [c for c, _ in _NOT_CIOU], ids=[i for _, i in _NOT_CIOU])
-def test_gradcheck(kind, opts):
+def test_gradcheck(kind, opts, fast_path):
     """torch.autograd.gradcheck (float64) for both arguments, away from the kinks."""
     p = torch.tensor(_GC_PRED, dtype=torch.float64, requires_grad=True)
     t = torch.tensor(_GC_TARGET, dtype=torch.float64, requires_grad=True)
@@ -299,7 +331,7 @@ def test_gradcheck(kind, opts):
 
 
 @pytest.mark.parametrize("alpha_threshold", [None, 0.2])
-def test_ciou_gradient_has_alpha_detached(alpha_threshold):
+def test_ciou_gradient_has_alpha_detached(alpha_threshold, fast_path):
     """CIoU's alpha is a constant for the gradient (the paper): the gradient is that of
     DIoU + alpha_0 * v with alpha_0 frozen at the evaluation point. Checked against a
     float64 central-difference gradient of that frozen function, for pred and target."""
@@ -360,7 +392,7 @@ def test_second_derivatives_are_refused_not_wrong():
 
 
 @pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
-def test_empty_batch(kind, opts):
+def test_empty_batch(kind, opts, fast_path):
     p = torch.zeros(0, 4, requires_grad=True)
     t = torch.zeros(0, 4)
     fn = _public(kind)
@@ -371,11 +403,18 @@ def test_empty_batch(kind, opts):
     assert p.grad is not None and p.grad.shape == (0, 4)
     empty = torch.zeros(3, 0, 4)
     assert _torch_fast.elementwise(kind, empty, empty, eps=1e-7, **opts).shape == (3, 0)
+    # both arguments, float64, sum: the fast node is in the graph, gradients of shape (0, 4)
+    p = torch.zeros(0, 4, dtype=torch.float64, requires_grad=True)
+    t = torch.zeros(0, 4, dtype=torch.float64, requires_grad=True)
+    out = fn(p, t, reduction="sum", **opts)
+    assert _fast_node(out) == _NODE[fast_path] and out.item() == 0.0
+    gp, gt = torch.autograd.grad(out, (p, t))
+    assert gp.shape == gt.shape == (0, 4) and gp.dtype == torch.float64
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["float16", "bfloat16"])
 @pytest.mark.parametrize("kind", ["giou", "ciou", "siou"])
-def test_half_precision_input_goes_fast_in_float32(kind, dtype):
+def test_half_precision_input_goes_fast_in_float32(kind, dtype, fast_path):
     p_np, t_np = _boxes()
     p = torch.tensor(p_np).to(dtype).requires_grad_(True)
     t = torch.tensor(t_np).to(dtype)
@@ -454,3 +493,138 @@ def test_torch_func_transforms_use_the_generic_kernel(kind, opts):
     _assert_grad_close(g, ref, torch.float64, "torch.func.grad")
     v = torch.func.vmap(lambda a, b: fn(a, b, reduction="none", **opts))(p, t)
     _assert_close(v, fn(p, t, reduction="none", **opts), torch.float64, "vmap")
+
+
+# ---------------------------------------------------------------------------------------
+# the compiled kernel: dispatch, retained graphs, thread splits
+# ---------------------------------------------------------------------------------------
+
+
+def _spy(monkeypatch, name):
+    """Count the calls of ``_torch_fast.<name>`` (still calling it)."""
+    calls = []
+    real = getattr(_torch_fast, name)
+
+    def spy(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_torch_fast, name, spy)
+    return calls
+
+
+def test_numba_disabled_routes_to_the_torch_kernel(monkeypatch):
+    """With numba, eager CPU float tensors run the compiled kernel; ``_numba.disabled()``
+    routes them to the torch kernel (``_kernel``), with and without gradients."""
+    pytest.importorskip("numba")
+    compiled = _spy(monkeypatch, "_compiled")
+    kernel = _spy(monkeypatch, "_kernel")
+    p_np, t_np = _boxes()
+    p = torch.tensor(p_np, dtype=torch.float32)
+    t = torch.tensor(t_np, dtype=torch.float32)
+    a = losskit.ciou_loss(p.clone().requires_grad_(True), t)
+    b = losskit.ciou_loss(p, t)  # no gradient needed
+    assert _fast_node(a) == "_BoxLossCompiled" and b.grad_fn is None
+    assert compiled == ["ciou", "ciou"] and kernel == []
+    with _numba.disabled():
+        assert not _numba.available()
+        c = losskit.ciou_loss(p.clone().requires_grad_(True), t)
+        d = losskit.ciou_loss(p, t)
+    assert _fast_node(c) == "_BoxLoss" and compiled == ["ciou", "ciou"] and kernel == ["ciou", "ciou"]
+    assert _numba.available()
+    torch.testing.assert_close(a.detach(), c.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(b, d, rtol=1e-5, atol=1e-6)
+
+
+def test_compiled_kernel_only_for_eager_cpu_float32_float64(monkeypatch):
+    """Mixed dtypes, dispatch modes and torch.func transforms take the other paths (the
+    compiled kernel reads raw memory, which such callers must not be bypassed for)."""
+    pytest.importorskip("numba")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    compiled = _spy(monkeypatch, "_compiled")
+    p_np, t_np = _random_pairs(np.random.default_rng(5), 4)
+    p = torch.tensor(p_np)
+    t = torch.tensor(t_np)
+    assert _torch_fast._use_compiled(p, t) and _torch_fast._use_compiled(p.float(), t.float())
+    assert not _torch_fast._use_compiled(p, t.float())  # mixed dtypes
+    assert not _torch_fast._use_compiled(p.half(), t.half())
+
+    class Count(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops += 1
+            return func(*args, **(kwargs or {}))
+
+    with Count() as mode:
+        out = _torch_fast.elementwise("giou", p, t, eps=1e-7)
+    assert mode.ops > 10 and compiled == []  # the mode saw the torch kernel's operations
+    torch.func.grad(lambda a: losskit.giou_loss(a, t, reduction="sum"))(p)
+    assert compiled == []
+    np.testing.assert_allclose(out.numpy(), _torch_fast.elementwise("giou", p, t, eps=1e-7).numpy(), rtol=1e-12)
+    assert compiled == ["giou"]
+
+
+@pytest.mark.parametrize("kind,opts", [("giou", {}), ("ciou", {"alpha_threshold": 0.5}), ("siou", {"theta": 2.5})], ids=["giou", "ciou", "siou"])
+def test_second_backward_with_retain_graph(kind, opts, fast_path):
+    """The compiled path's backward scales the saved local gradient in place; a second
+    backward through the retained graph must recompute it, not reuse the scaled one. Three
+    backward passes with different upstream gradients, against the generic path."""
+    p_np, t_np = _boxes()
+    fn = _public(kind)
+    n = p_np.shape[0]
+    ws = [torch.linspace(0.5, 1.5, n, dtype=torch.float64), torch.full((n,), -2.0, dtype=torch.float64),
+          torch.linspace(3.0, -1.0, n, dtype=torch.float64)]
+
+    def grads(reference):
+        p = torch.tensor(p_np, requires_grad=True)
+        t = torch.tensor(t_np, requires_grad=True)
+        if reference:
+            with _torch_fast.disabled():
+                out = fn(p, t, reduction="none", **opts)
+        else:
+            out = fn(p, t, reduction="none", **opts)
+            assert _fast_node(out) == _NODE[fast_path]
+        res = [torch.autograd.grad(out, (p, t), w, retain_graph=True) for w in ws]
+        # and through .backward(): the gradients accumulate into .grad
+        (out * ws[0]).sum().backward(retain_graph=True)
+        (out * ws[1]).sum().backward()
+        return res, (p.grad, t.grad)
+
+    got, acc = grads(False)
+    ref, racc = grads(True)
+    for (gp, gt), (rp, rt), w in zip(got, ref, ("w0", "w1", "w2")):
+        _assert_grad_close(gp, rp, torch.float64, f"d/d pred, {w}")
+        _assert_grad_close(gt, rt, torch.float64, f"d/d target, {w}")
+    _assert_grad_close(acc[0], racc[0], torch.float64, "accumulated d/d pred")
+    _assert_grad_close(acc[1], racc[1], torch.float64, "accumulated d/d target")
+
+
+@pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
+def test_compiled_thread_splits_do_not_change_the_result(kind, opts, monkeypatch):
+    """The compiled kernel splits the batch into one range per torch thread (ranges of at
+    least GRAIN boxes, blocks of _BLOCK inside): any split gives the same numbers."""
+    pytest.importorskip("numba")
+    from losskit.boxes import _numba_fast
+
+    rng = np.random.default_rng(6)
+    p_np, t_np = _boxes()
+    rp, rt = _random_pairs(rng, 300)  # > _BLOCK boxes, so ranges hold several blocks
+    p = torch.tensor(np.concatenate([p_np, rp]), dtype=torch.float32)
+    t = torch.tensor(np.concatenate([t_np, rt]), dtype=torch.float32)
+    assert p.shape[0] > 2 * _numba_fast._BLOCK
+    fn = _public(kind)
+    v, gp, gt = _value_and_grads(fn, p, t, **opts)
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(_numba_fast, "GRAIN", 7)
+    try:
+        for k in (1, 2, 3):
+            torch.set_num_threads(k)
+            assert _numba.plan(p.shape[0], k, _numba_fast.GRAIN) == k
+            cv, cgp, cgt = _value_and_grads(fn, p, t, **opts)
+            assert torch.equal(v, cv) and torch.equal(gp, cgp) and torch.equal(gt, cgt), k
+    finally:
+        torch.set_num_threads(threads)

@@ -47,6 +47,8 @@ import math
 import torch
 from torch.autograd.function import once_differentiable
 
+from .. import _numba
+
 __all__ = ["KINDS", "ENABLED", "CHUNK", "disabled", "elementwise"]
 
 KINDS: frozenset[str] = frozenset({"giou", "diou", "ciou", "eiou", "siou"})
@@ -327,6 +329,41 @@ def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, out_p=None,
     return loss, gp, gt
 
 
+def _use_compiled(p, t) -> bool:
+    """True when the compiled (numba) kernel of :mod:`._numba_fast` runs these tensors:
+    float32 / float64 CPU tensors of one dtype, in eager mode (not under torch.compile,
+    torch.func transforms or a dispatch mode, which must see torch operations), and numba
+    installed and not switched off (:func:`losskit._numba.available`)."""
+    return (
+        p.device.type == "cpu"
+        and t.device.type == "cpu"
+        and p.dtype in (torch.float32, torch.float64)
+        and t.dtype == p.dtype
+        and not torch.compiler.is_compiling()
+        and not torch._C._are_functorch_transforms_active()
+        and torch._C._len_torch_dispatch_stack() == 0
+        and _numba.available()
+    )
+
+
+def _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
+    """Loss (n,) and local gradients (n, 4) (or ``None``) from the compiled kernel, split
+    over ``torch.get_num_threads()`` threads. ``p``, ``t``: contiguous (n, 4) CPU tensors."""
+    from . import _numba_fast
+
+    n = p.shape[0]
+    loss = torch.empty(n, dtype=p.dtype)
+    gp = torch.empty((n, 4), dtype=p.dtype) if need_p else None
+    gt = torch.empty((n, 4), dtype=p.dtype) if need_t else None
+    # .numpy() shares the memory of a CPU tensor: the kernel reads and writes in place.
+    _numba_fast.compute(
+        kind, p.detach().numpy(), t.detach().numpy(), loss.numpy(),
+        gp.numpy() if need_p else None, gt.numpy() if need_t else None,
+        eps=eps, alpha_threshold=alpha_threshold, theta=theta, threads=torch.get_num_threads(),
+    )
+    return loss, gp, gt
+
+
 def _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
     n = p.shape[0]
     # Each of torch's intra-op threads takes a share of every operation: a chunk of
@@ -377,6 +414,49 @@ class _BoxLoss(torch.autograd.Function):
         )
 
 
+class _BoxLossCompiled(torch.autograd.Function):
+    """:class:`_BoxLoss` with the compiled kernel (eager CPU only, see :func:`_use_compiled`).
+
+    The backward pass scales the saved local gradient by ``grad_output`` in place and
+    returns it: no fresh (n, 4) tensor (on the CPU, the page faults of a fresh multi-MB
+    tensor cost as much as the multiply). The saved gradients are then spent, so a second
+    backward through the same graph (``retain_graph=True``) recomputes them from the saved
+    boxes instead of reading the scaled ones.
+    """
+
+    @staticmethod
+    def forward(ctx, p, t, kind, eps, alpha_threshold, theta):
+        need_p, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        loss, gp, gt = _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
+        # The boxes are saved for a second backward only (save_for_backward: a version
+        # check catches boxes modified in place since); the local gradients are kept as
+        # plain attributes, dropped by the first backward (which writes over them).
+        ctx.save_for_backward(p, t)
+        ctx.grads = (gp, gt)
+        ctx.options = (kind, eps, alpha_threshold, theta, need_p, need_t)
+        return loss
+
+    @staticmethod
+    @once_differentiable  # the saved local gradient is a constant: no second derivatives
+    def backward(ctx, grad):
+        if ctx.grads is not None:
+            gp, gt = ctx.grads
+            ctx.grads = None  # spent: overwritten below
+        else:  # a second backward (retain_graph=True): recompute the local gradients
+            p, t = ctx.saved_tensors
+            kind, eps, alpha_threshold, theta, need_p, need_t = ctx.options
+            _, gp, gt = _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
+        g = grad.unsqueeze(-1)
+        return (
+            gp.mul_(g) if gp is not None else None,
+            gt.mul_(g) if gt is not None else None,
+            None,
+            None,
+            None,
+            None,
+        )
+
+
 def _generic(kind, pred, target, *, eps, alpha_threshold, theta):
     """The array-API reference kernel of ``kind`` (``losses.py``) on these tensors."""
     from .._xp import namespace
@@ -416,8 +496,12 @@ def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0):
     shape = pred.shape[:-1]
     p = pred.reshape(-1, 4).contiguous()
     t = target.reshape(-1, 4).contiguous()
+    compiled = _use_compiled(p, t)
     if torch.is_grad_enabled() and (p.requires_grad or t.requires_grad):
-        loss = _BoxLoss.apply(p, t, kind, float(eps), alpha_threshold, float(theta))
+        fn = _BoxLossCompiled if compiled else _BoxLoss
+        loss = fn.apply(p, t, kind, float(eps), alpha_threshold, float(theta))
+    elif compiled:
+        loss = _compiled(kind, p, t, float(eps), alpha_threshold, float(theta), False, False)[0]
     else:
         loss = _chunked(kind, p, t, float(eps), alpha_threshold, float(theta), False, False)[0]
     return loss.reshape(shape)
