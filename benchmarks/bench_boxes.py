@@ -15,6 +15,13 @@ timed round-robin in the same run; the row's ratio is against the faster of the 
 issue's target: at most 0.5). Neither peer has EIoU or SIoU: those rows compare the fast
 path with losskit's own generic array-API path (``_torch_fast.disabled()``) and say so.
 
+The ``losskit`` row is the public function as users call it: on CPU float tensors the
+compiled kernel (``losskit.boxes._numba_fast``) when numba is installed
+(``pip install losskit[fast]``), else the torch kernel. A second row per loss,
+``<kind> (torch kernel)``, times the torch kernel (``_numba.disabled()``: what runs without
+numba, on accelerators and under ``torch.compile``) against the same peer, in the same
+round-robin; it has no target of its own. Without numba the two rows time the same code.
+
 Both peers are pure PyTorch, but their packages do not import here (torchvision's binary
 extension, ultralytics' dependencies): ``tests/peers.py`` (shared with the parity tests)
 loads just the modules needed from the installed files.
@@ -56,6 +63,7 @@ def run(quick: bool = False) -> list[Row]:
     import torch
 
     import losskit
+    from losskit import _numba
     from losskit.boxes import _torch_fast
 
     n = 10**4 if quick else 10**6
@@ -79,7 +87,11 @@ def run(quick: bool = False) -> list[Row]:
             with _torch_fast.disabled():
                 return _fn(a, b, reduction=reduction)
 
-        fns = {"losskit": fwd_bwd(ours, x, t)}
+        def torch_kernel(a, b, reduction="mean", _fn=ours):
+            with _numba.disabled():
+                return _fn(a, b, reduction=reduction)
+
+        fns = {"losskit": fwd_bwd(ours, x, t), "losskit torch kernel": fwd_bwd(torch_kernel, x, t)}
         if kind in tv:
             tv_fn = tv[kind]
             ul_flag = flag[kind]
@@ -106,16 +118,22 @@ def run(quick: bool = False) -> list[Row]:
             print(f"boxes {kind}: no peer; max |fast - generic| = {diff:.2e}", flush=True)
         times = interleaved(fns, repeat=repeat, warmup=warmup)
         ours_t = times.pop("losskit")
+        torch_t = times.pop("losskit torch kernel")
         peer, theirs = min(times.items(), key=lambda kv: kv[1])
+        path = "compiled kernel (numba)" if _numba.available() else "torch kernel (numba not installed)"
         if kind in tv:
-            note = "vs the faster peer; " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in times.items())
+            note = f"{path}, vs the faster peer; " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in times.items())
             # The issue's target is set for 10^6 pairs; at 10^4 (--quick) per-call overheads
             # dominate and the row is a smoke test.
             target = None if quick else 0.5
         else:
-            note = "no peer implements it: vs losskit's generic array-API path on torch"
+            note = f"{path}; no peer implements it: vs losskit's generic array-API path on torch"
             target = None
         rows.append(Row("boxes", kind, case, peer, ours_t, theirs, target=target, note=note))
+        rows.append(Row(
+            "boxes", f"{kind} (torch kernel)", case, peer, torch_t, theirs,
+            note="the non-compiled torch kernel (without numba, on accelerators, under torch.compile)",
+        ))
     return rows
 
 
