@@ -628,3 +628,22 @@ def test_compiled_thread_splits_do_not_change_the_result(kind, opts, monkeypatch
             assert torch.equal(v, cv) and torch.equal(gp, cgp) and torch.equal(gt, cgt), k
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("kind", sorted(_torch_fast.KINDS))
+def test_non_finite_boxes_give_nan_on_every_path(kind, fast_path):
+    """A NaN or infinite coordinate (in either box) makes that box's loss and gradient
+    row NaN, as on the generic path; the other boxes are unaffected."""
+    nan, inf = float("nan"), float("inf")
+    p = torch.tensor([[nan, 0, 2, 2], [0, nan, 2, 2], [0, 0, 2, inf], [0, 0, 2, 2], [-inf, 0, 2, 2], [0, 0, 2, 2]],
+                     dtype=torch.float64)
+    t = torch.tensor([[1.0, 1, 3, 3]] * 3 + [[nan, 1, 3, 3], [1.0, 1, 3, 3], [1.0, 1, 3, 3]], dtype=torch.float64)
+    fn = _public(kind)
+    v, gp, gt = _value_and_grads(fn, p, t)
+    with _torch_fast.disabled():
+        rv, rgp, rgt = _value_and_grads(fn, p, t)
+    bad = torch.tensor([True] * 5 + [False])
+    assert torch.equal(v.isnan(), bad) and torch.equal(rv.isnan(), bad)
+    assert torch.equal(gp.isnan().any(1), bad) and torch.equal(rgp.isnan().any(1), bad)
+    assert torch.equal(gt.isnan().any(1), bad) and torch.equal(rgt.isnan().any(1), bad)
+    _assert_close(v[5:], rv[5:], torch.float64, "finite box")

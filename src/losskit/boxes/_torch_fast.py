@@ -2,11 +2,26 @@
 
 ``losses.py`` dispatches to :func:`elementwise` for torch tensors of a kind in
 :data:`KINDS` while :data:`ENABLED` is true. The array-API kernels in ``losses.py`` are the
-reference (``with disabled():`` runs them); ``tests/test_boxes_fast.py`` pins the two
-together -- values and gradients with respect to both arguments -- on random and degenerate
-boxes, in float32 (1e-5) and float64 (1e-10).
+reference (``with disabled():`` runs them); ``tests/test_boxes_fast.py`` pins the fast
+kernels to them -- values and gradients with respect to both arguments -- on random and
+degenerate boxes, in float32 (1e-5) and float64 (1e-10).
 
-Why a separate path: a box loss is some 40 elementwise operations. Written with tensor
+Two fast kernels, one semantics:
+
+* **compiled** (:mod:`._numba_fast`, numba): used for CPU tensors of float32 / float64 in
+  eager mode when :func:`losskit._numba.available` (numba installed: ``pip install
+  losskit[fast]``; ``LOSSKIT_NUMBA=0`` or ``losskit._numba.disabled()`` turn it off). One
+  pass per box computes the loss and the local gradients, the batch split into one range
+  per torch intra-op thread (``torch.get_num_threads()``), so it scales with threads where
+  the torch kernel's many small operations do not. Its backward pass scales the saved local
+  gradient by ``grad_output`` in place (no fresh (n, 4) tensor); a second backward through
+  a retained graph recomputes the local gradient from the saved boxes. See
+  :func:`_use_compiled` for the exact conditions.
+* **torch** (:func:`_kernel`, below): everywhere else -- without numba, on accelerators,
+  under ``torch.compile`` (which fuses it), in a dispatch mode. (Under ``torch.func``
+  transforms the generic kernel runs, see :func:`elementwise`.)
+
+Why a separate torch path: a box loss is some 40 elementwise operations. Written with tensor
 operators, autograd records each of them, each writes a fresh output array, and the
 backward pass runs about twice as many again, every one a full pass over memory. Here
 
@@ -30,7 +45,7 @@ eps) detached (a constant for the gradient, as the paper says), zeroed below
 ``alpha_threshold``; EIoU's (w - w_gt)^2 / (C_w^2 + eps); SIoU's closed-form angle cost
 2 |dx| |dy| / (rho^2 + eps), (d / (C + eps))^2 and |w - w_gt| / (max(w, w_gt) + eps).
 The gradients follow the subgradient conventions of torch's operators as the generic code
-uses them, so that the two paths agree on degenerate boxes too: ``clamp(x, min=0)`` passes
+uses them, so that all paths agree on degenerate boxes too: ``clamp(x, min=0)`` passes
 the gradient where ``x >= 0``, ``minimum`` / ``maximum`` split it half-and-half on ties
 (identical boxes, shared edges, zero widths), ``abs`` has derivative ``sign(x)`` (0 at 0).
 
