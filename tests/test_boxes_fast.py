@@ -49,13 +49,20 @@ TOL = {
 }
 
 
+def _need_compiled():
+    """Skip unless the compiled kernels can run: numba installed and not switched off by
+    the environment (``LOSSKIT_NUMBA=0``, which a run testing the no-numba paths sets)."""
+    pytest.importorskip("numba")
+    if not _numba.available():
+        pytest.skip("compiled kernels switched off (LOSSKIT_NUMBA=0)")
+
+
 @pytest.fixture(params=["torch", "compiled"])
 def fast_path(request):
     """Which fast kernel the test runs: "torch" (the chunked torch kernel: numba switched
     off for the test) or "compiled" (numba's; skipped when numba is not installed)."""
     if request.param == "compiled":
-        pytest.importorskip("numba")
-        assert _numba.available()
+        _need_compiled()
         yield request.param
     else:
         with _numba.disabled():
@@ -516,7 +523,7 @@ def _spy(monkeypatch, name):
 def test_numba_disabled_routes_to_the_torch_kernel(monkeypatch):
     """With numba, eager CPU float tensors run the compiled kernel; ``_numba.disabled()``
     routes them to the torch kernel (``_kernel``), with and without gradients."""
-    pytest.importorskip("numba")
+    _need_compiled()
     compiled = _spy(monkeypatch, "_compiled")
     kernel = _spy(monkeypatch, "_kernel")
     p_np, t_np = _boxes()
@@ -539,7 +546,7 @@ def test_numba_disabled_routes_to_the_torch_kernel(monkeypatch):
 def test_compiled_kernel_only_for_eager_cpu_float32_float64(monkeypatch):
     """Mixed dtypes, dispatch modes and torch.func transforms take the other paths (the
     compiled kernel reads raw memory, which such callers must not be bypassed for)."""
-    pytest.importorskip("numba")
+    _need_compiled()
     from torch.utils._python_dispatch import TorchDispatchMode
 
     compiled = _spy(monkeypatch, "_compiled")
@@ -607,7 +614,7 @@ def test_second_backward_with_retain_graph(kind, opts, fast_path):
 def test_compiled_thread_splits_do_not_change_the_result(kind, opts, monkeypatch):
     """The compiled kernel splits the batch into one range per torch thread (ranges of at
     least GRAIN boxes, blocks of _BLOCK inside): any split gives the same numbers."""
-    pytest.importorskip("numba")
+    _need_compiled()
     from losskit.boxes import _numba_fast
 
     rng = np.random.default_rng(6)
