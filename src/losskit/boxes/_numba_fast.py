@@ -1,12 +1,16 @@
 r"""Compiled CPU kernel (numba) for the box losses GIoU, DIoU, CIoU, EIoU and SIoU.
 
 Used by :mod:`losskit.boxes._torch_fast` for CPU torch tensors of float32 / float64 in
-eager mode when :func:`losskit._numba.available` (see ``_use_compiled`` there). One loop,
+eager mode when :func:`losskit._numba.available` (see ``_use_compiled`` there). One kernel,
 :func:`box_kernel`, computes for each box pair its loss and, when asked, its local gradients
-d loss_i / d pred_i and d loss_i / d target_i, in registers, in one pass; :func:`compute`
-splits the batch into contiguous ranges run in parallel by
-:func:`losskit._numba.parallel_for` (one per torch intra-op thread, so the kernel follows
-``torch.set_num_threads``).
+d loss_i / d pred_i and d loss_i / d target_i, in one pass over memory: the boxes go in
+blocks of ``_BLOCK`` whose intermediates stay in the L1 cache, and each step over a block is
+a branch-free loop that LLVM vectorises. :func:`compute` splits the batch into contiguous
+ranges run in parallel by :func:`losskit._numba.parallel_for` (one per torch intra-op
+thread, so the kernel follows ``torch.set_num_threads``; ranges of at least :data:`GRAIN`
+boxes). On 10^6 float32 pairs (2-core CPU) loss and gradient take about 4 ms for GIoU on one
+thread and half that on two; CIoU's ``atan`` and SIoU's four ``exp`` per box are scalar
+library calls (no vector math library), which makes them 2-3x slower.
 
 The per-box arithmetic is that of ``_torch_fast._kernel`` (itself pinned to the array-API
 kernels of ``losses.py``), written out per box: the same guards (``eps`` in every division),
@@ -20,10 +24,13 @@ this kernel to the array-API path (values and both gradients, random and degener
 
 The arithmetic stays in the inputs' dtype: every constant comes from the ``c`` array of
 that dtype (a Python float literal would promote float32 to float64 inside numba, which is
-slower and would not round like the float32 reference). There is one compiled kernel per
-dtype; the loss kind is a runtime integer (a predictable branch per box).
+slower and would not round like the float32 reference), and without ``fastmath`` LLVM
+neither reassociates nor fuses multiply-adds, so the rounding is that of torch's
+elementwise operations. There is one compiled kernel per dtype (compiled on first use, about
+2 s, then cached on disk); the loss kind is a runtime integer (one branch per block).
 
-Importing this module imports numba; ``_torch_fast`` imports it lazily.
+``_torch_fast`` imports this module lazily; numba itself is imported on the kernel's first
+call (:func:`losskit._numba.jit`).
 """
 
 from __future__ import annotations
