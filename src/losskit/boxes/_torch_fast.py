@@ -411,6 +411,14 @@ class _BoxLoss(torch.autograd.Function):
     def forward(ctx, p, t, kind, eps, alpha_threshold, theta):
         need_p, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         loss, gp, gt = _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
+        if torch.compiler.is_compiling():
+            # torch 2.11's compiled graphs (aot_eager and inductor, CPU and CUDA) returned zero
+            # gradients when the saved gradients and the output were the in-place-built
+            # tensors themselves; copies fix it there (seen on an H100 machine's torch 2.11)
+            # and cost nothing once the compiler fuses them. Eager mode needs none.
+            loss = loss.clone()
+            gp = None if gp is None else gp.clone()
+            gt = None if gt is None else gt.clone()
         ctx.save_for_backward(gp, gt)
         return loss
 
