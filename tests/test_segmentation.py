@@ -26,6 +26,21 @@ LAB[1, 0, :] = [0, 1, 2]
 ONEHOT = np.moveaxis(np.eye(3)[LAB], -1, 1)
 
 
+
+@pytest.fixture(autouse=True)
+def _fused_torch_path_without_numba(request):
+    """The ``test_torch_fast_path_*`` tests pin the fused torch path (what runs without
+    numba, and off CPU) to the generic one: the compiled CPU kernels are switched off for
+    them (test_segmentation_numba.py pins those)."""
+    from losskit import _numba
+
+    if request.node.name.startswith(("test_torch_fast_path", "test_integer_labels_materialise")):
+        with _numba.disabled():
+            yield
+    else:
+        yield
+
+
 def _softmax(x, axis=1):
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)

@@ -46,6 +46,7 @@ import math
 import numbers
 from typing import Any
 
+from . import _numba
 from ._checks import (
     check_array,
     check_bool,
@@ -510,6 +511,126 @@ def _torch_softmax_label_sums(x, labels, mask, *, batch):
     return I, P, G, valid
 
 
+_NUMBA_SOFTMAX_LABEL_SUMS = None
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _numba_eligible(input, target, ignore_index) -> bool:
+    """The compiled path's conditions beyond softmax + integer labels + torch: CPU tensors in
+    eager mode (not under ``torch.compile`` or ``torch.func``; ``is_traced`` covers both),
+    integer labels without the class axis, numba available."""
+    import torch
+
+    return (
+        _numba.available()
+        and isinstance(target, torch.Tensor)
+        and input.device.type == "cpu"
+        and target.device.type == "cpu"
+        and target.dtype not in (torch.bool, torch.complex64, torch.complex128)
+        and not target.dtype.is_floating_point
+        and target.ndim == input.ndim - 1
+        and (ignore_index is None or (isinstance(ignore_index, int) and _INT64[0] <= ignore_index <= _INT64[1]))
+        and not is_traced(input)
+    )
+
+
+def _numba_softmax_label_sums_function():
+    """The torch ``autograd.Function`` behind :func:`_numba_softmax_label_sums` (built lazily)."""
+    global _NUMBA_SOFTMAX_LABEL_SUMS
+    if _NUMBA_SOFTMAX_LABEL_SUMS is not None:
+        return _NUMBA_SOFTMAX_LABEL_SUMS
+    import numpy as np
+    import torch
+    from torch.autograd.function import once_differentiable
+
+    from . import _segmentation_numba as kernels
+
+    def exponentials(x, shift):
+        """``e = exp(x)`` (``exp2(x log2 e)``: torch's vectorised exp2 is several times
+        faster than its exp on CPU), shifted by the max over classes when ``shift``."""
+        if shift:
+            return torch.sub(x, x.amax(1, keepdim=True)).mul_(_LOG2E).exp2_()
+        return torch.mul(x, _LOG2E).exp2_()
+
+    class SoftmaxLabelSumsCompiled(torch.autograd.Function):
+        """``I, P, G`` (and the validity of each sample) of ``p = softmax(x)`` against
+        integer labels: ``e = exp(x)`` in torch, the per-pixel rest in numba kernels
+        (``losskit._segmentation_numba``), forward and hand-derived backward. Labels are
+        raw: the kernels handle ``ignore_index`` and report the label range (checked
+        here, so the NumPy range check of the generic path is not needed)."""
+
+        @staticmethod
+        def forward(ctx, x, labels, ignore_index):
+            N, C, S = x.shape
+            x = x.contiguous()
+            threads = torch.get_num_threads()
+            ln = labels.numpy()
+            shift = False
+            e = exponentials(x, shift)
+            I, P, G, bad, bounds = kernels.sums(e.numpy(), ln, ignore_index, 1.0 / _EXP_RANGE, _EXP_RANGE, threads)
+            if bounds is not None and (bounds[0] < 0 or bounds[1] >= C):
+                check_labels_in_range("target", labels, C, ignore_index=ignore_index)  # raises
+                raise AssertionError("unreachable: labels out of range")  # pragma: no cover
+            if bad:
+                # some pixel's sum of exponentials left [2^-40, 2^40] (large logits, or
+                # NaN): redo e with the max over classes subtracted, as torch.softmax does
+                shift = True
+                e = exponentials(x, shift)
+                I, P, G, _, _ = kernels.sums(e.numpy(), ln, ignore_index, 1.0 / _EXP_RANGE, _EXP_RANGE, threads)
+            dt = e.numpy().dtype
+            out = [torch.from_numpy(np.ascontiguousarray(v, dtype=dt)) for v in (I, P, G)]
+            valid = torch.from_numpy((G.sum(1, keepdims=True) > 0).astype(dt))  # (N, 1)
+            ctx.save_for_backward(x, e, labels)
+            ctx.ignore_index = ignore_index
+            ctx.shift = shift
+            ctx.e_reused = False
+            ctx.mark_non_differentiable(out[2], valid)
+            return out[0], out[1], out[2], valid
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, gI, gP, gG, gvalid):
+            x, e, labels = ctx.saved_tensors
+            N, C, S = e.shape
+            if ctx.e_reused:
+                # a second backward (retain_graph=True): e's memory holds the first gradient
+                e = exponentials(x, ctx.shift)
+            else:
+                # dx is written into e's memory: no fresh (N, C, S) allocation (on CPU, the
+                # page faults of one cost as much as the arithmetic). .data: no version
+                # bump; the flag above keeps a second backward from reading it.
+                e = e.data
+                ctx.e_reused = True
+            zeros = None
+            if gI is None or gP is None:
+                zeros = torch.zeros((N, C), dtype=e.dtype)
+            a = (zeros if gI is None else gI.contiguous()).numpy()
+            b = (zeros if gP is None else gP.contiguous()).numpy()
+            en = e.numpy()
+            kernels.gradient(en, labels.numpy(), ctx.ignore_index, a, b, en, torch.get_num_threads())
+            return e, None, None
+
+    _NUMBA_SOFTMAX_LABEL_SUMS = SoftmaxLabelSumsCompiled
+    return SoftmaxLabelSumsCompiled
+
+
+def _numba_softmax_label_sums(x, labels, ignore_index, *, batch):
+    """Compiled CPU path of ``_overlap_sums(softmax(x), labels, ...)``: ``labels`` are the
+    raw ``(N, S)`` labels (``ignore_index`` not yet masked, range not yet checked)."""
+    import torch
+
+    if labels.dtype != torch.int64:
+        labels = labels.to(torch.int64)  # one kernel signature
+    I, P, G, valid = _numba_softmax_label_sums_function().apply(x, labels.contiguous(), ignore_index)
+    if ignore_index is None:
+        valid = None
+    if batch:
+        I, P, G = I.sum(0), P.sum(0), G.sum(0)
+        if valid is not None:
+            valid = (valid.sum(0) > 0).to(x.dtype)
+    return I, P, G, valid
+
+
 def _drop_background(include_background, C, *arrays):
     check_bool("include_background", include_background)
     if include_background:
@@ -527,13 +648,29 @@ def _sums_for(input, target, xp, *, activation, axis, include_background, square
     """The family's common front half: validated sums with background handled."""
     check_bool("batch", batch)
     check_bool("squared", squared)
+    compiled = (
+        _TORCH_FAST
+        and activation == "softmax"
+        and not squared
+        and backend_name(xp) == "torch"
+        and _numba_eligible(input, target, ignore_index)
+    )
+    # The compiled path masks ignore_index and checks the label range in its kernel: the
+    # labels go through _prepare raw (its NumPy range check and masking would cost more
+    # than the kernel at (8, 4, 128, 128)).
     x, labels, g, mask = _prepare(
-        input, target, xp, activation=activation, axis=axis, ignore_index=ignore_index,
+        input, target, xp, activation=activation, axis=axis,
+        ignore_index=None if compiled else ignore_index, check_values=not compiled,
         defer_activation=True,
     )
     C = x.shape[1]
     w = _class_weight(weight, C, xp, x)
-    if (
+    if compiled:
+        _check_int_option("ignore_index", ignore_index)
+        # Compiled CPU kernels (numba) with a hand-derived backward; pinned to the generic
+        # path by tests (values and gradients).
+        I, P, G, valid = _numba_softmax_label_sums(x, labels, ignore_index, batch=batch)
+    elif (
         _TORCH_FAST
         and labels is not None
         and activation == "softmax"
