@@ -375,14 +375,20 @@ def test_kernels_directly_on_numpy_match_a_one_hot_reference():
     lab = rng.integers(0, 5, size=(3, 700))
     lab[:, ::9] = 99
     e = np.exp(x)
-    I, P, G, bad, bounds = k.sums(e, lab, 99, 2.0**-40, 2.0**40, threads=2)
+    sums, bad, lmin, lmax = k.sums(e, lab, 99, 2.0**-40, 2.0**40, threads=2)
+    P, I, G = sums
     p = e / e.sum(1, keepdims=True)
     m = (lab != 99).astype(float)
     oh = (np.where(lab == 99, 0, lab)[:, None, :] == np.arange(5)[None, :, None]) * m[:, None, :]
     np.testing.assert_allclose(I, (p * oh).sum(-1), rtol=1e-12)
     np.testing.assert_allclose(P, (p * m[:, None, :]).sum(-1), rtol=1e-12)
     np.testing.assert_allclose(G, oh.sum(-1), rtol=0)
-    assert bad == 0 and bounds == (0, 4)
+    assert bad == 0 and (lmin, lmax) == (0, 4)
+    # pixels out of range are counted; without valid labels, lmin > lmax
+    e2 = e.copy()
+    e2[1, :, 5] = 1e300
+    assert k.sums(e2, lab, 99, 2.0**-40, 2.0**40, threads=1)[1] == 1
+    assert k.sums(e, np.full_like(lab, 99), 99, 2.0**-40, 2.0**40, threads=1)[2:] == (2**62, -(2**62))
     # the gradient of sum(a I + b P) through the softmax: dx_c = m p_c (d_c - sum_k p_k d_k)
     a, b = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
     d = b[:, :, None] + a[:, :, None] * oh

@@ -41,7 +41,7 @@ def forward_kernel(part, start, stop, e, labels, ignore, has_ignore, lo, hi, out
     """Sums over pixels ``[start, stop)`` of the flattened ``(N, S)`` index.
 
     ``e``: ``(N, C, S)`` exponentials; ``labels``: ``(N, S)`` int64; ``out``: float64
-    ``(parts, N, 3, C)`` partial sums ``P, I, G`` (added to); ``stats``: int64
+    ``(parts, 3, N, C)`` partial sums ``P, I, G`` (added to); ``stats``: int64
     ``(parts, 3)``: pixels with ``s`` outside ``[lo, hi]``, smallest and largest valid label.
     """
     N, C, S = e.shape
@@ -115,7 +115,7 @@ def forward_kernel(part, start, stop, e, labels, ignore, has_ignore, lo, hi, out
             h //= 2
         for q in range(3):
             for c in range(C):
-                out[part, n, q, c] += acc[q, c, 0]
+                out[part, q, n, c] += acc[q, c, 0]
                 a = acc[q, c]
                 for j in range(_BLOCK):
                     a[j] = zero
@@ -183,21 +183,21 @@ def backward_kernel(part, start, stop, e, labels, ignore, has_ignore, a, b, out)
 
 
 def sums(e, labels, ignore_index, lo, hi, threads):
-    """Run :func:`forward_kernel` over all pixels: ``(I, P, G)`` as float64 ``(N, C)``
-    arrays, the number of pixels out of ``[lo, hi]``, and the smallest and largest valid
-    label (``None`` when there is none)."""
+    """Run :func:`forward_kernel` over all pixels. Returns ``(sums, bad, lmin, lmax)``:
+    ``sums`` float64 ``(3, N, C)`` holding ``P, I, G``; ``bad`` the number of pixels whose
+    sum of exponentials left ``[lo, hi]``; the smallest and largest valid label
+    (``lmin > lmax`` when there is none). ``lo``, ``hi``: scalars of ``e``'s dtype."""
     N, C, S = e.shape
     parts = _numba.plan(N * S, threads)
-    out = np.zeros((parts, N, 3, C))
-    stats = np.zeros((parts, 3), np.int64)
+    out = np.zeros((parts, 3, N, C))
+    stats = np.empty((parts, 3), np.int64)
     has_ignore = ignore_index is not None
-    ignore = np.int64(ignore_index if has_ignore else 0)
-    lo, hi = e.dtype.type(lo), e.dtype.type(hi)
+    ignore = ignore_index if has_ignore else 0
     _numba.parallel_for(forward_kernel, N * S, parts, e, labels, ignore, has_ignore, lo, hi, out, stats)
-    tot = out.sum(0) if parts > 1 else out[0]
-    lmin, lmax = int(stats[:, 1].min()), int(stats[:, 2].max())
-    bounds = None if lmin > lmax else (lmin, lmax)
-    return tot[:, 1], tot[:, 0], tot[:, 2], int(stats[:, 0].sum()), bounds
+    if parts == 1:
+        bad, lmin, lmax = stats[0].tolist()
+        return out[0], bad, lmin, lmax
+    return out.sum(0), int(stats[:, 0].sum()), int(stats[:, 1].min()), int(stats[:, 2].max())
 
 
 def gradient(e, labels, ignore_index, a, b, out, threads):
@@ -205,5 +205,5 @@ def gradient(e, labels, ignore_index, a, b, out, threads):
     N, C, S = e.shape
     parts = _numba.plan(N * S, threads)
     has_ignore = ignore_index is not None
-    ignore = np.int64(ignore_index if has_ignore else 0)
+    ignore = ignore_index if has_ignore else 0
     _numba.parallel_for(backward_kernel, N * S, parts, e, labels, ignore, has_ignore, a, b, out)

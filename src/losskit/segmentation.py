@@ -552,23 +552,28 @@ def _numba_softmax_label_sums_function():
             return torch.sub(x, x.amax(1, keepdim=True)).mul_(_LOG2E).exp2_()
         return torch.mul(x, _LOG2E).exp2_()
 
+    # the range of a pixel's sum of exponentials without the max-shift, in e's dtype
+    limits = {dt: (np_dt(1.0 / _EXP_RANGE), np_dt(_EXP_RANGE)) for dt, np_dt in
+              ((torch.float32, np.float32), (torch.float64, np.float64))}
+
     class SoftmaxLabelSumsCompiled(torch.autograd.Function):
-        """``I, P, G`` (and the validity of each sample) of ``p = softmax(x)`` against
-        integer labels: ``e = exp(x)`` in torch, the per-pixel rest in numba kernels
-        (``losskit._segmentation_numba``), forward and hand-derived backward. Labels are
-        raw: the kernels handle ``ignore_index`` and report the label range (checked
-        here, so the NumPy range check of the generic path is not needed)."""
+        """``I, P, G`` of ``p = softmax(x)`` against integer labels: ``e = exp(x)`` in
+        torch (its vectorised exp2), the per-pixel rest in numba kernels
+        (``losskit._segmentation_numba``): one pass forward, one pass for the
+        hand-derived backward (written into e's memory). Labels are raw: the kernels
+        handle ``ignore_index`` and report the valid labels' range, checked here (so the
+        generic path's NumPy range check is not needed)."""
 
         @staticmethod
         def forward(ctx, x, labels, ignore_index):
-            N, C, S = x.shape
-            x = x.contiguous()
+            C = x.shape[1]
             threads = torch.get_num_threads()
             ln = labels.numpy()
             shift = False
             e = exponentials(x, shift)
-            I, P, G, bad, bounds = kernels.sums(e.numpy(), ln, ignore_index, 1.0 / _EXP_RANGE, _EXP_RANGE, threads)
-            if bounds is not None and (bounds[0] < 0 or bounds[1] >= C):
+            lo, hi = limits[e.dtype]
+            sums, bad, lmin, lmax = kernels.sums(e.numpy(), ln, ignore_index, lo, hi, threads)
+            if lmin <= lmax and (lmin < 0 or lmax >= C):
                 check_labels_in_range("target", labels, C, ignore_index=ignore_index)  # raises
                 raise AssertionError("unreachable: labels out of range")  # pragma: no cover
             if bad:
@@ -576,20 +581,19 @@ def _numba_softmax_label_sums_function():
                 # NaN): redo e with the max over classes subtracted, as torch.softmax does
                 shift = True
                 e = exponentials(x, shift)
-                I, P, G, _, _ = kernels.sums(e.numpy(), ln, ignore_index, 1.0 / _EXP_RANGE, _EXP_RANGE, threads)
-            dt = e.numpy().dtype
-            out = [torch.from_numpy(np.ascontiguousarray(v, dtype=dt)) for v in (I, P, G)]
-            valid = torch.from_numpy((G.sum(1, keepdims=True) > 0).astype(dt))  # (N, 1)
+                sums = kernels.sums(e.numpy(), ln, ignore_index, lo, hi, threads)[0]
+            sums = torch.from_numpy(sums).to(e.dtype)  # (3, N, C): P, I, G
             ctx.save_for_backward(x, e, labels)
             ctx.ignore_index = ignore_index
             ctx.shift = shift
             ctx.e_reused = False
-            ctx.mark_non_differentiable(out[2], valid)
-            return out[0], out[1], out[2], valid
+            G = sums[2]
+            ctx.mark_non_differentiable(G)
+            return sums[1], sums[0], G
 
         @staticmethod
         @once_differentiable
-        def backward(ctx, gI, gP, gG, gvalid):
+        def backward(ctx, gI, gP, gG):
             x, e, labels = ctx.saved_tensors
             N, C, S = e.shape
             if ctx.e_reused:
@@ -621,9 +625,10 @@ def _numba_softmax_label_sums(x, labels, ignore_index, *, batch):
 
     if labels.dtype != torch.int64:
         labels = labels.to(torch.int64)  # one kernel signature
-    I, P, G, valid = _numba_softmax_label_sums_function().apply(x, labels.contiguous(), ignore_index)
-    if ignore_index is None:
-        valid = None
+    I, P, G = _numba_softmax_label_sums_function().apply(x.contiguous(), labels.contiguous(), ignore_index)
+    valid = None
+    if ignore_index is not None:
+        valid = (G.sum(1, keepdim=True) > 0).to(x.dtype)  # a sample with a valid pixel
     if batch:
         I, P, G = I.sum(0), P.sum(0), G.sum(0)
         if valid is not None:
