@@ -1,27 +1,37 @@
-r"""Compiled CPU kernels (numba) for Dice-family sums of ``softmax(x)`` against integer labels.
+r"""Compiled CPU kernels (numba) for the Dice-family sums of ``softmax(x)`` against integer
+labels, and their gradient.
 
-Used by :mod:`losskit.segmentation` for CPU torch tensors (float32/float64, eager mode)
-when :func:`losskit._numba.available`; see ``_numba_softmax_label_sums`` there. The
-exponentials ``e = exp(x)`` (``(N, C, S)``) come from torch's vectorised ``exp2``; these
-kernels do the per-pixel rest in one pass over ``e`` forward and one backward, split over
-contiguous ranges of the flattened ``(sample, pixel)`` index by :func:`losskit._numba.parallel_for`.
+Used by :mod:`losskit.segmentation` for CPU torch tensors (float32/float64, eager mode, not
+under ``torch.compile`` or ``torch.func``) when :func:`losskit._numba.available`; see
+``_numba_softmax_label_sums`` there. The exponentials ``e = exp(x)`` (``(N, C, S)``) come
+from torch's vectorised ``exp2`` (a vectorisable polynomial ``exp`` compiled here measured
+slower, in the kernel and overall); these kernels do the per-pixel rest in one pass over
+``e`` forward and one backward, split over contiguous ranges of the flattened
+``(sample, pixel)`` index by :func:`losskit._numba.parallel_for` (as many as torch's thread
+count allows, ranges of at least 16384 pixels).
 
 Per pixel ``i`` of sample ``n`` with label ``l`` and validity ``m`` (0 at ``ignore_index``),
-``s = sum_c e_c`` and ``w = m / s``:
+``s = sum_c e_c`` and ``w = m / s`` (so ``m p_c = w e_c``):
 
-* forward: ``P[n, c] += w e_c``, ``I[n, l] += w e_l`` (``= m p_l``) and ``G[n, l] += m``;
-  also the smallest and largest valid label (the range check the generic path does in
-  NumPy) and the number of pixels whose ``s`` left ``[lo, hi]`` (the caller then redoes
-  ``e`` with the max-shift, as the fused torch path does);
+* forward: ``P[n, c] += w e_c``, ``I[n, l] += w e_l`` and ``G[n, l] += m``; also the
+  smallest and largest valid label (the range check that the generic path does in NumPy)
+  and the number of pixels whose ``s`` left ``[lo, hi]`` (the caller then redoes ``e`` with
+  the max-shift, as the fused torch path does);
 * backward, with ``a = dL/dI`` and ``b = dL/dP`` (``(N, C)``) and
   ``d_c = b_c + [c = l] a_c`` (so ``dL/dp_c = m d_c``):
-  ``t = sum_c e_c d_c / s`` and ``dL/dx_c = w e_c (d_c - t)``, the softmax backward.
+  ``t = sum_c e_c d_c / s`` and ``dL/dx_c = w e_c (d_c - t)``, the softmax backward,
+  written over ``e`` (the caller's in-place convention; see ``ctx.e_reused`` there).
 
-Loops run over the classes outside and the pixels of a block of ``_BLOCK`` inside, so that
-LLVM vectorises them (no ``fastmath``: sums are not reassociated). The per-class sums are
-kept per pixel slot of the block (``acc[q, c, j]``: element-wise adds, which vectorise) and
-reduced pairwise when a sample's range ends; they are added up in float64. The arithmetic
-stays in the input's dtype (float32 literals: no silent promotion to float64).
+Loops run over the classes outside and over the pixels of a block of ``_BLOCK`` inside, so
+that LLVM vectorises them (no ``fastmath``: nothing is reassociated). The per-class sums are
+kept per pixel slot of the block (``acc[q, c, j]``: element-wise adds, which vectorise),
+reduced pairwise when a sample's range ends and added up in float64 (per range; the ranges'
+partial sums are added by the caller). The per-pixel arithmetic stays in the input's dtype
+(constants come from arrays of that dtype: no silent promotion of float32 to float64).
+Slices of 1-D rows are indexed rather than the 3-D arrays (plain ``e[n, c, i]`` indexing
+kept LLVM from vectorising), and the backward copies each block of ``e`` to scratch before
+overwriting it (reading and writing the same memory in one loop fails LLVM's runtime alias
+check, which falls back to the scalar loop).
 
 Importing this module imports numba; ``losskit.segmentation`` imports it lazily.
 """
