@@ -608,7 +608,9 @@ def _numba_softmax_label_sums_function():
                 sums = kernels.sums(e.numpy(), ln, ignore_index, lo, hi, threads)[0]
             # sums: float64 (3, N, C)
             P, I, G = torch.from_numpy(sums if e.dtype == torch.float64 else sums.astype(np.float32)).unbind(0)
-            ctx.save_for_backward(x, e, labels)
+            ctx.save_for_backward(x, e, labels)  # (labels: autograd's in-place check)
+            # NumPy views for the backward kernel (.numpy() per call is not free)
+            ctx.arrays = (e.numpy(), ln)
             ctx.ignore_index = ignore_index
             ctx.shift = shift
             ctx.e_reused = False
@@ -618,14 +620,16 @@ def _numba_softmax_label_sums_function():
         @staticmethod
         @once_differentiable
         def backward(ctx, gI, gP, gG):
-            x, e, labels = ctx.saved_tensors
+            x, e, _ = ctx.saved_tensors
+            en, ln = ctx.arrays
             N, C, S = e.shape
             if ctx.e_reused:
                 # a second backward (retain_graph=True): e's memory holds the first gradient
                 e = exponentials(x, ctx.shift)
+                en = e.numpy()
             else:
                 # dx is written into e's memory: no fresh (N, C, S) allocation (on CPU, the
-                # page faults of one cost as much as the arithmetic). .data: no version
+                # page faults of one cost as much as the arithmetic). e.data: no version
                 # bump; the flag above keeps a second backward from reading it.
                 e = e.data
                 ctx.e_reused = True
@@ -634,8 +638,7 @@ def _numba_softmax_label_sums_function():
                 zeros = torch.zeros((N, C), dtype=e.dtype)
             a = (zeros if gI is None else gI.contiguous()).numpy()
             b = (zeros if gP is None else gP.contiguous()).numpy()
-            en = e.numpy()
-            kernels.gradient(en, labels.numpy(), ctx.ignore_index, a, b, en, torch.get_num_threads())
+            kernels.gradient(en, ln, ctx.ignore_index, a, b, en, torch.get_num_threads())
             return e, None, None
 
     _NUMBA_SOFTMAX_LABEL_SUMS = SoftmaxLabelSumsCompiled
