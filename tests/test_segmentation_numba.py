@@ -396,3 +396,42 @@ def test_kernels_directly_on_numpy_match_a_one_hot_reference():
     out = np.empty_like(e)
     k.gradient(e.copy(), lab, 99, a, b, out, threads=2)
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_compiled_path_reuses_its_buffer_only_when_nobody_holds_it():
+    # The exponentials (which become the gradient) are written into the previous call's
+    # memory only once nothing references it: never into a gradient the caller still holds,
+    # nor into a live graph's saved exponentials.
+    x, lab = _data((2, 3, 12, 10), seed=14, dtype=torch.float64, ignore_every=3)
+
+    def grad_of(a):
+        a = a.detach().clone().requires_grad_(True)
+        losskit.dice_loss(a, lab, activation="softmax", ignore_index=255).backward()
+        return a.grad
+
+    with _numba.disabled():
+        ref1, ref2 = grad_of(x), grad_of(x * 2.0)
+    g1 = grad_of(x)
+    g2 = grad_of(x * 2.0)  # g1 held: a fresh buffer
+    assert g1.data_ptr() != g2.data_ptr()
+    torch.testing.assert_close(g1, ref1, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(g2, ref2, rtol=1e-10, atol=1e-12)
+    ptr = g2.data_ptr()
+    del g2
+    g3 = grad_of(x)  # g2 dropped: its memory is reused
+    assert g3.data_ptr() == ptr
+    torch.testing.assert_close(g3, ref1, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(g1, ref1, rtol=1e-10, atol=1e-12)
+    del g3
+    # a graph kept alive without its backward keeps its exponentials
+    a = x.detach().clone().requires_grad_(True)
+    pending = losskit.dice_loss(a, lab, activation="softmax", ignore_index=255)
+    g4 = grad_of(x * 2.0)
+    pending.backward()
+    torch.testing.assert_close(a.grad, ref1, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(g4, ref2, rtol=1e-10, atol=1e-12)
+    # gradients accumulated into an existing .grad
+    b = x.detach().clone().requires_grad_(True)
+    for _ in range(3):
+        losskit.dice_loss(b, lab, activation="softmax", ignore_index=255).backward()
+    torch.testing.assert_close(b.grad, 3 * ref1, rtol=1e-10, atol=1e-12)

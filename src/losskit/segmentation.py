@@ -51,6 +51,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import threading
 from typing import Any
 
 from . import _numba
@@ -558,6 +559,39 @@ def _numba_eligible(input, target, ignore_index) -> bool:
     )
 
 
+# One (N, C, S) buffer kept for the next call: the compiled path's exponentials, which
+# become the gradient returned for x. When the next call has the same shape and dtype and
+# nothing else references that memory any more (the caller dropped the gradient, or it was
+# added into an existing .grad), the exponentials are written into it instead of into a
+# fresh allocation, whose page faults can cost more than the whole computation on CPU.
+# Only the storage is kept: any live tensor, view or NumPy array on it makes its use count
+# exceed ours, and then a fresh buffer is allocated.
+_BUFFER: list = [None]
+_BUFFER_LOCK = threading.Lock()
+
+
+def _reusable_buffer(x):
+    """A tensor shaped like contiguous ``x`` on the kept storage, or ``None``."""
+    import torch
+
+    with _BUFFER_LOCK:  # taken out: two threads never get the same buffer
+        storage, _BUFFER[0] = _BUFFER[0], None
+    if storage is None or storage.nbytes() != x.numel() * x.element_size():
+        return None
+    try:
+        count = torch._C._storage_Use_Count(storage._cdata)
+    except (AttributeError, RuntimeError):  # pragma: no cover - private API gone: no reuse
+        return None
+    if count != 1:  # someone else still holds this memory
+        return None
+    return torch.empty(0, dtype=x.dtype).set_(storage, 0, x.shape, x.stride())
+
+
+def _keep_buffer(e):
+    with _BUFFER_LOCK:
+        _BUFFER[0] = e.untyped_storage()
+
+
 def _numba_softmax_label_sums_function():
     """The torch ``autograd.Function`` behind :func:`_numba_softmax_label_sums` (built lazily)."""
     global _NUMBA_SOFTMAX_LABEL_SUMS
@@ -569,12 +603,13 @@ def _numba_softmax_label_sums_function():
 
     from . import _segmentation_numba as kernels
 
-    def exponentials(x, shift):
+    def exponentials(x, shift, out=None):
         """``e = exp(x)`` (``exp2(x log2 e)``: torch's vectorised exp2 is several times
-        faster than its exp on CPU), shifted by the max over classes when ``shift``."""
+        faster than its exp on CPU), shifted by the max over classes when ``shift``;
+        written into ``out`` when given."""
         if shift:
-            return torch.sub(x, x.amax(1, keepdim=True)).mul_(_LOG2E).exp2_()
-        return torch.mul(x, _LOG2E).exp2_()
+            return torch.sub(x, x.amax(1, keepdim=True), out=out).mul_(_LOG2E).exp2_()
+        return torch.mul(x, _LOG2E, out=out).exp2_()
 
     # the range of a pixel's sum of exponentials without the max-shift, in e's dtype
     limits = {dt: (np_dt(1.0 / _EXP_RANGE), np_dt(_EXP_RANGE)) for dt, np_dt in
@@ -594,7 +629,7 @@ def _numba_softmax_label_sums_function():
             threads = torch.get_num_threads()
             ln = labels.numpy()
             shift = False
-            e = exponentials(x, shift)
+            e = exponentials(x, shift, _reusable_buffer(x))
             lo, hi = limits[e.dtype]
             sums, bad, lmin, lmax = kernels.sums(e.numpy(), ln, ignore_index, lo, hi, threads)
             if lmin <= lmax and (lmin < 0 or lmax >= C):
@@ -604,10 +639,11 @@ def _numba_softmax_label_sums_function():
                 # some pixel's sum of exponentials left [2^-40, 2^40] (large logits, or
                 # NaN): redo e with the max over classes subtracted, as torch.softmax does
                 shift = True
-                e = exponentials(x, shift)
+                exponentials(x, shift, e)
                 sums = kernels.sums(e.numpy(), ln, ignore_index, lo, hi, threads)[0]
             # sums: float64 (3, N, C)
             P, I, G = torch.from_numpy(sums if e.dtype == torch.float64 else sums.astype(np.float32)).unbind(0)
+            _keep_buffer(e)
             ctx.save_for_backward(x, e, labels)  # (labels: autograd's in-place check)
             # NumPy views for the backward kernel (.numpy() per call is not free)
             ctx.arrays = (e.numpy(), ln)
@@ -620,17 +656,20 @@ def _numba_softmax_label_sums_function():
         @staticmethod
         @once_differentiable
         def backward(ctx, gI, gP, gG):
-            x, e, _ = ctx.saved_tensors
-            en, ln = ctx.arrays
+            x, e, labels = ctx.saved_tensors
             N, C, S = e.shape
             if ctx.e_reused:
                 # a second backward (retain_graph=True): e's memory holds the first gradient
                 e = exponentials(x, ctx.shift)
-                en = e.numpy()
+                en, ln = e.numpy(), labels.numpy()
             else:
                 # dx is written into e's memory: no fresh (N, C, S) allocation (on CPU, the
                 # page faults of one cost as much as the arithmetic). e.data: no version
-                # bump; the flag above keeps a second backward from reading it.
+                # bump; the flag keeps a second backward from reading it. The NumPy views
+                # must not outlive this backward: they would keep e's memory from being
+                # reused by the next call (see _reusable_buffer).
+                en, ln = ctx.arrays
+                ctx.arrays = None
                 e = e.data
                 ctx.e_reused = True
             zeros = None
