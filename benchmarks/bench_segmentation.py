@@ -1,47 +1,50 @@
 """Segmentation: ``losskit.dice_loss`` vs MONAI ``DiceLoss`` (torch, CPU), forward + backward.
 
 Inputs: float32 logits ``(8, 4, 128, 128)`` and ``(2, 4, 64, 64, 64)`` with integer labels.
-losskit: ``dice_loss(x, labels, activation="softmax")`` (labels without a class axis; its
-torch fast path: ``exp(x)`` as ``exp2(x log2 e)`` with ``p = e / sum_c e`` never formed, ``p`` at
-the label by one gather, ``I`` and ``G`` by one complex scatter-add into per-class sub-bins,
-``P`` by a matmul, a hand-derived backward written into the exponentials' memory; no one-hot,
-one ``(N, C, ...)`` temporary per step). MONAI: ``DiceLoss(softmax=True, to_onehot_y=True)``
-on labels with a channel axis (it builds the ``(N, C, ...)`` one-hot). A third row times
-losskit's generic array-API kernel (what NumPy / JAX / other backends run) on the same tensors.
+Rows:
 
-Times are medians of interleaved repeats in one process (``_harness.interleaved``). The
-values are checked to agree before timing. A memory row reports the bytes of the tensors each
-implementation keeps alive for backward, beyond its inputs (from
-``torch.autograd.graph.saved_tensors_hooks``; torch's CPU allocator has no peak counter):
-MONAI keeps its float32 one-hot, losskit the exponentials and three ``(N, S)`` rows (``1/sum``,
-``p`` at the label, the label's int32 offset).
+* ``dice_loss``: the public function, ``dice_loss(x, labels, activation="softmax")`` (labels
+  without a class axis). With numba installed (``losskit[fast]``) this is the compiled CPU
+  path: ``e = exp(x)`` by torch's vectorised ``exp2``, then one numba pass for the sums
+  ``I, P, G`` (masking ``ignore_index`` and checking the label range on the way) and one for
+  the hand-derived backward, written into ``e``'s memory; the passes are split over
+  ``(sample, pixel)`` ranges on ``torch.get_num_threads()`` threads. Its ``e`` reuses the
+  previous call's memory once nothing holds it (no fresh ``(N, C, ...)`` allocation per step).
+  The note says which path ran.
+* ``[fused torch path]``: the same function with numba switched off (what runs without it, and
+  off CPU): a torch ``autograd.Function`` of ~25 eager ops (``exp2``, matmul reductions, a
+  gather and a complex scatter-add into per-class sub-bins, in-place backward).
+* ``[array-API kernel]``: the generic kernel (what NumPy / JAX / other backends run).
 
-What the rows showed (November 2026, a 2-core machine shared with other jobs, so wall-clock
-rows move by 2x between runs). Measured by CPU time (``time.process_time``, 1 thread, min over
-30 interleaved rounds of 3 steps):
+MONAI: ``DiceLoss(softmax=True, to_onehot_y=True)`` on labels with a channel axis (it builds
+the ``(N, C, ...)`` one-hot). Times are medians of interleaved repeats in one process
+(``_harness.interleaved``, which calls ``gc.collect()`` before each timed step); the values are
+checked to agree first. A memory row reports the bytes of the tensors each implementation keeps
+alive for backward, beyond its inputs (``torch.autograd.graph.saved_tensors_hooks``).
 
-* Page faults removed (glibc ``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_MMAP_THRESHOLD_`` and
-  ``MALLOC_TOP_PAD_`` raised so freed memory is reused): ``(8, 4, 128, 128)`` losskit 1.06-1.08
-  ms, MONAI 1.02-1.06, generic kernel 1.43-1.45; ``(2, 4, 64, 64, 64)`` 5.2-5.5 ms for losskit
-  and MONAI, 6.5-7.1 for the generic kernel: **ratio 1.0**, the target (<= 0.5) is not met.
-  (The previous fast path, a ``torch.softmax`` + gather + ``bincount`` + ``scatter_add``, was
-  1.1-1.15x MONAI.)
-* Default allocator: a fresh 2 MiB tensor costs ~0.65 ms of page faults here (~1.3 us per
-  4 KiB page), more than its arithmetic. losskit allocates one ``(N, C, S)`` tensor per step
-  (0 faults per step measured), MONAI several (512 per step at 2D, ~2000 at 3D), so the ratio
-  depends on the allocator's state: 0.7-1.0 at 2D and ~0.8 at 3D by CPU time; in this table's
-  wall-clock rows 0.84-1.24 at 2D and 0.31-0.50 at 3D (1 or 2 threads). The 3D "ok" comes from
-  MONAI's page faults, not from less arithmetic.
+What the rows showed (November 2026, 2-core machine shared with two other jobs; wall-clock
+rows move by up to 2x between runs, MONAI's most, because of its page faults):
 
-Why not 0.5x: at 2D every per-pixel ``(N, S)`` op (an int64 index, a gather, a scatter-add)
-costs 40-65 us, as much as a full ``(N, C, S)`` float pass, and the label terms need two index
-computations, a gather and a scatter-add forward, a gather and a scatter-add backward
-(~0.4 ms); the dense part (``exp2`` ~0.1 ms, ``torch.exp`` is 4x slower on this CPU; two matmul
-reductions forward, one matmul and two in-place passes backward) is ~0.35 ms; about 25 eager
-ops in all, plus ~0.15 ms of Python front (validation, the label range check) and the Dice /
-reduction tail. MONAI's ~1.05 ms is a dozen larger kernels (softmax and its backward, a
-``scatter_`` one-hot, products, sums). Half of it needs a fused kernel (one pass forward, one
-backward), which eager torch does not offer.
+* Six runs after the compiled path landed, ratio to MONAI at (8, 4, 128, 128): 1 thread
+  0.46, 0.59, 0.63 (losskit 1.7-2.3 ms, MONAI 2.7-5.1 ms); 2 threads 0.64, 0.98, 0.84
+  (losskit 1.6-2.5 ms, MONAI 1.9-3.8 ms). At (2, 4, 64, 64, 64): 1 thread 0.31, 0.24, 0.19
+  (losskit 4.0-6.4 ms, MONAI ~21 ms); 2 threads 0.46, 0.36, 0.45 (losskit 2.9-5.9 ms, MONAI
+  8-13 ms). The 3D target is met; the 2D one (<= 0.5) is not reliably.
+* Where the 2D time goes (1 thread, right after ``gc.collect()``, as the harness times it):
+  ~0.75 ms is a floor that a (2, 4, 16, 16) input costs too (MONAI's floor is ~0.65 ms):
+  validation and flattening ~0.1, the ``autograd.Function`` machinery and glue ~0.2, the Dice
+  formula and reduction (about eight small ops and their backward nodes) ~0.25, the autograd
+  engine ~0.2. The kernels themselves (exp2, the numba passes) take ~0.25 ms in a warm loop but
+  ~0.7 ms right after the harness's ``gc.collect()`` (caches cold). Prototype (not landed): a
+  Dice whose formula and mean are folded into the fused Function saved 0.15-0.2 ms of the floor.
+* Taking the fastest of 30 interleaved repeats instead of the median (MONAI's fastest are
+  those without page faults), the compiled path was 0.7-0.8x MONAI at 2D (1.25-1.4 ms vs
+  1.65-1.9 ms); the fused torch path had measured ~1.0x by CPU time. MONAI's ``(N, C, ...)``
+  temporaries cost it 500-10000 page faults per step (~1.3 us each here), which is why its
+  wall-clock time varies so much; the compiled path has none in steady state.
+* Compiling exp in numba too (a vectorised Cody-Waite + Taylor exp, one pass from ``x``,
+  recomputed in the backward instead of stored) measured 5-15% slower overall than torch's
+  ``exp2`` followed by the numba pass.
 
     python benchmarks/run.py --only segmentation [--quick]
     python benchmarks/bench_segmentation.py [--quick]
