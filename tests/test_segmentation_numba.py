@@ -20,6 +20,13 @@ from losskit import _numba  # noqa: E402
 from losskit import segmentation as seg  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _compiled_kernels_on(monkeypatch):
+    """These tests are about the compiled path: on even where LOSSKIT_NUMBA=0 switched the
+    kernels off for the rest of the suite (numba is installed, or the module was skipped)."""
+    monkeypatch.setattr(_numba, "_enabled", True)
+
+
 def _tol(dtype):
     return dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
 
