@@ -437,6 +437,15 @@ def test_compiled_path_reuses_its_buffer_only_when_nobody_holds_it():
     pending.backward()
     torch.testing.assert_close(a.grad, ref1, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(g4, ref2, rtol=1e-10, atol=1e-12)
+    # above the size limit nothing is kept
+    seg._BUFFER[0] = None
+    old = seg._BUFFER_MAX_BYTES
+    try:
+        seg._BUFFER_MAX_BYTES = x.numel() * 8 - 1
+        grad_of(x)
+        assert seg._BUFFER[0] is None
+    finally:
+        seg._BUFFER_MAX_BYTES = old
     # gradients accumulated into an existing .grad
     b = x.detach().clone().requires_grad_(True)
     for _ in range(3):

@@ -565,9 +565,12 @@ def _numba_eligible(input, target, ignore_index) -> bool:
 # added into an existing .grad), the exponentials are written into it instead of into a
 # fresh allocation, whose page faults can cost more than the whole computation on CPU.
 # Only the storage is kept: any live tensor, view or NumPy array on it makes its use count
-# exceed ours, and then a fresh buffer is allocated.
+# exceed ours, and then a fresh buffer is allocated. At most one buffer of at most
+# _BUFFER_MAX_BYTES stays alive between calls (larger volumes allocate every call rather
+# than hold that much memory while the loss is not in use).
 _BUFFER: list = [None]
 _BUFFER_LOCK = threading.Lock()
+_BUFFER_MAX_BYTES = 64 * 2**20
 
 
 def _reusable_buffer(x):
@@ -588,8 +591,9 @@ def _reusable_buffer(x):
 
 
 def _keep_buffer(e):
+    storage = e.untyped_storage()
     with _BUFFER_LOCK:
-        _BUFFER[0] = e.untyped_storage()
+        _BUFFER[0] = storage if storage.nbytes() <= _BUFFER_MAX_BYTES else None
 
 
 def _numba_softmax_label_sums_function():
