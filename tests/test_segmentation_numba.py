@@ -46,8 +46,7 @@ def _compiled_and_generic(monkeypatch, fn, x, lab, grad_out=None, **kw):
     for fast in (True, False):
         monkeypatch.setattr(seg, "_TORCH_FAST", fast)
         a = x.detach().clone().requires_grad_(True)
-        # (the generic path's torch gather takes int32/int64 indices only)
-        v = fn(a, lab if fast or lab.dtype in (torch.int32, torch.int64) else lab.long(), **kw)
+        v = fn(a, lab, **kw)
         go = torch.ones_like(v) if grad_out is None else grad_out
         (g,) = torch.autograd.grad(v, a, go)
         out.append((v.detach(), g))

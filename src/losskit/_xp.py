@@ -37,6 +37,7 @@ __all__ = [
     "one_hot",
     "stop_gradient",
     "take_along_axis",
+    "torch_index",
     "size",
     "to_numpy",
 ]
@@ -303,6 +304,14 @@ def one_hot(labels, num_classes: int, xp, *, axis: int = -1, dtype=None):
     return out
 
 
+def torch_index(indices):
+    """Torch ``indices`` as a dtype that ``gather``/``scatter`` take: int64 or int32 pass
+    through uncopied, other integer dtypes (uint8 label images, int16) become int64."""
+    if str(indices.dtype) in ("torch.int64", "torch.int32"):
+        return indices
+    return indices.long()
+
+
 def take_along_axis(x, indices, xp, axis: int = -1):
     """``x`` picked at ``indices`` along ``axis`` (same rank, size 1 on ``axis`` for a gather).
 
@@ -312,7 +321,7 @@ def take_along_axis(x, indices, xp, axis: int = -1):
     if hasattr(xp, "take_along_axis"):
         name = backend_name(xp)
         if name == "torch":
-            return x.gather(axis, indices)
+            return x.gather(axis, torch_index(indices))
         return xp.take_along_axis(x, indices, axis=axis)
     num_classes = x.shape[axis]
     idx = xp.squeeze(indices, axis=axis)

@@ -80,6 +80,7 @@ from ._xp import (
     sigmoid,
     softmax,
     take_along_axis,
+    torch_index,
 )
 
 __all__ = [
@@ -278,7 +279,7 @@ def _bincount2d(values, labels, num_classes: int, xp):
         import torch
 
         out = torch.zeros((N, num_classes), dtype=values.dtype, device=values.device)
-        return out.scatter_add(1, labels, values)
+        return out.scatter_add(1, torch_index(labels), values)
     if name == "jax":
         import jax.numpy as jnp
 
