@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import losskit
-from helpers import check_gradient
+from helpers import TORCH_DEVICE, check_gradient
 
 RNG = np.random.default_rng(1234)
 # A small batch: N=2, C=3, 4 x 3 pixels; logits and labels with every class present.
@@ -29,8 +29,8 @@ ONEHOT = np.moveaxis(np.eye(3)[LAB], -1, 1)
 
 @pytest.fixture(autouse=True)
 def _fused_torch_path_without_numba(request):
-    """The ``test_torch_fast_path_*`` tests pin the fused torch path (what runs without
-    numba, and off CPU) to the generic one: the compiled CPU kernels are switched off for
+    """The ``test_torch_fast_path_*`` tests pin the fused torch path (what runs on the CPU
+    without numba) to the generic one: the compiled CPU kernels are switched off for
     them (test_segmentation_numba.py pins those)."""
     from losskit import _numba
 
@@ -948,3 +948,70 @@ def test_channels_last_with_integer_labels_and_no_spatial_axes(xp):
     expected = [[1 - (1.6 + s) / (1.8 + s), 1 - s / (0.2 + s)], [1 - s / (0.4 + s), 1 - (1.2 + s) / (1.6 + s)]]
     out = xp.call(lambda a, b: losskit.dice_loss(a, b, reduction="none"), xp.asarray(p), xp.asarray(np.array([0, 1])))
     xp.assert_close(out, expected)
+
+
+@pytest.mark.parametrize("label_dtype", ["uint8", "int16", "int32"])
+@pytest.mark.parametrize(
+    "name", ["dice_loss", "generalized_dice_loss", "tversky_loss", "lovasz_softmax_loss", "dice_ce_loss"]
+)
+def test_torch_narrow_integer_labels_equal_int64_labels(monkeypatch, name, label_dtype):
+    # Label images often come as uint8; torch's gather/scatter take int64/int32 indices only,
+    # so every path (generic and fast, sigmoid, softmax, squared) must accept the narrow dtype.
+    torch = pytest.importorskip("torch")
+    from losskit import segmentation as seg
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 3, 4, 5, generator=g)
+    lab = torch.randint(0, 3, (2, 4, 5), generator=g)
+    fn = getattr(losskit, name)
+    options = [{}] if name == "lovasz_softmax_loss" else [
+        dict(activation="softmax"), dict(activation="sigmoid"), dict(activation="softmax", squared=True)
+    ]
+    if name != "dice_loss":
+        options = [o for o in options if "squared" not in o]
+    for fast in (True, False):
+        monkeypatch.setattr(seg, "_TORCH_FAST", fast)
+        for kw in options:
+            res = []
+            for labels in (lab, lab.to(getattr(torch, label_dtype))):
+                a = x.clone().requires_grad_(True)
+                v = fn(a, labels, **kw)
+                v.backward()
+                res.append((v.detach(), a.grad))
+            torch.testing.assert_close(res[0], res[1], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("ignore", [None, 255])
+def test_dice_ce_sigmoid_with_integer_labels_equals_its_one_hot_target(ignore):
+    # activation="sigmoid" with several channels is multi-label: integer labels stand for their
+    # one-hot target in both terms (an ignored pixel: every channel ignored).
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(2, 3, 4, 5))
+    lab = rng.integers(0, 3, size=(2, 4, 5))
+    dense = np.moveaxis(np.eye(3)[lab], -1, 1)
+    if ignore is not None:
+        lab[0, :2, 1] = ignore
+        dense[0, :, :2, 1] = ignore
+    for reduction in ("mean", "sum"):
+        kw = dict(activation="sigmoid", ignore_index=ignore, reduction=reduction)
+        a = losskit.dice_ce_loss(x, lab, **kw)
+        b = losskit.dice_ce_loss(x, dense, **kw)
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.skipif(TORCH_DEVICE == "cpu", reason="needs LOSSKIT_TEST_DEVICE set to an accelerator")
+def test_accelerator_tensors_take_the_generic_path(monkeypatch):
+    # The fused and compiled label sums are CPU paths; on a GPU the generic gather/scatter
+    # kernels are faster (measured on an H100), so tensors there must not reach them.
+    torch = pytest.importorskip("torch")
+    from losskit import segmentation as seg
+
+    calls = []
+    for name in ("_torch_softmax_label_sums", "_numba_softmax_label_sums"):
+        real = getattr(seg, name)
+        monkeypatch.setattr(seg, name, lambda *a, _r=real, **k: calls.append(1) or _r(*a, **k))
+    x = torch.randn(2, 3, 4, 5, device=TORCH_DEVICE, requires_grad=True)
+    lab = torch.randint(0, 3, (2, 4, 5), device=TORCH_DEVICE)
+    losskit.dice_loss(x, lab, activation="softmax").backward()
+    assert not calls
+    assert torch.isfinite(x.grad).all()
