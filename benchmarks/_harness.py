@@ -31,32 +31,39 @@ class Row:
         return self.ours / self.theirs if self.theirs else float("nan")
 
 
-def timeit(fn: Callable[[], object], *, repeat: int = 7, warmup: int = 2, min_time: float = 0.0) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeat`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+# Set by ``run.py --cold``: collect garbage before every timed step. That times each step
+# with cold caches and a freshly trimmed heap (what a step costs after unrelated work), not
+# the back-to-back steady state of a training loop; both are worth seeing, the default is the
+# steady state, as ``timeit`` and ``torch.utils.benchmark`` measure it.
+COLD = False
 
 
 def interleaved(fns: dict[str, Callable[[], object]], *, repeat: int = 7, warmup: int = 2) -> dict[str, float]:
     """Median times of several functions measured round-robin, so that machine noise
-    (other processes, thermal state) hits every contender alike."""
+    (other processes, thermal state) hits every contender alike.
+
+    As in ``timeit``: garbage is collected once before the timed rounds and the collector is
+    off while they run (a collection landing inside one contender's step would charge it with
+    the others' garbage); with ``COLD`` it runs, untimed, before every step instead.
+    """
     for _ in range(warmup):
         for f in fns.values():
             f()
     times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeat):
-        for k, f in fns.items():
-            gc.collect()
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            for k, f in fns.items():
+                if COLD:
+                    gc.collect()
+                t0 = time.perf_counter()
+                f()
+                times[k].append(time.perf_counter() - t0)
+    finally:
+        if enabled:
+            gc.enable()
     return {k: statistics.median(v) for k, v in times.items()}
 
 

@@ -3,6 +3,8 @@
     python benchmarks/run.py                 # everything, full sizes
     python benchmarks/run.py --quick         # small sizes, a smoke run
     python benchmarks/run.py --only boxes    # one module (bench_boxes.py)
+    python benchmarks/run.py --threads 1     # torch (and the compiled kernels) on one thread
+    python benchmarks/run.py --cold          # gc.collect() before every timed step
 
 Each ``bench_<name>.py`` defines ``run(quick: bool) -> list[Row]``.
 """
@@ -26,7 +28,15 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     parser.add_argument("--only", action="append", default=[], help="run only bench_<ONLY>.py (repeatable)")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument(
+        "--cold", action="store_true",
+        help="collect garbage before every timed step (cold caches) instead of timing steps back to back",
+    )
     args = parser.parse_args(argv)
+    if args.cold:
+        import _harness
+
+        _harness.COLD = True
     if args.threads:
         import torch
 
@@ -41,7 +51,7 @@ def main(argv=None) -> int:
     for name in names:
         print(f"running bench_{name} ...", file=sys.stderr, flush=True)
         rows.extend(importlib.import_module(f"bench_{name}").run(quick=args.quick))
-    print(f"cpu cores: {os.cpu_count()}, quick: {args.quick}")
+    print(f"cpu cores: {os.cpu_count()}, quick: {args.quick}, cold: {args.cold}")
     print(format_table(rows))
     return 0
 
