@@ -7,41 +7,39 @@ Rows:
   without a class axis). With numba installed (``losskit[fast]``) this is the compiled CPU
   path: ``e = exp(x)`` by torch's vectorised ``exp2``, then one numba pass for the sums
   ``I, P, G`` (masking ``ignore_index`` and checking the label range on the way) and one for
-  the hand-derived backward, written into ``e``'s memory; the passes are split over
-  ``(sample, pixel)`` ranges on ``torch.get_num_threads()`` threads. Its ``e`` reuses the
-  previous call's memory once nothing holds it (no fresh ``(N, C, ...)`` allocation per step).
-  The note says which path ran.
-* ``[fused torch path]``: the same function with numba switched off (what runs without it, and
-  off CPU): a torch ``autograd.Function`` of ~25 eager ops (``exp2``, matmul reductions, a
-  gather and a complex scatter-add into per-class sub-bins, in-place backward).
-* ``[array-API kernel]``: the generic kernel (what NumPy / JAX / other backends run).
+  the hand-derived backward, written into ``e``'s memory, both on one thread
+  (``segmentation._NUMBA_THREADS``). Its ``e`` reuses the previous call's memory once nothing
+  holds it (no fresh ``(N, C, ...)`` allocation per step). The note says which path ran.
+* ``[fused torch path]``: the same function with numba switched off (what runs without it):
+  a torch ``autograd.Function`` of ~25 eager ops (``exp2``, matmul reductions, a gather and a
+  complex scatter-add into per-class sub-bins, in-place backward).
+* ``[array-API kernel]``: the generic kernel (what NumPy / JAX / accelerators run).
 
 MONAI: ``DiceLoss(softmax=True, to_onehot_y=True)`` on labels with a channel axis (it builds
 the ``(N, C, ...)`` one-hot). Times are medians of interleaved repeats in one process
-(``_harness.interleaved``, which calls ``gc.collect()`` before each timed step); the values are
-checked to agree first. A memory row reports the bytes of the tensors each implementation keeps
-alive for backward, beyond its inputs (``torch.autograd.graph.saved_tensors_hooks``).
+(``_harness.interleaved``: steps back to back, ``--cold`` for a ``gc.collect()`` before each);
+the values are checked to agree first. A memory row reports the bytes of the tensors each
+implementation keeps alive for backward, beyond its inputs
+(``torch.autograd.graph.saved_tensors_hooks``).
 
-What the rows showed (November 2026, 2-core machine shared with two other jobs; wall-clock
-rows move by up to 2x between runs, MONAI's most, because of its page faults):
+What the rows showed (November 2026, 2-core machine, torch 2.13.0 CPU):
 
-* Six runs after the compiled path landed, ratio to MONAI at (8, 4, 128, 128): 1 thread
-  0.46, 0.59, 0.63 (losskit 1.7-2.3 ms, MONAI 2.7-5.1 ms); 2 threads 0.64, 0.98, 0.84
-  (losskit 1.6-2.5 ms, MONAI 1.9-3.8 ms). At (2, 4, 64, 64, 64): 1 thread 0.31, 0.24, 0.19
-  (losskit 4.0-6.4 ms, MONAI ~21 ms); 2 threads 0.46, 0.36, 0.45 (losskit 2.9-5.9 ms, MONAI
-  8-13 ms). The 3D target is met; the 2D one (<= 0.5) is not reliably.
-* Where the 2D time goes (1 thread, right after ``gc.collect()``, as the harness times it):
-  ~0.75 ms is a floor that a (2, 4, 16, 16) input costs too (MONAI's floor is ~0.65 ms):
-  validation and flattening ~0.1, the ``autograd.Function`` machinery and glue ~0.2, the Dice
-  formula and reduction (about eight small ops and their backward nodes) ~0.25, the autograd
-  engine ~0.2. The kernels themselves (exp2, the numba passes) take ~0.25 ms in a warm loop but
-  ~0.7 ms right after the harness's ``gc.collect()`` (caches cold). Prototype (not landed): a
-  Dice whose formula and mean are folded into the fused Function saved 0.15-0.2 ms of the floor.
-* Taking the fastest of 30 interleaved repeats instead of the median (MONAI's fastest are
-  those without page faults), the compiled path was 0.7-0.8x MONAI at 2D (1.25-1.4 ms vs
-  1.65-1.9 ms); the fused torch path had measured ~1.0x by CPU time. MONAI's ``(N, C, ...)``
-  temporaries cost it 500-10000 page faults per step (~1.3 us each here), which is why its
-  wall-clock time varies so much; the compiled path has none in steady state.
+* losskit's compiled path: 0.67-0.95 ms at (8, 4, 128, 128) and 3.0-6.6 ms at
+  (2, 4, 64, 64, 64), on 1 or 2 threads. MONAI's time is bimodal and decides the ratio: at
+  (8, 4, 128, 128) 0.77-1.2 ms when its allocations come from a warm heap, 1.7-4.8 ms when
+  its ``(N, C, ...)`` temporaries page-fault (500-10000 faults per step, ~1.3 us each; which
+  one happens depends on the heap's state in that process). Ratios over seven runs:
+  2D 0.26, 0.35, 0.41, 0.60 (2 threads), 0.20, 0.21, 0.41 (1 thread); 3D 0.23, 0.46, 0.47,
+  0.49 (2 threads), 0.21, 0.29, 0.30 (1 thread). The <= 0.5 target holds except at 2D
+  against MONAI's warm-heap mode (0.6-0.9).
+* Splitting the numba passes over two threads made every size slower (0.58 vs 0.45 ms at
+  2D): torch's OpenMP workers spin after ``exp2`` and the second thread competes with them.
+* The 2D floor: ~0.45 ms per step measured alone, of which the two numba passes ~0.3 ms
+  (about the cost of streaming ``e`` and the labels through the cache twice) and ``exp2``
+  0.04-0.07 ms; validation, the ``autograd.Function`` machinery, the Dice formula's small ops
+  and the autograd engine make up the rest. A prototype folding the formula and the mean into
+  the Function saved 0.15-0.2 ms; not landed (it would need one backward per loss of the
+  family).
 * Compiling exp in numba too (a vectorised Cody-Waite + Taylor exp, one pass from ``x``,
   recomputed in the backward instead of stored) measured 5-15% slower overall than torch's
   ``exp2`` followed by the numba pass.

@@ -6,9 +6,10 @@ under ``torch.compile`` or ``torch.func``) when :func:`losskit._numba.available`
 ``_numba_softmax_label_sums`` there. The exponentials ``e = exp(x)`` (``(N, C, S)``) come
 from torch's vectorised ``exp2`` (a vectorisable polynomial ``exp`` compiled here measured
 slower, in the kernel and overall); these kernels do the per-pixel rest in one pass over
-``e`` forward and one backward, split over contiguous ranges of the flattened
-``(sample, pixel)`` index by :func:`losskit._numba.parallel_for` (as many as torch's thread
-count allows, ranges of at least 16384 pixels).
+``e`` forward and one backward, which can be split over contiguous ranges of the flattened
+``(sample, pixel)`` index by :func:`losskit._numba.parallel_for` (as many as the caller's
+``threads``, ranges of at least 16384 pixels; the caller passes one, see
+``losskit.segmentation._NUMBA_THREADS``).
 
 Per pixel ``i`` of sample ``n`` with label ``l`` and validity ``m`` (0 at ``ignore_index``),
 ``s = sum_c e_c`` and ``w = m / s`` (so ``m p_c = w e_c``):

@@ -32,9 +32,9 @@ Conventions shared by the family (those of MONAI unless said otherwise):
   CPU tensors, when numba is installed (``pip install losskit[fast]``; ``LOSSKIT_NUMBA=0``
   switches it off), that Function is compiled CPU kernels (``_segmentation_numba``):
   ``exp`` in torch, then one pass forward for the sums (also masking ``ignore_index`` and
-  checking the label range) and one pass backward, split over torch's threads; 1.5-2x faster
-  than the torch-only version in bench_segmentation, which runs otherwise (accelerators,
-  no numba).
+  checking the label range) and one pass backward, on one thread (see ``_NUMBA_THREADS``);
+  1.5-2x faster than the torch-only version in bench_segmentation, which runs otherwise
+  (no numba; accelerators take the generic path).
   Tests pin both to the generic path (values and gradients).
 * ``ignore_index`` pixels are removed from the numerator, the denominator *and* the average:
   a (sample, class) entry with no valid pixel gets weight 0 in ``reduction="mean"``.
@@ -521,6 +521,13 @@ def _torch_softmax_label_sums(x, labels, mask, *, batch):
 
 
 _NUMBA_SOFTMAX_LABEL_SUMS = None
+# Threads for the compiled label-sum passes. One: they run right after torch's exp2, whose
+# OpenMP workers keep spinning for a while after it (libgomp's default wait policy), and a
+# second thread of ours competes with them for the cores. Measured with torch's 2 threads
+# on 2 cores, fwd + bwd: (8, 4, 128, 128) 0.45 ms on one thread vs 0.58 split in two;
+# (2, 4, 64, 64, 64) 1.6 vs 1.9 ms; (16, 4, 256, 256) 4.1 vs 4.7 ms. (With
+# OMP_WAIT_POLICY=PASSIVE the split wins at the larger sizes, but every torch op slows.)
+_NUMBA_THREADS = 1
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -631,7 +638,7 @@ def _numba_softmax_label_sums_function():
         @staticmethod
         def forward(ctx, x, labels, ignore_index):
             C = x.shape[1]
-            threads = torch.get_num_threads()
+            threads = _NUMBA_THREADS
             ln = labels.numpy()
             shift = False
             e = exponentials(x, shift, _reusable_buffer(x))
@@ -682,7 +689,7 @@ def _numba_softmax_label_sums_function():
                 zeros = torch.zeros((N, C), dtype=e.dtype)
             a = (zeros if gI is None else gI.contiguous()).numpy()
             b = (zeros if gP is None else gP.contiguous()).numpy()
-            kernels.gradient(en, ln, ctx.ignore_index, a, b, en, torch.get_num_threads())
+            kernels.gradient(en, ln, ctx.ignore_index, a, b, en, _NUMBA_THREADS)
             return e, None, None
 
     _NUMBA_SOFTMAX_LABEL_SUMS = SoftmaxLabelSumsCompiled
