@@ -1630,8 +1630,8 @@ def dice_ce_loss(
         weighted Dice ``"mean"`` is ``mean(w * L)``, here ``sum(w * L) / sum(w)``; MONAI
         refuses ``ignore_index``. With ``"sigmoid"``, integer labels and several channels,
         each channel's binary target is its one-hot column. With ``activation="softmax"``
-        and integer labels on torch, both terms avoid a one-hot (Dice via the fused label sums, CE via
-        ``F.cross_entropy``).
+        and integer labels on torch, both terms avoid a one-hot (Dice via the fused label
+        sums, CE via ``F.cross_entropy``).
 
     References:
         Isensee, Jaeger, Kohl, Petersen, Maier-Hein, nnU-Net: a self-configuring method for
