@@ -34,12 +34,13 @@ What the rows showed (November 2026, 2-core machine, torch 2.13.0 CPU):
   against MONAI's warm-heap mode (0.6-0.9).
 * Splitting the numba passes over two threads made every size slower (0.58 vs 0.45 ms at
   2D): torch's OpenMP workers spin after ``exp2`` and the second thread competes with them.
-* The 2D floor: ~0.45 ms per step measured alone, of which the two numba passes ~0.3 ms
-  (about the cost of streaming ``e`` and the labels through the cache twice) and ``exp2``
-  0.04-0.07 ms; validation, the ``autograd.Function`` machinery, the Dice formula's small ops
-  and the autograd engine make up the rest. A prototype folding the formula and the mean into
-  the Function saved 0.15-0.2 ms; not landed (it would need one backward per loss of the
-  family).
+* Where the 2D time goes: ~0.45 ms per step measured alone (1 thread), of which the two
+  numba passes ~0.3 ms and ``exp2`` 0.04-0.07 ms. Interleaved with MONAI, the label-sum
+  Function alone (a trivial loss on top, no validation, no Dice formula) takes as long as the
+  whole ``dice_loss`` (0.55-0.73 ms vs 0.56-0.67 ms): the step is the exp and two passes
+  streaming ``x``, ``e`` and the labels back from memory after MONAI's step evicted them, not
+  Python overhead. (A prototype folding the formula and the mean into the Function saved
+  0.15-0.2 ms measured alone; interleaved it would not.)
 * Compiling exp in numba too (a vectorised Cody-Waite + Taylor exp, one pass from ``x``,
   recomputed in the backward instead of stored) measured 5-15% slower overall than torch's
   ``exp2`` followed by the numba pass.
