@@ -122,6 +122,7 @@ def test_compiled_dice_equals_generic(monkeypatch, compiled_calls, dtype, kw):
         "one_pixel",
         "two_threads",  # two ranges, split inside a sample
         "negative_ignore_index",
+        "uint8_negative_ignore_index",
     ],
 )
 def test_compiled_dice_equals_generic_more_cases(monkeypatch, compiled_calls, case, dtype):
@@ -142,9 +143,11 @@ def test_compiled_dice_equals_generic_more_cases(monkeypatch, compiled_calls, ca
         lab = lab.to(torch.uint8)
     if case == "channels_last":
         x, kw["axis"] = x.movedim(1, -1), -1
-    if case == "negative_ignore_index":
+    if case in ("negative_ignore_index", "uint8_negative_ignore_index"):
         lab = torch.where(lab == 255, -100, lab)
         kw["ignore_index"] = -100
+    if case == "uint8_negative_ignore_index":  # nothing can equal -100: nothing ignored
+        lab = torch.where(lab == -100, 2, lab).to(torch.uint8)
     if case == "two_threads":  # the kernels' split, which the public path leaves off by default
         monkeypatch.setattr(seg, "_NUMBA_THREADS", 2)
         assert _numba.plan(shape[0] * shape[2] * shape[3], seg._NUMBA_THREADS) == 2
@@ -260,10 +263,14 @@ def test_compiled_nan_logits_propagate_like_the_generic_path(monkeypatch, compil
     torch.testing.assert_close(g1, g0, equal_nan=True, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("label_dtype", [torch.int64, torch.int32, torch.uint8, torch.int16])
 @pytest.mark.parametrize("ignore_index", [None, 255])
-def test_compiled_out_of_range_labels_raise_like_the_generic_path(compiled_calls, ignore_index):
+def test_compiled_out_of_range_labels_raise_like_the_generic_path(compiled_calls, ignore_index, label_dtype):
+    # int64, int32 and uint8 labels reach the kernels as they are (compiled per dtype); others
+    # are widened to int64 first
     x, lab = _data((2, 3, 6, 5), seed=7)
-    for bad in (3, -1):
+    lab = lab.to(label_dtype)
+    for bad in (3, -1) if label_dtype.is_signed else (3, 200):
         lab2 = lab.clone()
         lab2[1, 4, 2] = bad
         extra = " or ignore_index=255" if ignore_index is not None else ""

@@ -701,8 +701,12 @@ def _numba_softmax_label_sums(x, labels, ignore_index, *, batch):
     raw ``(N, S)`` labels (``ignore_index`` not yet masked, range not yet checked)."""
     import torch
 
-    if labels.dtype != torch.int64 or not labels.is_contiguous():
-        labels = labels.to(torch.int64).contiguous()  # one kernel signature
+    if labels.dtype not in (torch.int64, torch.int32, torch.uint8):
+        # the kernels are compiled for the common label dtypes; others are widened (a copy
+        # per call, whose fresh allocation costs as much as the kernels at (8, 4, 128, 128))
+        labels = labels.to(torch.int64)
+    if not labels.is_contiguous():
+        labels = labels.contiguous()
     if not x.is_contiguous():
         x = x.contiguous()
     I, P, G = _numba_softmax_label_sums_function().apply(x, labels, ignore_index)
