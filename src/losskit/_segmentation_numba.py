@@ -51,9 +51,10 @@ _BLOCK = 256
 def forward_kernel(part, start, stop, e, labels, ignore, has_ignore, lo, hi, out, stats):
     """Sums over pixels ``[start, stop)`` of the flattened ``(N, S)`` index.
 
-    ``e``: ``(N, C, S)`` exponentials; ``labels``: ``(N, S)`` int64, int32 or uint8 (one compiled signature each); ``out``: float64
-    ``(parts, 3, N, C)`` partial sums ``P, I, G`` (added to); ``stats``: int64
-    ``(parts, 3)``: pixels with ``s`` outside ``[lo, hi]``, smallest and largest valid label.
+    ``e``: ``(N, C, S)`` exponentials; ``labels``: ``(N, S)`` int64, int32 or uint8 (one
+    compiled signature each); ``out``: float64 ``(parts, 3, N, C)`` partial sums ``P, I, G``
+    (added to); ``stats``: int64 ``(parts, 3)``: pixels with ``s`` outside ``[lo, hi]``,
+    smallest and largest valid label.
     """
     N, C, S = e.shape
     w = np.empty(_BLOCK, e.dtype)
