@@ -20,6 +20,16 @@ Targets (issue 6, full sizes only): time <= 1.0x plain's and <= 0.5x torch's
 path; with ``options=None`` torch runs the very operations of ``plain``, so that row is
 shown without a target), peak memory <= 0.15x plain's.
 
+Why the 0.5x target against ``torch-chunked`` is out of reach (measured November 2026,
+1 thread, full sizes): one ``(8192 x 512) @ (512 x 32768)`` matmul took 2.87 s; losskit's step
+took 7.68 s (2.67 matmul units: the logits, dL/dhidden and dL/dweight, chunked) and
+``torch-chunked`` 12.64 s (4.40 units: it recomputes the logits in the backward), a ratio of
+0.61 in that run (0.76-0.86 in the README's runs). The gradients need at least those three
+matmul-sized products, so at equal matmul efficiency the bound is about 3/4 = 0.75; 0.5x
+would need fewer products than the math requires or a lower precision, which the issue's
+1e-5 float32 agreement rules out. Skipping near-zero softmax entries ("gradient filtering")
+does not apply: at these sizes the softmax is near-uniform.
+
 Peak memory, measured the same way for every contender: each runs in a *fresh* Python
 subprocess that builds the inputs, does one warm-up forward + backward, drops the
 gradients, then resets the kernel's resident-set high-water mark (``echo 5 >
