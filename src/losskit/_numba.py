@@ -90,7 +90,8 @@ class _Lazy:
 
 def jit(fn: Callable | None = None, **options: Any):
     """Decorator: compile ``fn`` with numba on first use (``nogil``, cached, strict IEEE
-    arithmetic: no ``fastmath``, so results match the array-API kernels)."""
+    arithmetic by default: no ``fastmath``, so results match the array-API kernels; a kernel
+    whose sums may be reassociated passes ``fastmath={"reassoc"}``)."""
     opts = {"nogil": True, "cache": True, "fastmath": False, "error_model": "numpy"}
     opts.update(options)
     if fn is None:

@@ -24,15 +24,23 @@ Per pixel ``i`` of sample ``n`` with label ``l`` and validity ``m`` (0 at ``igno
   written over ``e`` (the caller's in-place convention; see ``ctx.e_reused`` there).
 
 Loops run over the classes outside and over the pixels of a block of ``_BLOCK`` inside, so
-that LLVM vectorises them (no ``fastmath``: nothing is reassociated). The per-class sums are
-kept per pixel slot of the block (``acc[q, c, j]``: element-wise adds, which vectorise),
-reduced pairwise when a sample's range ends and added up in float64 (per range; the ranges'
-partial sums are added by the caller). The per-pixel arithmetic stays in the input's dtype
-(constants come from arrays of that dtype: no silent promotion of float32 to float64).
-Slices of 1-D rows are indexed rather than the 3-D arrays (plain ``e[n, c, i]`` indexing
-kept LLVM from vectorising), and the backward copies each block of ``e`` to scratch before
-overwriting it (reading and writing the same memory in one loop fails LLVM's runtime alias
-check, which falls back to the scalar loop).
+that LLVM vectorises them. The forward's per-class sums are reductions over a block: the
+kernel is compiled with ``fastmath={"reassoc"}`` (only reassociation: NaN and infinities
+keep their IEEE meaning, which the range check relies on), so LLVM keeps them in vector
+registers and adds the lanes at the end of the block, in the input's dtype; the blocks' sums
+are added up in float64 (per range; the ranges' partial sums are added by the caller). The
+backward has no reductions and stays strict. The per-pixel arithmetic stays in the input's
+dtype (constants come from arrays of that dtype: no silent promotion of float32 to float64),
+and the labels go to an int32 scratch row per block (int64 lanes would halve the vector
+width of the label comparisons). Slices of 1-D rows are indexed rather than the 3-D arrays
+(plain ``e[n, c, i]`` indexing kept LLVM from vectorising). The backward overwrites ``e`` in
+place through the same slice it reads: with a separate output array that aliases ``e``,
+LLVM's runtime alias check fails and the scalar loop runs.
+
+Measured alone at (8, 4, 128, 128) float32 on one core (November 2026): forward 0.08 ms,
+backward 0.09 ms (0.13 and 0.12 ms with per-slot accumulators, int64 label scratch, blocks
+of 256 and a scratch copy of ``e`` in the backward); reading the 3 MiB of ``e`` and labels
+takes 0.03 ms at this machine's bandwidth.
 
 Importing this module imports numba; ``losskit.segmentation`` imports it lazily.
 """
@@ -44,10 +52,10 @@ import numpy as np
 from . import _numba
 
 # Pixels per block: the block's exponentials, labels and per-pixel scratch stay in L1.
-_BLOCK = 256
+_BLOCK = 1024
 
 
-@_numba.jit
+@_numba.jit(fastmath={"reassoc"})
 def forward_kernel(part, start, stop, e, labels, ignore, has_ignore, lo, hi, out, stats):
     """Sums over pixels ``[start, stop)`` of the flattened ``(N, S)`` index.
 
@@ -59,8 +67,7 @@ def forward_kernel(part, start, stop, e, labels, ignore, has_ignore, lo, hi, out
     N, C, S = e.shape
     w = np.empty(_BLOCK, e.dtype)
     m = np.empty(_BLOCK, e.dtype)
-    ll = np.empty(_BLOCK, np.int64)
-    acc = np.zeros((3, C, _BLOCK), e.dtype)
+    ll = np.empty(_BLOCK, np.int32)
     one = np.ones(1, e.dtype)[0]
     zero = np.zeros(1, e.dtype)[0]
     bad = 0
@@ -75,7 +82,9 @@ def forward_kernel(part, start, stop, e, labels, ignore, has_ignore, lo, hi, out
         k += i1 - i0
         for b0 in range(i0, i1, _BLOCK):
             nb = min(_BLOCK, i1 - b0)
-            # validity m and label ll (0 where ignored); min / max of the valid labels
+            # validity m and label ll (0 where ignored); min / max of the valid labels. A
+            # label outside int32 wraps in ll, but then lmin / lmax are out of range and
+            # the caller raises before using the sums.
             lb = labels[n, b0:b0 + nb]
             if has_ignore:
                 for i in range(nb):
@@ -103,51 +112,34 @@ def forward_kernel(part, start, stop, e, labels, ignore, has_ignore, lo, hi, out
                 s = w[i]
                 # NaN counts as out of range (both comparisons fail)
                 bad += 1 - ((s >= lo) & (s <= hi))
-            for i in range(nb):
-                w[i] = m[i] / w[i]
+                w[i] = m[i] / s
             for c in range(C):
                 ec = e[n, c, b0:b0 + nb]
-                aP = acc[0, c]
-                aI = acc[1, c]
-                aG = acc[2, c]
+                sP = zero
+                sI = zero
+                sG = zero
                 for i in range(nb):
                     v = w[i] * ec[i]
-                    aP[i] += v
+                    sP += v
                     at_label = ll[i] == c
-                    aI[i] += v if at_label else zero
-                    aG[i] += m[i] if at_label else zero
-        # this sample's range ends: reduce the per-slot sums pairwise into out
-        h = _BLOCK // 2
-        while h >= 1:
-            for q in range(3):
-                for c in range(C):
-                    a = acc[q, c]
-                    for j in range(h):
-                        a[j] += a[j + h]
-            h //= 2
-        for q in range(3):
-            for c in range(C):
-                out[part, q, n, c] += acc[q, c, 0]
-                a = acc[q, c]
-                for j in range(_BLOCK):
-                    a[j] = zero
+                    sI += v if at_label else zero
+                    sG += m[i] if at_label else zero
+                out[part, 0, n, c] += sP
+                out[part, 1, n, c] += sI
+                out[part, 2, n, c] += sG
     stats[part, 0] = bad
     stats[part, 1] = lmin
     stats[part, 2] = lmax
 
 
 @_numba.jit
-def backward_kernel(part, start, stop, e, labels, ignore, has_ignore, a, b, out):
-    """``out[n, c, i] = dL/dx`` over pixels ``[start, stop)`` (``out`` may be ``e`` itself:
-    each block of ``e`` is copied to scratch before it is overwritten)."""
+def backward_kernel(part, start, stop, e, labels, ignore, has_ignore, a, b):
+    """Overwrite ``e[n, :, i]`` with ``dL/dx`` over pixels ``[start, stop)``."""
     N, C, S = e.shape
     s_ = np.empty(_BLOCK, e.dtype)
     u = np.empty(_BLOCK, e.dtype)
     m = np.empty(_BLOCK, e.dtype)
-    ll = np.empty(_BLOCK, np.int64)
-    # a copy of the block's e: reading e and writing out through the same memory would make
-    # LLVM's runtime alias check fail and run the scalar loop
-    eb = np.empty((C, _BLOCK), e.dtype)
+    ll = np.empty(_BLOCK, np.int32)
     one = np.ones(1, e.dtype)[0]
     zero = np.zeros(1, e.dtype)[0]
     k = start
@@ -169,29 +161,30 @@ def backward_kernel(part, start, stop, e, labels, ignore, has_ignore, a, b, out)
                 for i in range(nb):
                     m[i] = one
                     ll[i] = lb[i]
-            for i in range(nb):
-                s_[i] = zero
-                u[i] = zero
+            # s = sum_c e_c and u = sum_c e_c d_c
             for c in range(C):
                 bc = b[n, c]
                 dc = bc + a[n, c]  # d_c at the label
                 ec = e[n, c, b0:b0 + nb]
-                ebc = eb[c]
-                for i in range(nb):
-                    v = ec[i]
-                    ebc[i] = v
-                    s_[i] += v
-                    u[i] += v * (dc if ll[i] == c else bc)
+                if c == 0:
+                    for i in range(nb):
+                        v = ec[i]
+                        s_[i] = v
+                        u[i] = v * (dc if ll[i] == 0 else bc)
+                else:
+                    for i in range(nb):
+                        v = ec[i]
+                        s_[i] += v
+                        u[i] += v * (dc if ll[i] == c else bc)
             for i in range(nb):
                 u[i] = u[i] / s_[i]  # t
                 s_[i] = m[i] / s_[i]  # w
             for c in range(C):
                 bc = b[n, c]
                 dc = bc + a[n, c]
-                ebc = eb[c]
-                oc = out[n, c, b0:b0 + nb]
+                ec = e[n, c, b0:b0 + nb]
                 for i in range(nb):
-                    oc[i] = s_[i] * ebc[i] * ((dc if ll[i] == c else bc) - u[i])
+                    ec[i] = s_[i] * ec[i] * ((dc if ll[i] == c else bc) - u[i])
 
 
 def sums(e, labels, ignore_index, lo, hi, threads):
@@ -212,10 +205,10 @@ def sums(e, labels, ignore_index, lo, hi, threads):
     return out.sum(0), int(stats[:, 0].sum()), int(stats[:, 1].min()), int(stats[:, 2].max())
 
 
-def gradient(e, labels, ignore_index, a, b, out, threads):
-    """Run :func:`backward_kernel` over all pixels, writing ``dL/dx`` into ``out``."""
+def gradient(e, labels, ignore_index, a, b, threads):
+    """Run :func:`backward_kernel` over all pixels: ``e`` is overwritten with ``dL/dx``."""
     N, C, S = e.shape
     parts = _numba.plan(N * S, threads)
     has_ignore = ignore_index is not None
     ignore = ignore_index if has_ignore else 0
-    _numba.parallel_for(backward_kernel, N * S, parts, e, labels, ignore, has_ignore, a, b, out)
+    _numba.parallel_for(backward_kernel, N * S, parts, e, labels, ignore, has_ignore, a, b)

@@ -689,7 +689,7 @@ def _numba_softmax_label_sums_function():
                 zeros = torch.zeros((N, C), dtype=e.dtype)
             a = (zeros if gI is None else gI.contiguous()).numpy()
             b = (zeros if gP is None else gP.contiguous()).numpy()
-            kernels.gradient(en, ln, ctx.ignore_index, a, b, en, _NUMBA_THREADS)
+            kernels.gradient(en, ln, ctx.ignore_index, a, b, _NUMBA_THREADS)
             return e, None, None
 
     _NUMBA_SOFTMAX_LABEL_SUMS = SoftmaxLabelSumsCompiled
