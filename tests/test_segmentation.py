@@ -732,7 +732,7 @@ def test_torch_fast_path_sums_and_their_gradients_one_at_a_time(monkeypatch, dty
             for fast in (True, False):
                 x = x0.clone().requires_grad_(True)
                 if fast:
-                    I, P, G, _ = seg._torch_softmax_label_sums(x, lab_m, m, batch=False)
+                    I, P, G, _ = seg._torch_softmax_label_sums(x, lab_m, m, seg.namespace(x), batch=False)
                 else:
                     I, P, G, _ = seg._overlap_sums(torch.softmax(x, 1), lab_m, None, m, seg.namespace(x))
                 (weights[0] * I * torch.arange(1.0, 4.0, dtype=dt) + weights[1] * P.square()).sum().backward()
@@ -1012,7 +1012,7 @@ def test_accelerator_tensors_take_the_generic_path(monkeypatch):
     from losskit import segmentation as seg
 
     calls = []
-    for name in ("_torch_softmax_label_sums", "_numba_softmax_label_sums"):
+    for name in ("_torch_softmax_label_sums", "_numba_apply"):
         real = getattr(seg, name)
         monkeypatch.setattr(seg, name, lambda *a, _r=real, **k: calls.append(1) or _r(*a, **k))
     x = torch.randn(2, 3, 4, 5, device=TORCH_DEVICE, requires_grad=True)

@@ -33,10 +33,11 @@ def _tol(dtype):
 
 @pytest.fixture
 def compiled_calls(monkeypatch):
-    """A list that grows by one for every call of the compiled path."""
+    """A list that grows by one for every call of the compiled path (the sums alone, or a
+    whole loss with its head in the Function)."""
     calls = []
-    real = seg._numba_softmax_label_sums
-    monkeypatch.setattr(seg, "_numba_softmax_label_sums", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = seg._numba_apply
+    monkeypatch.setattr(seg, "_numba_apply", lambda *a, **k: calls.append(1) or real(*a, **k))
     return calls
 
 
@@ -192,7 +193,7 @@ def test_compiled_sums_and_their_gradients_one_at_a_time(dtype):
             for path in ("compiled", "generic", "generic64"):
                 x = (x0.double() if path == "generic64" else x0).clone().requires_grad_(True)
                 if path == "compiled":
-                    I, P, G, valid = seg._numba_softmax_label_sums(x, lab_c, ignore, batch=False)
+                    I, P, G, valid = seg._numba_softmax_label_sums(x, lab_c, ignore, seg.namespace(x), batch=False)
                 else:
                     I, P, G, valid = seg._overlap_sums(torch.softmax(x, 1), lab_m, None, mask, seg.namespace(x))
                 w = torch.arange(1.0, 4.0, dtype=x.dtype)
@@ -453,3 +454,28 @@ def test_compiled_path_reuses_its_buffer_only_when_nobody_holds_it():
     for _ in range(3):
         losskit.dice_loss(b, lab, activation="softmax", ignore_index=255).backward()
     torch.testing.assert_close(b.grad, 3 * ref1, rtol=1e-10, atol=1e-12)
+
+
+def test_compiled_dice_is_one_function_with_its_formula_inside(monkeypatch):
+    # dice_loss on the compiled path: sums, formula and reduction in one autograd.Function
+    # (no small torch ops after it); the other losses get the sums and apply their formula
+    # in torch. A class weight that requires grad takes the sums path, so that its gradient
+    # flows (the head treats weights as constants).
+    whole, sums = [], []
+    real_loss, real_sums = seg._numba_softmax_label_loss, seg._numba_softmax_label_sums
+    monkeypatch.setattr(seg, "_numba_softmax_label_loss", lambda *a, **k: whole.append(1) or real_loss(*a, **k))
+    monkeypatch.setattr(seg, "_numba_softmax_label_sums", lambda *a, **k: sums.append(1) or real_sums(*a, **k))
+    x, lab = _data((2, 3, 7, 6), seed=15, dtype=torch.float64)
+    x.requires_grad_(True)
+    loss = losskit.dice_loss(x, lab, activation="softmax")
+    assert (len(whole), len(sums)) == (1, 0)
+    assert type(loss.grad_fn).__name__ == "SoftmaxLabelSumsCompiledBackward"
+    losskit.jaccard_loss(x, lab, activation="softmax")
+    assert (len(whole), len(sums)) == (1, 1)
+    w = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    losskit.dice_loss(x, lab, activation="softmax", weight=w, reduction="sum").backward()
+    assert (len(whole), len(sums)) == (1, 2)
+    w0 = w.detach().clone().requires_grad_(True)
+    monkeypatch.setattr(seg, "_TORCH_FAST", False)
+    losskit.dice_loss(x.detach(), lab, activation="softmax", weight=w0, reduction="sum").backward()
+    torch.testing.assert_close(w.grad, w0.grad, **_tol(torch.float64))
