@@ -24,26 +24,26 @@ implementation keeps alive for backward, beyond its inputs
 
 What the rows showed (November 2026, 2-core machine, torch 2.13.0 CPU):
 
-* losskit's compiled path: 0.67-0.95 ms at (8, 4, 128, 128) and 3.0-6.6 ms at
-  (2, 4, 64, 64, 64), on 1 or 2 threads. MONAI's time is bimodal and decides the ratio: at
-  (8, 4, 128, 128) 0.77-1.2 ms when its allocations come from a warm heap, 1.7-4.8 ms when
-  its ``(N, C, ...)`` temporaries page-fault (500-10000 faults per step, ~1.3 us each; which
-  one happens depends on the heap's state in that process). Ratios over seven runs:
-  2D 0.26, 0.35, 0.41, 0.60 (2 threads), 0.20, 0.21, 0.41 (1 thread); 3D 0.23, 0.46, 0.47,
-  0.49 (2 threads), 0.21, 0.29, 0.30 (1 thread). The <= 0.5 target holds except at 2D
-  against MONAI's warm-heap mode (0.6-0.9).
-* Splitting the numba passes over two threads made every size slower (0.58 vs 0.45 ms at
-  2D): torch's OpenMP workers spin after ``exp2`` and the second thread competes with them.
-* Where the 2D time goes: ~0.45 ms per step measured alone (1 thread), of which the two
-  numba passes ~0.3 ms and ``exp2`` 0.04-0.07 ms. Interleaved with MONAI, the label-sum
-  Function alone (a trivial loss on top, no validation, no Dice formula) takes as long as the
-  whole ``dice_loss`` (0.55-0.73 ms vs 0.56-0.67 ms): the step is the exp and two passes
-  streaming ``x``, ``e`` and the labels back from memory after MONAI's step evicted them, not
-  Python overhead. (A prototype folding the formula and the mean into the Function saved
-  0.15-0.2 ms measured alone; interleaved it would not.)
-* Compiling exp in numba too (a vectorised Cody-Waite + Taylor exp, one pass from ``x``,
-  recomputed in the backward instead of stored) measured 5-15% slower overall than torch's
-  ``exp2`` followed by the numba pass.
+* losskit's compiled path: 0.49-0.66 ms at (8, 4, 128, 128) and 2.3-6.0 ms at
+  (2, 4, 64, 64, 64) interleaved with MONAI (0.33 ms at 2D alone). MONAI's time is bimodal
+  and decides the ratio: at (8, 4, 128, 128) 0.69-1.3 ms when its allocations come from a
+  warm heap, 1.5-4.8 ms when its ``(N, C, ...)`` temporaries page-fault (500-10000 faults
+  per step, ~1.3 us each; which one happens depends on the heap's state in that process).
+  Ratios over eight runs at 2 threads: 2D 0.22-0.45, once 0.70 (MONAI at 0.69 ms); 3D
+  0.27-0.44. At 1 thread (three runs): 2D 0.27-0.37, 3D 0.15-0.28.
+* Where the 2D time goes, alone: ``exp2`` 0.06 ms (two torch ops), the forward pass
+  0.08 ms, the backward pass 0.09 ms (reading the 3 MiB of ``e`` and labels costs
+  0.03 ms at this machine's bandwidth: the passes are compute-bound), ~0.1 ms of
+  validation, ``autograd.Function`` machinery and the Dice head on the NumPy sums. Right
+  after MONAI's step every one of these runs slower, the Python-level part about twice as
+  slow (its code and data were evicted from the caches).
+* What did not help: splitting the numba passes over two threads (torch's OpenMP workers
+  spin after ``exp2`` and the second thread competes with them: 0.58 vs 0.45 ms at 2D
+  before the kernels were reworked); compiling exp in numba too (a vectorised Cody-Waite
+  + polynomial exp measured 0.10 ms on one thread against torch's 0.06 ms ``exp2`` on two,
+  and 5-15% slower overall when recomputed in the backward instead of stored);
+  ``torch.softmax`` over the class axis instead of ``exp2`` (0.14 ms: its kernel over a
+  non-last axis is slower).
 
     python benchmarks/run.py --only segmentation [--quick]
     python benchmarks/bench_segmentation.py [--quick]
