@@ -462,9 +462,13 @@ def test_compiled_dice_is_one_function_with_its_formula_inside(monkeypatch):
     # in torch. A class weight that requires grad takes the sums path, so that its gradient
     # flows (the head treats weights as constants).
     whole, sums = [], []
-    real_loss, real_sums = seg._numba_softmax_label_loss, seg._numba_softmax_label_sums
-    monkeypatch.setattr(seg, "_numba_softmax_label_loss", lambda *a, **k: whole.append(1) or real_loss(*a, **k))
-    monkeypatch.setattr(seg, "_numba_softmax_label_sums", lambda *a, **k: sums.append(1) or real_sums(*a, **k))
+    real = seg._numba_apply
+
+    def counting(x, labels, ignore_index, head):
+        (sums if head is None else whole).append(1)
+        return real(x, labels, ignore_index, head)
+
+    monkeypatch.setattr(seg, "_numba_apply", counting)
     x, lab = _data((2, 3, 7, 6), seed=15, dtype=torch.float64)
     x.requires_grad_(True)
     loss = losskit.dice_loss(x, lab, activation="softmax")

@@ -658,9 +658,9 @@ def _numba_softmax_label_sums_function():
             ctx.shift = shift
             ctx.e_reused = False
             ctx.head = head
-            # sums: float64 (3, N, C) holding P, I, G
             if head is not None:
-                value = head.forward(sums[1], sums[0], sums[2])
+                P64, I64, G64 = sums  # float64 (N, C) each
+                value = head.forward(I64, P64, G64)
                 return torch.from_numpy(np.asarray(value, dtype=np.float64)).to(e.dtype)
             P, I, G = torch.from_numpy(sums if e.dtype == torch.float64 else sums.astype(np.float32)).unbind(0)
             ctx.mark_non_differentiable(G)
@@ -702,6 +702,8 @@ def _numba_softmax_label_sums_function():
 
 
 def _numba_apply(x, labels, ignore_index, head):
+    """The compiled Function on raw ``(N, S)`` labels: ``I, P, G``, or with a ``head``
+    (a :class:`_CompiledHead`) the whole loss."""
     import torch
 
     if labels.dtype not in (torch.int64, torch.int32, torch.uint8):
@@ -720,12 +722,6 @@ def _numba_softmax_label_sums(x, labels, ignore_index, xp, *, batch):
     raw ``(N, S)`` labels (``ignore_index`` not yet masked, range not yet checked)."""
     I, P, G = _numba_apply(x, labels, ignore_index, None)
     return _validity_and_pooling(I, P, G, ignore_index is not None, batch, xp)
-
-
-def _numba_softmax_label_loss(x, labels, ignore_index, head):
-    """Compiled CPU path of a whole loss: the sums as in :func:`_numba_softmax_label_sums`,
-    then ``head`` (a :class:`_CompiledHead`) inside the same ``autograd.Function``."""
-    return _numba_apply(x, labels, ignore_index, head)
 
 
 def _validity_and_pooling(I, P, G, has_ignore, batch, xp):
@@ -838,7 +834,7 @@ def _reduce_entries(loss_, reduction, xp, w, valid):
 
 class _CompiledHead:
     """What follows the sums in a loss that the compiled path runs whole, inside its
-    ``autograd.Function`` (:func:`_numba_softmax_label_loss`), on NumPy float64 ``(N, C)``
+    ``autograd.Function`` (:func:`_numba_apply`), on NumPy float64 ``(N, C)``
     sums: validity, batch pooling and background with the helpers the other paths use, then
     ``tail(I, P, G, valid, w, xp)``, the loss's own array-API code. ``backward`` chains
     the tail's hand-derived ``tail.vjp`` back through background and pooling. Saves ~0.1 ms
@@ -893,7 +889,7 @@ def _overlap_loss(input, target, xp, tail, *, activation, axis, include_backgrou
             tail, has_ignore=ignore_index is not None, batch=batch,
             include_background=include_background, w=w,
         )
-        return _numba_softmax_label_loss(x, labels, ignore_index, head)
+        return _numba_apply(x, labels, ignore_index, head)
     I, P, G, valid, w = _sums(front, xp, activation=activation, include_background=include_background,
                               squared=squared, batch=batch, ignore_index=ignore_index)
     return tail(I, P, G, valid, w, xp)
