@@ -72,53 +72,65 @@ def model(w, bias):
 
 
 def _worker(rank, port, outdir):
-    import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel as DDP
+    import faulthandler
 
+    import torch.distributed as dist
+
+    faulthandler.enable()  # a native abort in a rank names the Python line it came from
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD)
-    x, emb, w, bias, y = data()
-    sl = rows(rank)
-    out = {}
     try:
-        for name, (fn, opts) in LOSSES.items():
-            for mode in ("exact", "local_anchors"):
-                crit = GlobalBatchLoss(fn, mode=mode)
-                e = emb[sl].clone().requires_grad_(True)
-                value = crit(e, y[sl], **opts)
-                value.backward()
-                out[f"{name}/{mode}/value"] = value.item()
-                out[f"{name}/{mode}/emb_grad"] = e.grad.numpy()
-                net = DDP(model(w, bias))
-                crit(net(x[sl]), y[sl], **opts).backward()
-                out[f"{name}/{mode}/w_grad"] = net.module.weight.grad.numpy()
-                out[f"{name}/{mode}/b_grad"] = net.module.bias.grad.numpy()
-        py = torch.tensor(PIXEL_LABELS)
-        for name, (fn, opts) in PIXEL_LOSSES.items():
-            crit = GlobalBatchLoss(fn)
-            e = as_pixels(emb[sl]).clone().requires_grad_(True)
-            value = crit(e, py[sl], **opts)
-            value.backward()
-            out[f"{name}/exact/value"] = value.item()
-            out[f"{name}/exact/emb_grad"] = e.grad.reshape(e.shape[0], -1).numpy()
-            net = DDP(model(w, bias))
-            crit(as_pixels(net(x[sl])), py[sl], **opts).backward()
-            out[f"{name}/exact/w_grad"] = net.module.weight.grad.numpy()
-            out[f"{name}/exact/b_grad"] = net.module.bias.grad.numpy()
-        # the module form and the general helpers
-        crit = GlobalBatchLoss(losskit.torch.AdaSPLoss(temperature=0.1))
-        out["module/value"] = crit(emb[sl], y[sl]).item()
-        v = torch.tensor([1.0 + rank, 10.0], dtype=torch.float64, requires_grad=True)
-        s = all_reduce_with_grad(v)
-        (s * torch.tensor([1.0, 2.0], dtype=torch.float64)).sum().backward()
-        out["reduce/value"] = s.detach().numpy()
-        out["reduce/grad"] = v.grad.numpy()
-        # unequal sizes: rank 0 sends 3 rows, rank 1 sends 1
-        u = emb[:3].clone() if rank == 0 else emb[3:4].clone()
-        out["gather_uneven"] = all_gather_with_grad(u).numpy()
+        out = _collect(rank)
+        # Tear down together: no rank shuts its gloo pairs (or rank 0 the TCP store) while
+        # the other is still in a collective. The DDP models are gone with _collect's frame.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
     np.savez(os.path.join(outdir, f"rank{rank}.npz"), **out)
+
+
+def _collect(rank):
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    x, emb, w, bias, y = data()
+    sl = rows(rank)
+    out = {}
+    for name, (fn, opts) in LOSSES.items():
+        for mode in ("exact", "local_anchors"):
+            crit = GlobalBatchLoss(fn, mode=mode)
+            e = emb[sl].clone().requires_grad_(True)
+            value = crit(e, y[sl], **opts)
+            value.backward()
+            out[f"{name}/{mode}/value"] = value.item()
+            out[f"{name}/{mode}/emb_grad"] = e.grad.numpy()
+            net = DDP(model(w, bias))
+            crit(net(x[sl]), y[sl], **opts).backward()
+            out[f"{name}/{mode}/w_grad"] = net.module.weight.grad.numpy()
+            out[f"{name}/{mode}/b_grad"] = net.module.bias.grad.numpy()
+    py = torch.tensor(PIXEL_LABELS)
+    for name, (fn, opts) in PIXEL_LOSSES.items():
+        crit = GlobalBatchLoss(fn)
+        e = as_pixels(emb[sl]).clone().requires_grad_(True)
+        value = crit(e, py[sl], **opts)
+        value.backward()
+        out[f"{name}/exact/value"] = value.item()
+        out[f"{name}/exact/emb_grad"] = e.grad.reshape(e.shape[0], -1).numpy()
+        net = DDP(model(w, bias))
+        crit(as_pixels(net(x[sl])), py[sl], **opts).backward()
+        out[f"{name}/exact/w_grad"] = net.module.weight.grad.numpy()
+        out[f"{name}/exact/b_grad"] = net.module.bias.grad.numpy()
+    # the module form and the general helpers
+    crit = GlobalBatchLoss(losskit.torch.AdaSPLoss(temperature=0.1))
+    out["module/value"] = crit(emb[sl], y[sl]).item()
+    v = torch.tensor([1.0 + rank, 10.0], dtype=torch.float64, requires_grad=True)
+    s = all_reduce_with_grad(v)
+    (s * torch.tensor([1.0, 2.0], dtype=torch.float64)).sum().backward()
+    out["reduce/value"] = s.detach().numpy()
+    out["reduce/grad"] = v.grad.numpy()
+    # unequal sizes: rank 0 sends 3 rows, rank 1 sends 1
+    u = emb[:3].clone() if rank == 0 else emb[3:4].clone()
+    out["gather_uneven"] = all_gather_with_grad(u).numpy()
+    return out
 
 
 def _free_port() -> int:
@@ -134,7 +146,7 @@ def ranks(tmp_path_factory):
     proc = subprocess.run(
         [sys.executable, __file__, str(_free_port()), outdir], capture_output=True, text=True, timeout=120, env=env
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stderr[-6000:]
     return [dict(np.load(os.path.join(outdir, f"rank{r}.npz"))) for r in range(WORLD)]
 
 
