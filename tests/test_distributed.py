@@ -2,8 +2,9 @@
 losses give the single-process full-batch values and, after DDP's averaging, gradients.
 
 The test runs this file as a script (so that torch.multiprocessing's spawned children can
-import the worker whatever pytest's import mode), collects each rank's results in .npz files
-and compares them here with single-process computations, in float64, to 1e-6.
+import the worker whatever pytest's import mode), once per test session, collects each
+rank's results in .npz files and compares them here with single-process computations, in
+float64, to 1e-6.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+FileLock = pytest.importorskip("filelock").FileLock  # a dependency of torch
 
 import losskit  # noqa: E402
 from losskit import metric_learning as ml  # noqa: E402
@@ -141,13 +143,24 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
-    outdir = str(tmp_path_factory.mktemp("ddp"))
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(
-        [sys.executable, __file__, str(_free_port()), outdir], capture_output=True, text=True, timeout=120, env=env
-    )
-    assert proc.returncode == 0, proc.stderr[-6000:]
-    return [dict(np.load(os.path.join(outdir, f"rank{r}.npz"))) for r in range(WORLD)]
+    # Once per test session: under pytest-xdist the workers share the session's base
+    # directory, and the first to take the lock runs the ranks for all (two concurrent
+    # launches would only compete for the two cores and the ports).
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    outdir = base / "ddp"
+    with FileLock(str(outdir) + ".lock"):
+        if not (outdir / "done").exists():
+            outdir.mkdir(exist_ok=True)
+            env = dict(os.environ, OMP_NUM_THREADS="1")
+            proc = subprocess.run(
+                [sys.executable, __file__, str(_free_port()), str(outdir)],
+                capture_output=True, text=True, timeout=120, env=env,
+            )
+            assert proc.returncode == 0, proc.stderr[-6000:]
+            (outdir / "done").touch()
+    return [dict(np.load(outdir / f"rank{r}.npz", allow_pickle=False)) for r in range(WORLD)]
 
 
 def full_batch(fn, opts, view=lambda t: t, y=None):
