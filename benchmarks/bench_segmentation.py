@@ -24,19 +24,23 @@ implementation keeps alive for backward, beyond its inputs
 
 What the rows showed (November 2026, 2-core machine, torch 2.13.0 CPU):
 
-* losskit's compiled path: 0.49-0.66 ms at (8, 4, 128, 128) and 2.3-6.0 ms at
+* losskit's compiled path: 0.48-0.66 ms at (8, 4, 128, 128) and 2.3-6.0 ms at
   (2, 4, 64, 64, 64) interleaved with MONAI (0.33 ms at 2D alone). MONAI's time is bimodal
-  and decides the ratio: at (8, 4, 128, 128) 0.69-1.3 ms when its allocations come from a
+  and decides the ratio: at (8, 4, 128, 128) 0.69-1.4 ms when its allocations come from a
   warm heap, 1.5-4.8 ms when its ``(N, C, ...)`` temporaries page-fault (500-10000 faults
   per step, ~1.3 us each; which one happens depends on the heap's state in that process).
-  Ratios over eight runs at 2 threads: 2D 0.22-0.45, once 0.70 (MONAI at 0.69 ms); 3D
-  0.27-0.44. At 1 thread (three runs): 2D 0.27-0.37, 3D 0.15-0.28.
+  Ratios over sixteen runs at 2 threads: 2D 0.21-0.50, three times above (0.52 and 0.53
+  with MONAI at 1.1 ms, 0.70 with MONAI at 0.69 ms); 3D 0.27-0.45. At 1 thread (three
+  runs): 2D 0.27-0.37, 3D 0.15-0.28.
 * Where the 2D time goes, alone: ``exp2`` 0.06 ms (two torch ops), the forward pass
   0.08 ms, the backward pass 0.09 ms (reading the 3 MiB of ``e`` and labels costs
   0.03 ms at this machine's bandwidth: the passes are compute-bound), ~0.1 ms of
   validation, ``autograd.Function`` machinery and the Dice head on the NumPy sums. Right
-  after MONAI's step every one of these runs slower, the Python-level part about twice as
-  slow (its code and data were evicted from the caches).
+  after MONAI's step every one of these runs slower, the Python-level part two to three
+  times slower (its code and data were evicted from the caches): of the 0.29 ms that
+  MONAI's step adds to the next losskit step, 0.09 ms is the kernels and ``exp2``, 0.2 ms
+  the rest (validation 0.012 -> 0.031 ms, the Dice head 0.010 -> 0.030 ms, ...). The
+  machinery's floor, a bare ``autograd.Function`` forward + backward, is 0.034 ms alone.
 * What did not help: splitting the numba passes over two threads (torch's OpenMP workers
   spin after ``exp2`` and the second thread competes with them: 0.58 vs 0.45 ms at 2D
   before the kernels were reworked); compiling exp in numba too (a vectorised Cody-Waite
