@@ -687,8 +687,7 @@ def _numba_softmax_label_sums_function():
                 ctx.e_reused = True
             dtype = en.dtype
             if ctx.head is not None:
-                a, b = ctx.head.backward(grads[0].detach().to(torch.float64).numpy())
-                a, b = a.astype(dtype), b.astype(dtype)
+                a, b = ctx.head.backward(grads[0].detach().to(torch.float64).numpy(), dtype)
             else:
                 gI, gP = grads[:2]
                 zeros = np.zeros((N, C), dtype)
@@ -739,7 +738,7 @@ def _validity_and_pooling(I, P, G, has_ignore, batch, xp):
 
 
 def _drop_background(include_background, C, *arrays):
-    check_bool("include_background", include_background)
+    """``arrays`` without class 0 unless ``include_background`` (checked by :func:`_front`)."""
     if include_background:
         return arrays
     if C < 2:
@@ -860,14 +859,14 @@ class _CompiledHead:
         self.saved = (N, C, I, P, G, valid, w)
         return self.tail(I, P, G, valid, w, np)
 
-    def backward(self, grad):
-        """``(dL/dI, dL/dP)``, each ``(N, C)``, for the upstream gradient ``grad``."""
+    def backward(self, grad, dtype):
+        """``(dL/dI, dL/dP)``, each ``(N, C)`` of ``dtype``, for the upstream gradient ``grad``."""
         import numpy as np
 
         N, C, I, P, G, valid, w = self.saved
         out = []
         for d in self.tail.vjp(grad, I, P, G, valid, w):
-            full = np.zeros((N, C))
+            full = np.zeros((N, C), dtype)
             full[..., C - d.shape[-1]:] = d  # class 0 gets none when the background is dropped
             out.append(full)  # (d is (C,) when pooled: broadcast over the samples)
         return out
