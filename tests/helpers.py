@@ -126,6 +126,8 @@ class Backend:
                 dtype = "int64"
             elif a.dtype.kind == "b":
                 dtype = "bool"
+            elif a.dtype.kind == "c":
+                dtype = "complex128"
             else:
                 raise TypeError(f"unsupported test data dtype {a.dtype}")
         if self.is_torch:

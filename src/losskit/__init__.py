@@ -7,6 +7,7 @@ an array of the same library, on the same device. ``losskit.get(name)`` and
 
 __version__ = "0.1.0"
 
+from ._fastpath import fast_paths
 from ._grad import value_and_grad
 from .registry import get, names
 

@@ -203,3 +203,99 @@ def check_nonnegative_values(name: str, x: Any, *, what: str = "values") -> None
     lo = eager_min(x)
     if lo is not None and not lo >= 0.0:  # NaN fails too
         raise ValueError(f"{name}: expected non-negative {what}, got a minimum of {lo}")
+
+
+# --------------------------------------------------------------------------- one validator per concept
+# Every family validates these concepts through the functions below (one name, one wording).
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_int(name: str, value: Any, *, allow_none: bool = True, low: int | None = None) -> int | None:
+    """A Python or NumPy integer (not a bool) that fits int64 (it is compared with int64
+    arrays), optionally ``>= low``; returned as a Python int."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        expected = "an int or None" if allow_none else "an int"
+        raise TypeError(f"{name}: expected {expected}, got {type(value).__name__}")
+    value = int(value)
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise ValueError(f"{name}: expected an int in the int64 range, got {value}")
+    if low is not None and value < low:
+        raise ValueError(f"{name}: expected an int >= {low}, got {value}")
+    return value
+
+
+def check_ignore_index(ignore_index: Any) -> int | None:
+    """``ignore_index``: ``None`` (nothing ignored) or an int64-sized integer."""
+    return check_int("ignore_index", ignore_index)
+
+
+def is_scalar_option(value: Any) -> bool:
+    """A Python or NumPy real scalar given where an array option is also accepted
+    (``pos_weight=2.0``, ``pos_weight=np.float64(2.0)``): not an array of some library."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    return type(value).__module__ == "numpy" and getattr(value, "shape", None) == ()
+
+
+def option_array(name: str, value: Any, xp, like: Any) -> Any:
+    """An option that may be a number or an array, as an array of ``like``'s namespace,
+    dtype and device: Python and NumPy scalars become 0-d arrays (a NumPy scalar on a
+    torch or JAX input is a number, not an array of another library)."""
+    if is_scalar_option(value):
+        check_number(name, float(value))
+        return xp.asarray(float(value), dtype=like.dtype, device=getattr(like, "device", None))
+    check_array(name, value)
+    return value
+
+
+def check_class_weight(weight: Any, num_classes: int, xp, dtype, *, name: str = "weight",
+                       integers: bool = False, nonnegative: bool = False) -> Any:
+    """A per-class weight of shape ``(C,)`` in ``dtype``, or ``None``.
+
+    ``integers``: integer arrays (and sequences of numbers) are accepted too;
+    ``nonnegative``: negative weights are an error (eager check).
+    """
+    if weight is None:
+        return None
+    if integers and not hasattr(weight, "shape"):
+        weight = xp.asarray(weight, dtype=dtype)
+    check_array(name, weight)
+    kinds = ("real floating", "integral") if integers else "real floating"
+    if not xp.isdtype(weight.dtype, kinds):
+        what = "a real array of class weights" if integers else "a floating-point array"
+        raise TypeError(f"{name}: expected {what}, got dtype {weight.dtype}")
+    if tuple(weight.shape) != (num_classes,):
+        raise ValueError(
+            f"{name}: expected one weight per class, shape ({num_classes},), got {tuple(weight.shape)}"
+        )
+    if nonnegative:
+        check_nonnegative_values(name, weight)
+    return weight if weight.dtype == dtype else xp.astype(weight, dtype)
+
+
+def check_sample_weight(weight: Any, shape: tuple, xp, dtype, *, name: str = "weight",
+                        exact: bool = False, masks: bool = False,
+                        what: str = "the loss's shape") -> Any:
+    """A weight per loss element in ``dtype``, or ``None``: of exactly ``shape``
+    (``exact``: one weight per sample) or broadcastable to it without growing it (``what``
+    names ``shape`` in the message). ``masks``: integer and boolean arrays (0/1 masks) are accepted too."""
+    if weight is None:
+        return None
+    check_array(name, weight)
+    kinds = ("real floating", "integral", "bool") if masks else "real floating"
+    if not xp.isdtype(weight.dtype, kinds):
+        what = "a real or boolean array" if masks else "a floating-point array"
+        raise TypeError(f"{name}: expected {what}, got dtype {weight.dtype}")
+    if exact:
+        if tuple(weight.shape) != tuple(shape):
+            raise ValueError(
+                f"{name}: expected one weight per sample, shape {tuple(shape)}, got {tuple(weight.shape)}"
+            )
+    else:
+        check_broadcastable_to(name, weight, shape, what=what)
+    return weight if weight.dtype == dtype else xp.astype(weight, dtype)

@@ -1,8 +1,8 @@
 """Metadata attached to each public loss, read by :mod:`losskit.registry` and the CLI.
 
 A family module decorates its public losses with :func:`loss` (family, LaTeX formula,
-reference, aliases, how to plot it) and may attach a hand-derived gradient with
-:func:`analytic_grad`. The decorators only set attributes: they do not wrap the function,
+reference, aliases, how to plot it, the backends it runs on, the fast paths it may take)
+and may attach a hand-derived gradient with :func:`analytic_grad`. The decorators only set attributes: they do not wrap the function,
 so the loss keeps its signature, docstring and speed.
 """
 
@@ -12,7 +12,11 @@ import dataclasses
 import inspect
 from typing import Any, Callable
 
-FAMILIES = ("textbook", "regression", "classification", "segmentation", "boxes", "metric_learning", "torch")
+FAMILIES = ("textbook", "regression", "classification", "segmentation", "boxes", "metric_learning")
+
+# The array libraries a loss runs on: "array-api" is any other library that follows the
+# array API standard (the tests run it as array_api_strict).
+BACKENDS = ("numpy", "torch", "jax", "array-api")
 
 # How `losskit plot` draws a loss (see losskit.cli.plot):
 #   "residual": elementwise regression, plotted against input - target
@@ -33,7 +37,19 @@ class LossInfo:
     aliases: tuple[str, ...] = ()
     differentiable: bool = True
     plot: str | None = None
-    backends: tuple[str, ...] = ("numpy", "torch", "jax", "array-api")
+    backends: tuple[str, ...] = BACKENDS
+    fast_paths: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        """The public import path users call (``losskit.dice_loss``,
+        ``losskit.textbook.mean_squared_error``): the flat name when ``losskit`` exports it,
+        else the name in its public family module."""
+        import losskit
+
+        if getattr(losskit, self.name, None) is self.fn:
+            return f"losskit.{self.name}"
+        return f"losskit.{self.family}.{self.name}"
 
     @property
     def summary(self) -> str:
@@ -73,14 +89,23 @@ def loss(
     aliases: tuple[str, ...] = (),
     differentiable: bool = True,
     plot: str | None = None,
-    backends: tuple[str, ...] = ("numpy", "torch", "jax", "array-api"),
+    backends: tuple[str, ...] = BACKENDS,
+    fast_paths: tuple[str, ...] = (),
     name: str | None = None,
 ):
-    """Mark ``fn`` as a public loss with its registry metadata."""
+    """Mark ``fn`` as a public loss with its registry metadata.
+
+    ``backends`` are the array libraries the loss runs on (the tests run it on exactly
+    these); ``fast_paths`` name the :func:`losskit._fastpath.fast_path` declarations its
+    call may take (``losskit info`` lists them, the tests pin each to the reference).
+    """
     if family not in FAMILIES:
         raise ValueError(f"family: expected one of {FAMILIES}, got {family!r}")
     if plot not in PLOT_KINDS:
         raise ValueError(f"plot: expected one of {PLOT_KINDS}, got {plot!r}")
+    unknown = sorted(set(backends) - set(BACKENDS))
+    if unknown or not backends:
+        raise ValueError(f"backends: expected a non-empty subset of {BACKENDS}, got {backends!r}")
 
     def deco(fn):
         fn.__losskit__ = LossInfo(
@@ -93,6 +118,7 @@ def loss(
             differentiable=differentiable,
             plot=plot,
             backends=tuple(backends),
+            fast_paths=tuple(fast_paths),
         )
         return fn
 

@@ -93,15 +93,23 @@ def _info(args) -> int:
         print(f"  aliases: {', '.join(info.aliases)}")
     print(f"\nformula (LaTeX):\n  {info.formula}")
     sig = inspect.signature(info.fn)
-    where = "losskit.torch" if info.family == "torch" else "losskit"
-    print(f"\ncall:\n  {where}.{info.name}{sig}")
+    print(f"\ncall:\n  {info.path}{sig}")
     if info.options:
         print("\noptions:")
         for name, default in info.options.items():
             shown = "required" if default is inspect.Parameter.empty else f"default {default!r}"
             print(f"  {name:<18} {shown}")
+    print(f"\nbackends: {', '.join(info.backends)}")
     print(f"\ndifferentiable: {'yes' if info.differentiable else 'no'}"
           + ("; hand-derived gradient for NumPy" if info.grad is not None else ""))
+    if info.fast_paths:
+        from losskit._fastpath import declared
+
+        paths = declared()
+        print("\nfast paths (the reference code runs otherwise; `losskit.fast_paths(False)` "
+              "or LOSSKIT_FAST_PATHS=0 switch them off):")
+        for name in info.fast_paths:
+            print(textwrap.fill(paths[name].describe(), 88, initial_indent="  ", subsequent_indent="    "))
     if info.reference:
         print("\nreference:\n" + textwrap.fill(info.reference, 88, initial_indent="  ", subsequent_indent="  "))
     return 0

@@ -208,7 +208,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
 
 
 @loss(
-    family="torch",
+    family="classification",
     formula=(
         r"\ell_t = (1-\varepsilon)\big(\operatorname{lse}(z_t) - z_{t,y_t}\big)"
         r" + \frac{\varepsilon}{V}\sum_{c=1}^{V}\big(\operatorname{lse}(z_t) - z_{t,c}\big),"
