@@ -107,15 +107,18 @@ def _pair(p, t, xp, k, *, floor=0.0, min_size=None):
     dx, dy = cxp - cxt, cyp - cyt
     # cos / sin of phi = angle_p - angle_t from the angle sum formulas: no more
     # transcendental calls than the two boxes' own (they dominate the CPU time).
-    c, s = cp * ct + sp * st, sp * ct - cp * st
-    return dict(dx=dx, dy=dy, a=a, b=b, A=A, B=B, c=c, s=s,
+    # Only their squares are used; cos^2 = 1 - sin^2 keeps identical angles exactly at
+    # (1, 0), so identical boxes give exactly 0 in float32 too.
+    s = sp * ct - cp * st
+    s2 = s * s
+    return dict(dx=dx, dy=dy, a=a, b=b, A=A, B=B, c2=1.0 - s2, s2=s2,
                 cp=cp, sp=sp, ct=ct, st=st)
 
 
 def _det_sum(g):
     """det(Sigma_p + Sigma_t) as a sum of non-negative terms (see the module docstring)."""
     p1, q1, p2, q2 = g["a"] ** 2, g["b"] ** 2, g["A"] ** 2, g["B"] ** 2
-    c2, s2 = g["c"] ** 2, g["s"] ** 2
+    c2, s2 = g["c2"], g["s2"]
     return p1 * q1 + p2 * q2 + q1 * (p2 * c2 + q2 * s2) + p1 * (p2 * s2 + q2 * c2)
 
 
@@ -244,8 +247,7 @@ def probiou_loss(pred, target, *, mode: str = "l1", floor: float = 0.0, angle_un
 def _wasserstein2(p, t, xp):
     """Squared 2-Wasserstein distance and the sqrt(det Sp det St) of the GWD Gaussians."""
     g = _pair(p, t, xp, VARIANCES["gwd"])
-    a, b, A, B, c, s = g["a"], g["b"], g["A"], g["B"], g["c"], g["s"]
-    c2, s2 = c * c, s * s
+    a, b, A, B, c2, s2 = g["a"], g["b"], g["A"], g["B"], g["c2"], g["s2"]
     x, y = a * A + b * B, a * B + b * A
     root = safe_sqrt(c2 * x * x + s2 * y * y, xp)  # Tr((Sp^1/2 St Sp^1/2)^1/2)
     den = c2 * x + s2 * y + root
@@ -334,7 +336,7 @@ def _kl(p, t, xp, *, min_size, reverse=False):
         p, t = t, p
     g = _pair(p, t, xp, VARIANCES["gwd"], min_size=min_size)
     p1, q1, p2, q2 = g["a"] ** 2, g["b"] ** 2, g["A"] ** 2, g["B"] ** 2
-    c2, s2 = g["c"] ** 2, g["s"] ** 2
+    c2, s2 = g["c2"], g["s2"]
     ut, vt = _project(g, "target")
     mahal = ut * ut / p2 + vt * vt / q2
     # Tr(St^-1 Sp) - 2 - ln(det Sp / det St), grouped as sums of x - 1 - ln x >= 0.
