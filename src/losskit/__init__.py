@@ -84,6 +84,16 @@ from .metric_learning import nt_xent_loss
 from .metric_learning import pairwise_cosine_similarity
 from .metric_learning import pairwise_distance
 
+# --- rotated boxes (losskit/rotated_boxes/) ---
+from .rotated_boxes import gwd_loss
+from .rotated_boxes import kfiou_loss
+from .rotated_boxes import kld_loss
+from .rotated_boxes import probiou_loss
+from .rotated_boxes import rotated_box_iou
+from .rotated_boxes import rotated_box_iou_matrix
+from .rotated_boxes import rotated_box_to_gaussian
+from .rotated_boxes import rotated_iou_loss
+
 __all__ = sorted(
     name for name, value in globals().items()
     if not name.startswith("_") and callable(value) and not isinstance(value, type)

@@ -62,6 +62,13 @@ from .boxes import ShapeIoULoss
 from .boxes import SIoULoss
 from .boxes import WIoULoss
 
+# --- rotated box shells ---
+from .rotated_boxes import GWDLoss
+from .rotated_boxes import KFIoULoss
+from .rotated_boxes import KLDLoss
+from .rotated_boxes import ProbIoULoss
+from .rotated_boxes import RotatedIoULoss
+
 # --- metric learning shells ---
 from .metric_learning import AdaSPLoss
 from .metric_learning import ArcFaceLoss
