@@ -71,6 +71,8 @@ from .boxes import shape_iou_loss
 from .boxes import siou_loss
 from .boxes import wiou_loss
 from .boxes import wiou_update_mean
+from .boxes import nwd_loss
+from .boxes import piou_loss
 
 # --- metric learning (losskit/metric_learning.py) ---
 from .metric_learning import adasp_loss
@@ -83,6 +85,13 @@ from .metric_learning import multi_similarity_loss
 from .metric_learning import nt_xent_loss
 from .metric_learning import pairwise_cosine_similarity
 from .metric_learning import pairwise_distance
+
+# --- detection (losskit/detection/) ---
+from .detection import COCO_KEYPOINT_SIGMAS
+from .detection import distribution_focal_loss
+from .detection import keypoint_oks_loss
+from .detection import quality_focal_loss
+from .detection import varifocal_loss
 
 __all__ = sorted(
     name for name, value in globals().items()
