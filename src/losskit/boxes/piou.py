@@ -98,7 +98,13 @@ def piou_loss(pred, target, *, version: int = 1, lam: float = 1.3, fmt: str = "x
         penalties). PIoU v2's attention :math:`u(\lambda q)` is largest at
         :math:`\lambda q = 1/\sqrt{2}`: medium-quality anchors get the largest weight, very
         poor ones (:math:`q \to 0`, the boxes far apart) a small one, so v2 tends to 0 far
-        from the target. The attention is differentiated, as in the authors' code. Corners
+        from the target. The attention is differentiated, as in the authors' code (the paper
+        writes no stop-gradient): where :math:`\lambda q < 1/\sqrt{2}` (:math:`P > 0.61` for
+        :math:`\lambda = 1.3`) and :math:`\mathcal{L}_{PIoU}` is large, v2 *decreases* as the
+        boxes move apart, so gradient descent pushes very poor anchors away from their
+        target (in ``losskit simulate boxes``, whose anchors mostly start there, the total
+        error of v2 grows). Detectors apply it to assigned anchors, which are rarely that
+        poor. Corners
         are used as given (the authors' code sorts each box's two x and two y values first:
         the same on valid boxes); inverted boxes have IoU 0 and a penalty that pulls their
         corners toward the target's (the IoU family's rule).
