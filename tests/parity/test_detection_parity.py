@@ -3,21 +3,16 @@ float64 formulas.
 
 * ultralytics (``ultralytics/utils/loss.py``): ``DFLoss``, ``VarifocalLoss`` and
   ``KeypointLoss`` -- values and gradients, float32 and float64; ``OKS_SIGMA`` from
-  ``ultralytics/utils/metrics.py``. The file is executed from the installed distribution
-  (its package import pulls in heavy stacks, see ``tests/peers.py``) with stand-ins for the
-  names its imports need; only ``autocast`` is called by these classes, and its stand-in is
-  ``torch.autocast`` (what ultralytics' own returns on this torch). No peer code is copied.
+  ``ultralytics/utils/metrics.py``. The file is executed from the installed distribution by
+  ``tests/peers.py`` (``load_ultralytics_losses``, shared with ``benchmarks/bench_detection.py``).
+  No peer code is copied.
 * NWD and PIoU have no installable peer: they are checked against the plain float64 NumPy
   formulas written below from the papers, box by box.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
-import os
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -26,48 +21,10 @@ import losskit
 
 torch = pytest.importorskip("torch")
 
-from peers import _load, _site_dir, load_ultralytics_bbox_iou  # noqa: E402
+from peers import load_ultralytics_losses  # noqa: E402
 
 
-def _load_ultralytics_losses():
-    site = _site_dir("ultralytics")
-    path = os.path.join(site or "", "ultralytics", "utils", "loss.py")
-    if site is None or not os.path.exists(path) or load_ultralytics_bbox_iou() is None:
-        return None
-    metrics = sys.modules["_lk_ultralytics_metrics"]  # loaded (with its stand-ins) by peers
-    names = ("ultralytics", "ultralytics.utils", "ultralytics.utils.metrics", "ultralytics.utils.ops",
-             "ultralytics.utils.tal", "ultralytics.utils.torch_utils")
-    saved = {n: sys.modules.get(n) for n in names}
-    top = types.ModuleType("ultralytics")
-    top.__path__ = []
-    utils = types.ModuleType("ultralytics.utils")
-    utils.__path__ = []
-    ops = types.ModuleType("ultralytics.utils.ops")
-    ops.crop_mask = ops.xywh2xyxy = ops.xyxy2xywh = None
-    tal = types.ModuleType("ultralytics.utils.tal")
-    for n in ("PoseTaskAlignedAssigner", "RotatedTaskAlignedAssigner", "SegTaskAlignedAssigner",
-              "TaskAlignedAssigner", "dist2bbox", "dist2rbox", "make_anchors", "bbox2dist", "rbox2dist"):
-        setattr(tal, n, None)
-    tu = types.ModuleType("ultralytics.utils.torch_utils")
-    tu.autocast = lambda enabled, device="cuda": torch.autocast(device_type=device, enabled=bool(enabled))
-    sys.modules.update({"ultralytics": top, "ultralytics.utils": utils, "ultralytics.utils.metrics": metrics,
-                        "ultralytics.utils.ops": ops, "ultralytics.utils.tal": tal,
-                        "ultralytics.utils.torch_utils": tu})
-    try:
-        # loaded as a submodule of the stand-in package, so `from .metrics import ...` resolves
-        mod = _load("ultralytics.utils.loss", path)
-    finally:
-        sys.modules.pop("ultralytics.utils.loss", None)
-        for n, m in saved.items():
-            if m is None:
-                sys.modules.pop(n, None)
-            else:
-                sys.modules[n] = m
-    return types.SimpleNamespace(DFLoss=mod.DFLoss, VarifocalLoss=mod.VarifocalLoss, KeypointLoss=mod.KeypointLoss,
-                                 OKS_SIGMA=metrics.OKS_SIGMA, version=importlib.metadata.version("ultralytics"))
-
-
-UL = _load_ultralytics_losses()
+UL = load_ultralytics_losses()
 UL_ID = f"ultralytics-{UL.version}" if UL else "ultralytics-missing"
 needs_ul = pytest.mark.skipif(UL is None, reason="ultralytics is not installed")
 DTYPES = pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
