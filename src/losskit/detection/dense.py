@@ -37,7 +37,7 @@ from .._xp import (
     as_float,
     compute_dtype,
     log_sigmoid,
-    logsumexp,
+    log_softmax,
     namespace,
     safe_pow,
     sigmoid,
@@ -136,9 +136,8 @@ def distribution_focal_loss(pred_dist, target, *, reg_max: int, clamp: float | N
         ``(n, 1)``) and ``BboxLoss`` then takes ``sum(dfl * score) / score_sum``; this is
         ``reduction="none"`` averaged over the last axis of a ``(n, 4)`` target, then weighted
         and summed. mmdet's ``DistributionFocalLoss`` takes ``(N, n)`` logits and ``(N,)``
-        targets, as here with a flat batch. The cross-entropy is computed as
-        :math:`\mathrm{logsumexp}(z) - (y_{i+1} - y) z_i - (y - y_i) z_{i+1}` (the two
-        weights sum to 1): finite for logits of any size. Only ``pred_dist`` is
+        targets, as here with a flat batch. The log-probabilities come from a log-softmax
+        (finite for logits of any size). Only ``pred_dist`` is
         differentiated. Under ``jax.jit`` / ``torch.compile`` the range check is skipped and
         an out-of-range target extrapolates from the nearest two bins.
 
@@ -190,12 +189,12 @@ def distribution_focal_loss(pred_dist, target, *, reg_max: int, clamp: float | N
     # The left bin; y = reg_max - 1 uses the last two bins (weights 0 and 1). The clip also
     # keeps the gather in range where the value check cannot run (traced arrays).
     left = xp.clip(xp.floor(y), min=0.0, max=hi - 1.0)
-    wl = (left + 1.0) - y
-    wr = y - left
     il = xp.astype(left, xp.int64)[..., None]
-    zl = take_along_axis(z, il, xp, axis=-1)[..., 0]
-    zr = take_along_axis(z, il + 1, xp, axis=-1)[..., 0]
-    out = logsumexp(z, xp, axis=-1) - (wl * zl + wr * zr)
+    # One gather of both bins from the log-softmax (one scatter in the backward pass), the
+    # two weights (y_{i+1} - y, y - y_i) stacked beside them.
+    logp = take_along_axis(log_softmax(z, xp, axis=-1), xp.concat([il, il + 1], axis=-1), xp, axis=-1)
+    weights = xp.stack([(left + 1.0) - y, y - left], axis=-1)
+    out = -xp.sum(weights * logp, axis=-1)
     return reduce_loss(out, reduction, xp, weight=w)
 
 
