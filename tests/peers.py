@@ -95,3 +95,51 @@ def load_ultralytics_bbox_iou():
             else:
                 sys.modules[n] = m
     return types.SimpleNamespace(bbox_iou=mod.bbox_iou, version=importlib.metadata.version("ultralytics"))
+
+
+def load_ultralytics_losses():
+    """ultralytics' ``DFLoss``, ``VarifocalLoss`` and ``KeypointLoss`` from
+    ``ultralytics/utils/loss.py`` and ``OKS_SIGMA`` from ``metrics.py``.
+
+    loss.py imports assigners, box ops and ``autocast`` at module level; these three classes
+    call only ``autocast``, whose stand-in is ``torch.autocast`` (what ultralytics' own
+    returns on this torch); the other names are ``None``. ``metrics.py`` is the one
+    :func:`load_ultralytics_bbox_iou` executes. sys.modules is restored afterwards.
+    """
+    import torch
+
+    site = _site_dir("ultralytics")
+    path = os.path.join(site or "", "ultralytics", "utils", "loss.py")
+    if site is None or not os.path.exists(path) or load_ultralytics_bbox_iou() is None:
+        return None
+    metrics = sys.modules["_lk_ultralytics_metrics"]  # executed by load_ultralytics_bbox_iou
+    names = ("ultralytics", "ultralytics.utils", "ultralytics.utils.metrics", "ultralytics.utils.ops",
+             "ultralytics.utils.tal", "ultralytics.utils.torch_utils")
+    saved = {n: sys.modules.get(n) for n in names}
+    top = types.ModuleType("ultralytics")
+    top.__path__ = []
+    utils = types.ModuleType("ultralytics.utils")
+    utils.__path__ = []
+    ops = types.ModuleType("ultralytics.utils.ops")
+    ops.crop_mask = ops.xywh2xyxy = ops.xyxy2xywh = None
+    tal = types.ModuleType("ultralytics.utils.tal")
+    for n in ("PoseTaskAlignedAssigner", "RotatedTaskAlignedAssigner", "SegTaskAlignedAssigner",
+              "TaskAlignedAssigner", "dist2bbox", "dist2rbox", "make_anchors", "bbox2dist", "rbox2dist"):
+        setattr(tal, n, None)
+    tu = types.ModuleType("ultralytics.utils.torch_utils")
+    tu.autocast = lambda enabled, device="cuda": torch.autocast(device_type=device, enabled=bool(enabled))
+    sys.modules.update({"ultralytics": top, "ultralytics.utils": utils, "ultralytics.utils.metrics": metrics,
+                        "ultralytics.utils.ops": ops, "ultralytics.utils.tal": tal,
+                        "ultralytics.utils.torch_utils": tu})
+    try:
+        # loaded as a submodule of the stand-in package, so `from .metrics import ...` resolves
+        mod = _load("ultralytics.utils.loss", path)
+    finally:
+        sys.modules.pop("ultralytics.utils.loss", None)
+        for n, m in saved.items():
+            if m is None:
+                sys.modules.pop(n, None)
+            else:
+                sys.modules[n] = m
+    return types.SimpleNamespace(DFLoss=mod.DFLoss, VarifocalLoss=mod.VarifocalLoss, KeypointLoss=mod.KeypointLoss,
+                                 OKS_SIGMA=metrics.OKS_SIGMA, version=importlib.metadata.version("ultralytics"))

@@ -71,6 +71,8 @@ from .boxes import shape_iou_loss
 from .boxes import siou_loss
 from .boxes import wiou_loss
 from .boxes import wiou_update_mean
+from .boxes import nwd_loss
+from .boxes import piou_loss
 
 # --- metric learning (losskit/metric_learning.py) ---
 from .metric_learning import adasp_loss
@@ -94,7 +96,14 @@ from .rotated_boxes import rotated_box_iou_matrix
 from .rotated_boxes import rotated_box_to_gaussian
 from .rotated_boxes import rotated_iou_loss
 
+# --- detection (losskit/detection/) ---
+from .detection import COCO_KEYPOINT_SIGMAS
+from .detection import distribution_focal_loss
+from .detection import keypoint_oks_loss
+from .detection import quality_focal_loss
+from .detection import varifocal_loss
+
 __all__ = sorted(
     name for name, value in globals().items()
     if not name.startswith("_") and callable(value) and not isinstance(value, type)
-) + ["textbook", "__version__"]
+) + ["textbook", "__version__", "COCO_KEYPOINT_SIGMAS"]

@@ -22,6 +22,8 @@ from .losses import (
     siou_loss,
 )
 from .wise import wiou_loss, wiou_momentum, wiou_update_mean
+from .nwd import nwd_loss
+from .piou import piou_loss
 
 __all__ = [
     "box_convert",
@@ -42,4 +44,6 @@ __all__ = [
     "shape_iou_loss",
     "inner_iou_loss",
     "focaler_iou_loss",
+    "nwd_loss",
+    "piou_loss",
 ]

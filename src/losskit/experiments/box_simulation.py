@@ -92,10 +92,18 @@ class SimulationResult:
         return int(hit[0]) if hit.size else None
 
 
+# Simulation names that are a registered loss with options: name -> (loss, options).
+VARIANTS = {"piou2": ("piou_loss", {"version": 2})}
+# NWD's constant C is dataset-dependent (the paper: the objects' average absolute size);
+# every target here has size sqrt(w h) = 1. ``options={"constant": ...}`` overrides it.
+NWD_CONSTANT = 1.0
+
+
 def _resolve(name: str):
     import losskit
 
-    for candidate in (name, f"{name}_loss"):
+    base = VARIANTS.get(name, (name, {}))[0]
+    for candidate in (base, f"{base}_loss"):
         try:
             info = losskit.get(candidate)
         except ValueError:
@@ -119,7 +127,8 @@ def simulate(
     """Run the simulation for one box loss and return the total error per iteration."""
     info = _resolve(loss)
     anchors, targets = make_cases(points, seed)
-    options = dict(options or {})
+    preset, label = _preset(loss, info)
+    options = {**preset, **dict(options or {})}
     if backend == "torch":
         step_fn, to_np, B, T = _torch_setup(info.fn, anchors, targets, options, dtype)
     elif backend == "jax":
@@ -134,7 +143,17 @@ def simulate(
         errors[it] = err
         if progress is not None:
             progress(1)
-    return SimulationResult(loss=info.name, errors=errors, nan_cases=int(to_np(frozen)))
+    return SimulationResult(loss=label, errors=errors, nan_cases=int(to_np(frozen)))
+
+
+def _preset(name: str, info) -> tuple[dict, str]:
+    """The options a simulation name implies, and the label of its results."""
+    if name in VARIANTS:
+        opts = dict(VARIANTS[name][1])
+        return opts, f"{info.name}({', '.join(f'{k}={v!r}' for k, v in opts.items())})"
+    if info.name == "nwd_loss":
+        return {"constant": NWD_CONSTANT}, info.name
+    return {}, info.name
 
 
 def _torch_setup(fn, anchors, targets, options, dtype):

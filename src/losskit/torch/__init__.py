@@ -79,6 +79,14 @@ from .metric_learning import CosFaceLoss
 from .metric_learning import MultiSimilarityLoss
 from .metric_learning import NTXentLoss
 
+# --- detection shells (and the NWD / PIoU box losses) ---
+from .detection import DistributionFocalLoss
+from .detection import KeypointOKSLoss
+from .detection import NWDLoss
+from .detection import PIoULoss
+from .detection import QualityFocalLoss
+from .detection import VarifocalLoss
+
 # --- perceptual / large-vocabulary (torch only) ---
 from .linear_ce import LinearCrossEntropyLoss
 from .linear_ce import linear_cross_entropy
