@@ -84,6 +84,16 @@ from .metric_learning import nt_xent_loss
 from .metric_learning import pairwise_cosine_similarity
 from .metric_learning import pairwise_distance
 
+# --- distillation (losskit/distillation/) ---
+from .distillation import distillation_loss
+from .distillation import jsd_loss
+
+# --- preference (losskit/preference/) ---
+from .preference import dpo_loss
+from .preference import orpo_loss
+from .preference import sequence_logprobs
+from .preference import simpo_loss
+
 __all__ = sorted(
     name for name, value in globals().items()
     if not name.startswith("_") and callable(value) and not isinstance(value, type)

@@ -12,7 +12,8 @@ import dataclasses
 import inspect
 from typing import Any, Callable
 
-FAMILIES = ("textbook", "regression", "classification", "segmentation", "boxes", "metric_learning")
+FAMILIES = ("textbook", "regression", "classification", "segmentation", "boxes", "metric_learning",
+            "distillation", "preference")
 
 # The array libraries a loss runs on: "array-api" is any other library that follows the
 # array API standard (the tests run it as array_api_strict).

@@ -24,6 +24,8 @@ _FAMILY_MODULES = (
     "losskit.segmentation",
     "losskit.boxes",
     "losskit.metric_learning",
+    "losskit.distillation",
+    "losskit.preference",
 )
 
 # Losses that exist only for PyTorch tensors; listed when torch is installed (looking them up

@@ -72,6 +72,15 @@ from .metric_learning import CosFaceLoss
 from .metric_learning import MultiSimilarityLoss
 from .metric_learning import NTXentLoss
 
+# --- distillation shells ---
+from .distillation import DistillationLoss
+from .distillation import JSDLoss
+
+# --- preference shells ---
+from .preference import DPOLoss
+from .preference import ORPOLoss
+from .preference import SimPOLoss
+
 # --- perceptual / large-vocabulary (torch only) ---
 from .linear_ce import LinearCrossEntropyLoss
 from .linear_ce import linear_cross_entropy
