@@ -41,7 +41,7 @@ DPO_LOSS_TYPES = ("sigmoid", "ipo", "hinge")
     "Optimization: Your Language Model is Secretly a Reward Model, 2023, arXiv:2305.18290; "
     "Azar et al., A General Theoretical Paradigm to Understand Learning from Human "
     "Preferences (IPO), 2023, arXiv:2310.12036",
-    aliases=("dpo", "ipo_loss"),
+    aliases=("dpo",),
 )
 def dpo_loss(
     policy_chosen: Any,
