@@ -128,7 +128,10 @@ def test_every_registered_loss_is_exported_and_documented():
         assert info.name in losskit.__all__
         doc = info.fn.__doc__ or ""
         assert info.summary, info.name
-        assert "reduction" not in info.options or info.options["reduction"] == "mean", info.name
+        # distillation_loss defaults to "batchmean" (issue 16: the KL per sample, as torch's
+        # F.kl_div distillation code); every other loss to "mean".
+        default = "batchmean" if info.name == "distillation_loss" else "mean"
+        assert "reduction" not in info.options or info.options["reduction"] == default, info.name
         assert info.formula, info.name
         assert "Args:" in doc and "Returns:" in doc, f"{info.name}: docstring needs Args/Returns"
 

@@ -150,6 +150,11 @@ B = {
     "boxes": lambda r: _boxes(r, N),
     # metric learning: 4 identities x 2 samples
     "embeddings": lambda r: (r.standard_normal((8, 5)), np.array([0, 0, 1, 1, 2, 2, 3, 3], dtype=np.int64)),
+    # distillation: student and teacher logits
+    "logits_pair": lambda r: (r.standard_normal((N, C)), r.standard_normal((N, C))),
+    # preference: per-pair sequence log-probabilities (<= 0): policy chosen / rejected,
+    # reference chosen / rejected (the two-argument losses take the first two)
+    "pair_logps": lambda r: tuple(-r.random((N,)) * 3.0 - 0.05 for _ in range(4)),
 }
 
 _FAMILY_DEFAULTS = {
@@ -164,6 +169,8 @@ _FAMILY_DEFAULTS = {
     ],
     "boxes": ["boxes"],
     "metric_learning": ["embeddings"],
+    "distillation": ["logits_pair"],
+    "preference": ["pair_logps"],
 }
 
 # Per loss (function name): the input kinds it is meant for, tried before the family's.
@@ -187,6 +194,7 @@ _PREFERRED = {
 # Required constructor options (keyword-only options without a default), per loss.
 _REQUIRED_OPTIONS = {
     "mpdiou_loss": {"image_size": (20.0, 20.0)},
+    "distillation_loss": {"temperature": 2.0},
 }
 
 

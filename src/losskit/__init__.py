@@ -103,6 +103,16 @@ from .detection import keypoint_oks_loss
 from .detection import quality_focal_loss
 from .detection import varifocal_loss
 
+# --- distillation (losskit/distillation/) ---
+from .distillation import distillation_loss
+from .distillation import jsd_loss
+
+# --- preference (losskit/preference/) ---
+from .preference import dpo_loss
+from .preference import orpo_loss
+from .preference import sequence_logprobs
+from .preference import simpo_loss
+
 __all__ = sorted(
     name for name, value in globals().items()
     if not name.startswith("_") and callable(value) and not isinstance(value, type)

@@ -26,6 +26,8 @@ _FAMILY_MODULES = (
     "losskit.metric_learning",
     "losskit.rotated_boxes",
     "losskit.detection",
+    "losskit.distillation",
+    "losskit.preference",
 )
 
 # Losses that exist only for PyTorch tensors; listed when torch is installed (looking them up

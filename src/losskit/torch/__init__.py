@@ -87,6 +87,15 @@ from .detection import PIoULoss
 from .detection import QualityFocalLoss
 from .detection import VarifocalLoss
 
+# --- distillation shells ---
+from .distillation import DistillationLoss
+from .distillation import JSDLoss
+
+# --- preference shells ---
+from .preference import DPOLoss
+from .preference import ORPOLoss
+from .preference import SimPOLoss
+
 # --- perceptual / large-vocabulary (torch only) ---
 from .linear_ce import LinearCrossEntropyLoss
 from .linear_ce import linear_cross_entropy
