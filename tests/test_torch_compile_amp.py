@@ -2,13 +2,11 @@
 
 The modules are *discovered*, not listed: every ``nn.Module`` subclass exported by
 ``losskit.torch`` is tested, so a new shell is covered as soon as it is exported. For a
-:class:`~losskit.torch.LossModule` the example inputs are built from its function's family
-(``fn.__losskit__.family``) and positional parameters; ``_PREFERRED`` lists, per loss,
-the input kinds a loss needs (log-probabilities for ``kl_div``, ``{-1, 1}`` labels for
-hinge, ...), and the first candidate that the loss accepts in eager mode is used (the
-eager value checks reject the wrong kinds). Modules with their own constructor or that
-are not ``LossModule`` shells have an entry in ``_CUSTOM``; a module with neither fails
-with a message saying what to add.
+:class:`~losskit.torch.LossModule` the example inputs and options come from its loss's row
+of the case table (``tests/cases``): the first case marked for a gradient check (a point
+where the loss is differentiable). Modules with their own constructor or that are not
+``LossModule`` shells have an entry in ``_CUSTOM``; a module with neither fails with a
+message saying what to add.
 
 Checks, per module:
 
@@ -47,6 +45,7 @@ import torch
 import torch._dynamo.testing  # CompileCounterWithBackend (not imported by `import torch`)
 
 import losskit.torch as lt
+from cases import load
 from helpers import TORCH_DEVICE
 from losskit.torch import LossModule
 
@@ -70,6 +69,7 @@ def _exported_modules() -> list[type]:
 
 
 MODULES = _exported_modules()
+TABLE = load()
 
 # array_api_compat's lru_cache'd helpers are traced through by dynamo (harmless: pure
 # functions of types); the warning says so for every compiled loss.
@@ -81,11 +81,6 @@ def _fn_name(cls) -> str | None:
     return getattr(fn, "__name__", None)
 
 
-def _family(cls) -> str | None:
-    info = getattr(getattr(cls, "function", None), "__losskit__", None)
-    return getattr(info, "family", None)
-
-
 # --------------------------------------------------------------------------- example data
 # Small arrays: N samples, C classes. Every builder takes a NumPy Generator and returns a
 # tuple of NumPy arrays (floats become float32 tensors, integers int64).
@@ -93,17 +88,8 @@ def _family(cls) -> str | None:
 N, C = 6, 4
 
 
-def _softmax(x, axis):
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
 def _labels(rng, shape, c=C):
     return rng.integers(0, c, size=shape).astype(np.int64)
-
-
-def _binary(rng, shape):
-    return (rng.random(shape) < 0.5).astype(np.float64)
 
 
 def _boxes(rng, n):
@@ -114,88 +100,6 @@ def _boxes(rng, n):
     txy = xy + rng.uniform(-1.0, 1.0, size=(n, 2))
     twh = wh * rng.uniform(0.7, 1.3, size=(n, 2))
     return pred, np.concatenate([txy, txy + twh], axis=1)
-
-
-B = {
-    # regression
-    "real": lambda r: (r.standard_normal((N, 3)), r.standard_normal((N, 3)), r.random((N, 3)) + 0.5),
-    "positive": lambda r: (r.random((N, 3)) + 0.1, r.random((N, 3)) + 0.1, r.random((N, 3)) + 0.5),
-    "counts": lambda r: (r.standard_normal((N, 3)), r.poisson(2.0, (N, 3)).astype(np.float64)),
-    # classification
-    "logits_labels": lambda r: (r.standard_normal((N, C)), _labels(r, (N,))),
-    "logits_binary": lambda r: (r.standard_normal((N, 3)), _binary(r, (N, 3))),
-    "probs_binary": lambda r: (1 / (1 + np.exp(-r.standard_normal((N, 3)))), _binary(r, (N, 3))),
-    "logprobs_labels": lambda r: (np.log(_softmax(r.standard_normal((N, C)), 1)), _labels(r, (N,))),
-    "logprobs_probs": lambda r: (
-        np.log(_softmax(r.standard_normal((N, C)), 1)),
-        _softmax(r.standard_normal((N, C)), 1),
-    ),
-    "logits_probs": lambda r: (r.standard_normal((N, C)), _softmax(r.standard_normal((N, C)), 1)),
-    "probs_labels": lambda r: (_softmax(r.standard_normal((N, C)), 1), _labels(r, (N,))),
-    "scores_pm1": lambda r: (r.standard_normal((N,)), 2 * _binary(r, (N,)) - 1),
-    "scores_pm1_int": lambda r: (r.standard_normal((N,)), (2 * _binary(r, (N,)) - 1).astype(np.int64)),
-    "scores_01_int": lambda r: (r.standard_normal((N,)), _binary(r, (N,)).astype(np.int64)),
-    "prob1_01_int": lambda r: (1 / (1 + np.exp(-r.standard_normal((N,)))), _binary(r, (N,)).astype(np.int64)),
-    # segmentation: (N, C, H, W) with N=2, C=3, 5 x 5 pixels
-    "seg_probs_labels": lambda r: (_softmax(r.standard_normal((2, 3, 5, 5)), 1), _labels(r, (2, 5, 5), 3)),
-    "seg_logits_labels": lambda r: (r.standard_normal((2, 3, 5, 5)), _labels(r, (2, 5, 5), 3)),
-    "seg_probs_onehot": lambda r: (
-        _softmax(r.standard_normal((2, 3, 5, 5)), 1),
-        np.moveaxis(np.eye(3)[_labels(r, (2, 5, 5), 3)], -1, 1),
-    ),
-    "seg_binary_logits": lambda r: (r.standard_normal((2, 5, 5)), _binary(r, (2, 5, 5))),
-    "seg_binary_logits_int": lambda r: (r.standard_normal((2, 5, 5)), _binary(r, (2, 5, 5)).astype(np.int64)),
-    "seg_binary_logits_ch": lambda r: (r.standard_normal((2, 1, 5, 5)), _binary(r, (2, 1, 5, 5))),
-    # boxes
-    "boxes": lambda r: _boxes(r, N),
-    # metric learning: 4 identities x 2 samples
-    "embeddings": lambda r: (r.standard_normal((8, 5)), np.array([0, 0, 1, 1, 2, 2, 3, 3], dtype=np.int64)),
-    # distillation: student and teacher logits
-    "logits_pair": lambda r: (r.standard_normal((N, C)), r.standard_normal((N, C))),
-    # preference: per-pair sequence log-probabilities (<= 0): policy chosen / rejected,
-    # reference chosen / rejected (the two-argument losses take the first two)
-    "pair_logps": lambda r: tuple(-r.random((N,)) * 3.0 - 0.05 for _ in range(4)),
-}
-
-_FAMILY_DEFAULTS = {
-    "regression": ["real", "positive", "counts"],
-    "classification": [
-        "logits_labels", "logits_binary", "probs_binary", "logprobs_probs",
-        "probs_labels", "scores_pm1", "scores_pm1_int", "scores_01_int", "prob1_01_int",
-    ],
-    "segmentation": [
-        "seg_probs_labels", "seg_logits_labels", "seg_probs_onehot",
-        "seg_binary_logits", "seg_binary_logits_int", "seg_binary_logits_ch",
-    ],
-    "boxes": ["boxes"],
-    "metric_learning": ["embeddings"],
-    "distillation": ["logits_pair"],
-    "preference": ["pair_logps"],
-}
-
-# Per loss (function name): the input kinds it is meant for, tried before the family's.
-_PREFERRED = {
-    "msle_loss": ["positive"],
-    "poisson_nll_loss": ["counts"],
-    "nll_loss": ["logprobs_labels"],
-    "kl_div": ["logprobs_probs"],
-    "binary_cross_entropy": ["probs_binary"],
-    "binary_cross_entropy_with_logits": ["logits_binary"],
-    "sigmoid_focal_loss": ["logits_binary"],
-    "log_loss": ["probs_labels", "prob1_01_int"],
-    "hinge_loss": ["scores_pm1", "scores_pm1_int", "scores_01_int"],
-    "squared_hinge_loss": ["scores_pm1", "scores_pm1_int", "scores_01_int"],
-    "poly1_cross_entropy": ["logits_labels", "logits_probs"],
-    "dice_ce_loss": ["seg_logits_labels"],
-    "lovasz_hinge_loss": ["seg_binary_logits", "seg_binary_logits_int", "seg_binary_logits_ch"],
-    "lovasz_softmax_loss": ["seg_probs_labels", "seg_logits_labels"],
-}
-
-# Required constructor options (keyword-only options without a default), per loss.
-_REQUIRED_OPTIONS = {
-    "mpdiou_loss": {"image_size": (20.0, 20.0)},
-    "distillation_loss": {"temperature": 2.0},
-}
 
 
 class Case:
@@ -315,42 +219,27 @@ def _case(cls, variant=None) -> Case:
 
 
 def _find_case(cls, variant) -> Case:
-    """The example for ``cls``: custom entry, or the first candidate input the loss accepts."""
+    """The example for ``cls``: its custom entry, or its loss's case-table row."""
     if cls.__name__ in _CUSTOM:
         return _CUSTOM[cls.__name__](**variant)
-    name, family = _fn_name(cls), _family(cls)
+    name = _fn_name(cls)
     if name is None or not issubclass(cls, LossModule):
         pytest.fail(
             f"{cls.__name__} is exported by losskit.torch but is not a LossModule shell with a "
             "registered function: add an entry to _CUSTOM in tests/test_torch_compile_amp.py"
         )
-    opts = {**_REQUIRED_OPTIONS.get(name, {}), **variant}
-    sig = inspect.signature(cls.function).parameters.values()
-    required = [p.name for p in sig if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
-    missing = [k for k in required if k not in opts]
-    if missing:
-        pytest.fail(f"{name}: required option(s) {missing}: add them to _REQUIRED_OPTIONS")
-    n_pos = sum(1 for p in sig if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
-    kinds = list(dict.fromkeys(_PREFERRED.get(name, []) + _FAMILY_DEFAULTS.get(family, [])))
-    if not kinds:
-        pytest.fail(f"{name}: no example inputs for family {family!r}: add a builder to this test")
+    row = TABLE.get(name)
+    if row is None:
+        pytest.fail(f"{name}: no row in tests/cases (the case table gives every shell its inputs)")
+    usable = [c for c in row.cases if all(isinstance(a, np.ndarray) for a in c.args)]
+    if not usable:
+        pytest.fail(f"{name}: no case whose arguments are all arrays in tests/cases")
+    case = next((c for c in usable if c.grad), usable[0])
+    opts = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in case.options.items()}
+    opts.update(variant)
     differentiable = getattr(cls.function.__losskit__, "differentiable", True)
-    errors = []
-    for kind in kinds:
-        arrays = B[kind](_rng(cls))
-        if len(arrays) < n_pos:
-            continue
-        arrays = arrays[:n_pos]
-        try:
-            # on the CPU, where the eager value checks run (they skip accelerator arrays)
-            out, grads = _run(cls(**opts), arrays, (0,), differentiable=differentiable, device="cpu")
-            if not torch.isfinite(out).all() or not all(torch.isfinite(g).all() for g in grads):
-                raise ValueError("non-finite value or gradient")
-        except Exception as exc:  # noqa: BLE001 - collecting why each candidate is refused
-            errors.append(f"{kind}: {type(exc).__name__}: {exc}")
-            continue
-        return Case(lambda: cls(**opts), lambda r, k=kind: B[k](r)[:n_pos], differentiable=differentiable, note=kind)
-    pytest.fail(f"{name}: no example input accepted in eager mode:\n  " + "\n  ".join(errors))
+    arrays = tuple(case.args)
+    return Case(lambda: cls(**opts), lambda r: arrays, differentiable=differentiable, note=case.id)
 
 
 PARAMS = [pytest.param(c, {}, id=c.__name__) for c in MODULES] + [

@@ -320,7 +320,7 @@ KG_P = RNG.normal(size=(2, 4, 2)) * 3.0
 KG_T = RNG.normal(size=(2, 4, 2)) * 3.0
 KG_V = np.array([[1.0, 1.0, 0.0, 2.0], [1.0, 1.0, 1.0, 1.0]])
 KG_AREA = np.array([30.0, 12.0])
-SIG4 = np.array([0.3, 0.7, 0.5, 0.9])
+SIG4 = (0.3, 0.7, 0.5, 0.9)  # Python floats: a tuple of NumPy scalars is an array to dynamo
 COCO_P = RNG.normal(size=(3, 17, 2)) * 5.0 + 50.0
 COCO_T = RNG.normal(size=(3, 17, 2)) * 5.0 + 50.0
 COCO_V = (RNG.random(size=(3, 17)) > 0.3).astype(np.float64)
