@@ -21,7 +21,7 @@ Nothing here names a loss: a loss added later, with its row, is fuzzed with no e
 * **Malformed files for the CLI**: exit 2 with one line (or 0 for a file that happens to be
   valid), never an exception.
 
-Seeded (``derandomize=True``) and bounded: ``LOSSKIT_FUZZ_EXAMPLES`` (default 12) examples
+Seeded (``derandomize=True``) and bounded: ``LOSSKIT_FUZZ_EXAMPLES`` (default 6; 50 for a deeper run) examples
 per loss and test.
 """
 
@@ -45,7 +45,7 @@ from cases import load
 from helpers import Backend, backend_available
 
 TABLE = load()
-EXAMPLES = int(os.environ.get("LOSSKIT_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("LOSSKIT_FUZZ_EXAMPLES", "6"))
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 
