@@ -184,3 +184,60 @@ def test_value_and_grad_on_torch_and_jax_use_their_autograd(autodiff_xp):
     np.testing.assert_allclose(b.np(grad), np.where(X < T, -0.3, 0.7) / X.size, rtol=1e-14)
     if b.is_torch:
         assert not x.requires_grad and not value.requires_grad
+
+
+# --------------------------------------------------------------------------- 0-d NumPy inputs
+
+from cases import load as _load_cases  # noqa: E402
+
+_TABLE = _load_cases()
+
+
+def _zero_d_calls():
+    """(loss name, 0-d args, options) for every registered loss that accepts 0-d inputs:
+    the first element of each array argument of its case-table cases (a loss that rejects
+    them with ValueError / TypeError does not take 0-d input, and is left out)."""
+    out = []
+    for name in losskit.names():
+        row = _TABLE.get(name)
+        if row is None:
+            continue
+        fn = losskit.get(name).fn
+        for case in row.cases:
+            arrays = [a for a in case.args if isinstance(a, np.ndarray)]
+            if not arrays or any(a.size == 0 for a in arrays) or any(
+                    isinstance(v, np.ndarray) and v.ndim > 0 for v in case.options.values()):
+                continue
+            args = tuple(np.asarray(a.reshape(-1)[0]) if isinstance(a, np.ndarray) else a for a in case.args)
+            try:
+                fn(*args, **case.options)
+            except (ValueError, TypeError):
+                continue
+            out.append(pytest.param(name, args, case.options, id=f"{name}-{case.id}"))
+            break
+    return out
+
+
+@pytest.mark.parametrize("name, args, options", _zero_d_calls())
+@pytest.mark.parametrize("path", ["analytic-or-framework", "framework"])
+def test_value_and_grad_of_a_0d_numpy_input_is_0d(monkeypatch, name, args, options, path):
+    # the fallback went through np.ascontiguousarray, which makes 0-d arrays 1-d: the
+    # gradient came back with shape (1,)
+    info = losskit.get(name)
+    if not info.differentiable:
+        pytest.skip(f"{name} is not differentiable")
+    fn = info.fn
+    if path == "framework":
+        if info.grad is None:
+            pytest.skip("no hand-derived gradient: the other parameter already takes the framework path")
+        if "torch" not in info.backends or importlib.util.find_spec("torch") is None:
+            pytest.skip("the framework path needs torch and a loss that runs on it")
+        monkeypatch.delattr(fn, "__losskit_grad__")
+    value, grad = losskit.value_and_grad(fn)(*args, **options)
+    assert np.shape(grad) == np.shape(args[0]) == (), (name, np.shape(grad))
+    assert np.shape(value) == np.shape(fn(*args, **options))
+    # the same numbers as the 1-element batch
+    one = tuple(a.reshape(1) if isinstance(a, np.ndarray) else a for a in args)
+    v1, g1 = losskit.value_and_grad(fn)(*one, **options)
+    np.testing.assert_allclose(np.asarray(grad).reshape(1), np.asarray(g1).reshape(-1), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(value).reshape(-1), np.asarray(v1).reshape(-1), rtol=1e-12)

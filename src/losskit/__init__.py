@@ -14,7 +14,7 @@ from .registry import get, names
 # --- textbook: see losskit.textbook (imported as a module, not flattened) ---
 from . import textbook
 
-# --- regression (losskit/regression.py) ---
+# --- regression (losskit/regression/) ---
 from .regression import mse_loss
 from .regression import l1_loss
 from .regression import huber_loss

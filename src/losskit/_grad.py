@@ -10,6 +10,9 @@ from ._xp import backend_name, namespace, to_numpy
 
 __all__ = ["value_and_grad"]
 
+# backend_name -> the LossInfo.backends entry it falls under
+_BACKENDS = {"numpy": "numpy", "torch": "torch", "jax": "jax"}
+
 
 def value_and_grad(loss: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
     """Wrap ``loss`` into ``f(input, *args, **options) -> (value, d value / d input)``.
@@ -34,10 +37,15 @@ def value_and_grad(loss: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
         (2.5, [1.0, 2.0])
     """
 
+    info = getattr(loss, "__losskit__", None)
+
     @functools.wraps(loss)
     def wrapped(input, *args, **kwargs):
         xp = namespace(input)
         name = backend_name(xp)
+        if info is not None and _BACKENDS.get(name, "array-api") not in info.backends:
+            raise TypeError(f"input: {info.name} runs on {', '.join(info.backends)} arrays only, "
+                            f"got a {name} array")
         if name == "torch":
             return _torch_value_and_grad(loss, input, args, kwargs)
         if name == "jax":
@@ -90,7 +98,9 @@ def _numpy_via_framework(loss, input, args, kwargs):
         import torch
 
         def to(a):
-            t = torch.from_numpy(np.ascontiguousarray(a))
+            # np.array, not np.ascontiguousarray: that one makes a 0-d array 1-d, and the
+            # gradient of a 0-d input came back with shape (1,).
+            t = torch.from_numpy(np.array(a, copy=True))
             return t.double() if t.is_floating_point() else t
 
         value, grad = _torch_value_and_grad(

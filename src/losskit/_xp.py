@@ -8,6 +8,17 @@ Where a backend has a native, fused and well-tested kernel for one of these func
 (``torch.logsumexp``, ``jax.nn.log_sigmoid``, ...) we call it: it is faster and its
 gradient is exact. The generic fallback is the reference used for NumPy and any other
 array-API library, and the tests pin both together on every backend.
+
+**Subgradients at ties** (the one convention, every backend, torch's): where a loss has a
+kink, its gradient there is the same on NumPy (hand-derived gradients), PyTorch and JAX:
+
+* ``|x|`` at ``x = 0``: derivative 0 (:func:`subgrad_abs`; ``jnp.abs`` alone gives 1);
+* ``clip(x, lo, hi)`` at ``x = lo`` or ``x = hi``: derivative 1, the value passes
+  through (:func:`subgrad_clip`; ``jnp.clip`` alone gives 1/2), 0 strictly outside;
+* ``maximum(a, b)`` / ``minimum(a, b)`` at ``a == b``: the gradient is split, 1/2 to each
+  (:func:`subgrad_maximum`, :func:`subgrad_minimum`);
+* a two-branch ``where(c, f, g)`` takes the derivative of the branch it selects at the
+  boundary (``huber_loss`` at ``|d| = delta`` is on its linear branch, as in torch).
 """
 
 from __future__ import annotations
@@ -343,3 +354,55 @@ def to_numpy(x):
     if mod.startswith("array_api_strict"):
         return np.from_dlpack(x)
     return np.asarray(x)
+
+
+# --------------------------------------------------------------------------- subgradients at ties
+# (task core: issue 20, class 2) One convention for every backend, torch's: at a point
+# where a function has a kink, autodiff returns the subgradient below, whatever the
+# array library. NumPy has no autodiff; the hand-derived gradients follow the same rule.
+#
+# * ``subgrad_abs(x)``: d|x|/dx = sign(x), **0 at x = 0** (torch; jax's own abs gives 1).
+# * ``subgrad_clip(x, lo, hi)``: derivative **1 on the closed interval [lo, hi]**, 0
+#   strictly outside (torch's clamp; jax's clip gives 1/2 at lo and hi).
+# * ``subgrad_maximum(a, b)`` / ``subgrad_minimum(a, b)``: at a tie ``a == b`` the
+#   gradient is **split evenly**, 1/2 to each argument (torch and jax agree here; the
+#   helpers exist so that every family states the convention by calling them).
+#
+# Families call these instead of ``xp.abs`` / ``xp.clip`` / ``xp.maximum`` /
+# ``xp.minimum`` wherever the kink can be hit (a zero residual, two box edges that line up).
+
+__all__ += ["subgrad_abs", "subgrad_clip", "subgrad_maximum", "subgrad_minimum"]
+
+
+def subgrad_abs(x, xp):
+    """``|x|`` whose derivative at 0 is 0 on every backend (see the convention above)."""
+    if backend_name(xp) == "jax":
+        # x * sign(x) is |x| exactly (and NaN for NaN); sign has derivative 0, so the
+        # product rule leaves sign(x): 0 at 0, where jnp.abs differentiates to 1.
+        return x * xp.sign(x)
+    return xp.abs(x)
+
+
+def subgrad_clip(x, xp, min=None, max=None):
+    """``clip(x, min, max)`` whose derivative is 1 on the closed interval and 0 outside on
+    every backend (``min``/``max``: Python numbers or ``None``)."""
+    if backend_name(xp) != "jax":
+        return xp.clip(x, min=min, max=max)
+    # jnp.clip's derivative is 1/2 at the bounds (a tie inside maximum/minimum); a where
+    # that keeps x itself on the bounds gives torch's 1 there.
+    out = x
+    if min is not None:
+        out = xp.where(x < min, xp.full_like(x, min), out)
+    if max is not None:
+        out = xp.where(x > max, xp.full_like(x, max), out)
+    return out
+
+
+def subgrad_maximum(a, b, xp):
+    """Elementwise maximum; at a tie the gradient goes half to each argument."""
+    return xp.maximum(a, b)
+
+
+def subgrad_minimum(a, b, xp):
+    """Elementwise minimum; at a tie the gradient goes half to each argument."""
+    return xp.minimum(a, b)

@@ -13,6 +13,12 @@ They are kept *as written* so that the article's numbers (0.0975, 0.5975, 0.51, 
 out of the code. The production losses differ on purpose: :func:`losskit.mse_loss` is a mean,
 not a half sum, and :func:`losskit.cross_entropy` takes logits and uses log-sum-exp instead of
 adding :math:`\delta` to probabilities. Each docstring says how.
+
+They are **NumPy-only**, as the article writes them (``np.sum``, ``np.log`` on NumPy
+arrays): the registry says so (``backends=("numpy",)``), and ``losskit eval --backend
+torch`` refuses them. Their gradients with respect to ``y`` are derived by hand
+(``@analytic_grad``), so :func:`losskit.value_and_grad` and ``losskit eval --grad`` need no
+autodiff framework.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._meta import loss
+from ._meta import analytic_grad, loss
 
 __all__ = [
     "mean_squared_error",
@@ -42,6 +48,9 @@ def _as_float_array(name: str, a: Any) -> np.ndarray:
     arr = np.asarray(a)
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+    if arr.dtype == np.float16:
+        # losskit's rule for half precision (a sum of squares overflows 65504): float32.
+        return arr.astype(np.float32)
     return arr.astype(np.float64) if arr.dtype.kind != "f" else arr
 
 
@@ -76,6 +85,7 @@ def _read_targets(t: Any, y: np.ndarray) -> tuple[np.ndarray, bool]:
     family="textbook",
     formula=r"E = \frac{1}{2} \sum_k (y_k - t_k)^2",
     reference="Saito, Deep Learning from Scratch, 2016 (ch. 4, loss functions)",
+    backends=("numpy",),
 )
 def mean_squared_error(y, t):
     r"""Sum of squared errors, halved, exactly as the article writes it.
@@ -96,8 +106,11 @@ def mean_squared_error(y, t):
 
     Returns:
         A NumPy scalar of NumPy's result type of ``y`` and ``t`` (integer arrays count as
-        float64): ``np.float64`` for the article's inputs, ``np.float32`` when both are
-        float32.
+        float64, float16 as float32): ``np.float64`` for the article's inputs,
+        ``np.float32`` when both are float32.
+
+    NumPy only, as the article writes it. Its gradient :math:`y_k - t_k` is registered
+    (``@analytic_grad``) for :func:`losskit.value_and_grad`.
 
     Notes:
         The factor :math:`\tfrac12` makes the derivative :math:`y_k - t_k`. The production
@@ -127,6 +140,7 @@ def mean_squared_error(y, t):
     family="textbook",
     formula=r"E = -\frac{1}{N} \sum_n \sum_k t_{nk} \log(y_{nk} + \delta), \quad \delta = 10^{-7}",
     reference="Saito, Deep Learning from Scratch, 2016 (ch. 4, loss functions)",
+    backends=("numpy",),
 )
 def cross_entropy_error(y, t):
     r"""Cross-entropy of probabilities with the article's delta = 1e-7, averaged over the batch.
@@ -150,7 +164,11 @@ def cross_entropy_error(y, t):
             shape ``()`` for a 1-D ``y`` / ``(N,)`` for a 2-D ``y``, each in ``[0, K)``.
 
     Returns:
-        A NumPy float64 scalar (float32 if ``y`` is float32).
+        A NumPy float64 scalar (float32 if ``y`` is float32 or float16).
+
+    NumPy only, as the article writes it. Its gradient with respect to ``y``,
+    :math:`-t_{nk} / (N (y_{nk} + \delta))`, is registered (``@analytic_grad``) for
+    :func:`losskit.value_and_grad`.
 
     Notes:
         With :math:`\delta`, a perfect prediction (:math:`y = t`, one-hot) gives
@@ -185,6 +203,32 @@ def cross_entropy_error(y, t):
         total = -np.sum(t * np.log(y + DELTA))
     # An empty batch has no error to average: 0, not 0 / 0.
     return total / max(batch, 1)
+
+
+@analytic_grad(mean_squared_error)
+def _mean_squared_error_grad(y, t):
+    # d/dy_k 1/2 sum (y - t)^2 = y_k - t_k (the half is there for this)
+    y = _as_float_array("y", y)
+    t = _as_float_array("t", t)
+    if y.shape != t.shape:
+        raise ValueError(f"t: expected the shape of y {y.shape}, got {t.shape}")
+    d = np.asarray(y - t)
+    return 0.5 * np.sum(d**2), d
+
+
+@analytic_grad(cross_entropy_error)
+def _cross_entropy_error_grad(y, t):
+    # d/dy_nk -1/N sum t log(y + delta) = -t_nk / (N (y_nk + delta)); with labels c_n,
+    # only y_{n c_n} gets -1 / (N (y_{n c_n} + delta)).
+    y = _as_float_array("y", y)
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y: expected a 1-D or 2-D array of probabilities, got shape {y.shape}")
+    t, is_labels = _read_targets(t, y)
+    batch = y.shape[0] if y.ndim == 2 else 1
+    if is_labels:
+        t = (t[..., None] == np.arange(y.shape[-1])).astype(y.dtype)
+    value = cross_entropy_error(y, t)
+    return value, -t / (y + DELTA) / max(batch, 1)
 
 
 def softmax(x):

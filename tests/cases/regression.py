@@ -22,6 +22,29 @@ W = np.array([[1.0], [2.5]])
 E = np.zeros((0, 3))
 
 
+# Inputs for the torch fast path (regression.torch_native): 20 random residuals plus the
+# kinks 0 and +-0.7 (= delta / beta of the fast cases), per-element weights; the fast-path
+# test compares values and autograd gradients with the reference, kinks included.
+_RNG = np.random.default_rng(5)
+FX = np.concatenate([_RNG.normal(scale=2, size=20), [0.0, 0.7, -0.7, 1.7, 0.3]])
+FT = np.concatenate([_RNG.normal(size=20), [0.0, 0.0, 0.0, 1.0, 1.0]])
+FW = _RNG.uniform(0, 2, size=FX.shape)
+
+
+def _fast(options):
+    """The fast-path cases of mse / l1 / huber / smooth-l1 (no hand-derived value: they
+    exist so that tests/test_fast_paths.py pins the path at its kinks, weighted or not,
+    and on an empty batch)."""
+    return [
+        Case((FX, FT), dict(options), grad=False, id="fast-kinks"),
+        Case((FX, FT), {**options, "weight": FW}, grad=False, id="fast-kinks-weighted"),
+        Case((E[:, 0], E[:, 0]), dict(options), expected=np.zeros(0), mean=0.0, sum=0.0, grad=False,
+             why="an empty batch: mean and sum are 0 (torch's own mean of nothing would be NaN)", id="fast-empty"),
+        Case((E[:, 0], E[:, 0]), {**options, "weight": E[:, 0]}, expected=np.zeros(0), mean=0.0, sum=0.0,
+             grad=False, why="an empty weighted batch: 0", id="fast-empty-weighted"),
+    ]
+
+
 def _lc(d):  # log cosh straight from the definition (fine for these small d)
     return math.log(math.cosh(d))
 
@@ -52,6 +75,7 @@ CASES = [
             Case((X, T), expected=[0.25, 4.0, 4.0, 0.0], why="(x - t)^2 = [0.25, 4, 4, 0]", id="hand"),
             _weighted(lambda d: d * d, "w (x - t)^2, weighted mean sum(w l) / sum(w)"),
             Case((GX, GT), id="grad"),
+            *_fast({}),
         ],
         bad=_common_bad([Bad((X, np.zeros(4, dtype=complex)), error=TypeError, match="target: expected a real .* got dtype .*complex128", id="complex-target"),
                          Bad(([0.0, 1.0], [0.0, 1.0]), error=TypeError, match="input: expected an array", id="list")]),
@@ -62,6 +86,7 @@ CASES = [
         cases=[
             Case((X, T), expected=[0.5, 2.0, 2.0, 0.0], why="|x - t| = [0.5, 2, 2, 0]", grad=False, id="hand"),
             Case((GX, GT), {"weight": W}, id="grad"),
+            *_fast({}),
         ],
         bad=_common_bad(),
         empty=(E, E),
@@ -73,6 +98,7 @@ CASES = [
             Case((X, T), {"delta": 2.0}, expected=[0.125, 2.0, 2.0, 0.0], grad=False,
                  why="delta = 2: |2| is not < 2 -> 2 * (2 - 1) = 2 (= 0.5 * 2^2, continuous at the joint)", id="delta2"),
             Case((GX, GT), {"delta": 1.3, "weight": W}, id="grad"),
+            *_fast({"delta": 0.7}),
         ],
         bad=_common_bad([Bad((X, T), {"delta": -1.0}, ValueError, "delta: expected a number > 0.0, got -1.0", id="delta-neg"),
                          Bad((X, T), {"delta": 0.0}, ValueError, "delta: expected a number > 0.0, got 0.0", id="delta-0"),
@@ -91,6 +117,8 @@ CASES = [
             Case((X, T), {"beta": 0.0}, expected=[0.5, 2.0, 2.0, 0.0], grad=False, why="beta = 0 is L1", id="beta0"),
             Case((GX, GT), {"beta": 0.7}, id="grad"),
             Case((GX, GT), {"beta": 0.0, "weight": W}, id="grad-beta0"),
+            *_fast({"beta": 0.7}),
+            *_fast({"beta": 0.0})[:2],
         ],
         bad=_common_bad([Bad((X, T), {"beta": -0.5}, ValueError, "beta: expected a number >= 0.0, got -0.5", id="beta-neg")]),
         empty=(E, E),

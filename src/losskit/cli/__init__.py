@@ -57,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (CLIError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
-        print(f"losskit {args.command}: error: {exc}", file=sys.stderr)
+    except (CLIError, ValueError, TypeError, OSError, ImportError, MemoryError) as exc:
+        # one line, whatever the message holds (numpy's may span several)
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"losskit {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

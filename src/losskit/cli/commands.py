@@ -147,6 +147,9 @@ def _eval(args) -> int:
     if args.reduction is not None:
         options["reduction"] = args.reduction
     check_options(info, options)
+    if args.backend not in info.backends:
+        raise CLIError(f"{info.name} runs on {', '.join(info.backends)} arrays only; "
+                       f"--backend {args.backend} is not supported")
     n_expected = len(info.arguments)
     if len(args.arrays) != n_expected:
         raise CLIError(

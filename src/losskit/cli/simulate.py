@@ -66,7 +66,12 @@ def _run(args) -> int:
     elif importlib.util.find_spec(args.backend) is None:
         raise CLIError(f"--backend {args.backend}: not installed (pip install 'losskit[{args.backend}]')")
     out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent is a file, no permission, ...
+        raise CLIError(f"--out {out}: {exc.strerror or exc}") from None
     cases = sim.cases_count(args.points)
     print(f"{cases:,} regression cases x {args.iterations} iterations on {args.backend}, losses: {', '.join(losses)}",
           file=sys.stderr)

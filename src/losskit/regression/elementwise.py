@@ -1,49 +1,29 @@
-r"""Regression losses: squared, absolute, Huber, smooth-L1, log-cosh, quantile (pinball),
-Charbonnier, squared log error, Poisson and Gaussian negative log-likelihood.
+r"""The elementwise regression losses: squared, absolute, Huber, smooth-L1, log-cosh,
+quantile (pinball), Charbonnier and squared log error (see :mod:`losskit.regression`).
 
-Every loss here is elementwise: it takes a prediction ``input`` and a ``target`` of the same
-shape (``gaussian_nll_loss`` also a variance), computes one value per element, multiplies
-by an optional broadcastable ``weight`` and reduces with :func:`losskit._reduce.reduce_loss`
-(``"mean"`` is the *weighted* mean ``sum(w l) / sum(w)``, as scikit-learn's
-``sample_weight``). Names and semantics follow ``torch.nn.functional`` where torch has the
-loss; scikit-learn where it has the metric (pinball, squared log error); optax for log-cosh.
-
-The arrays may come from any array-API library (NumPy, PyTorch, JAX, ...). The prediction
-(a floating array: an integer prediction raises ``TypeError``) decides the library, device
-and dtype: float64 stays float64; float32, float16 and bfloat16 predictions are computed and
-returned in float32. Targets may be floating or integer (counts, labels) and are cast to the
-prediction's compute dtype.
-
-The five losses with a closed-form derivative (mse, l1, huber, smooth_l1, log_cosh) carry a
-hand-derived gradient (``@analytic_grad``) that :func:`losskit.value_and_grad` uses on NumPy.
+The four losses torch has (mse, l1, huber, smooth-l1) compute their elementwise values in
+one kernel, ``regression.elementwise``; on eager torch tensors its fast path
+``regression.torch_native`` (torch's fused ATen kernels, :mod:`losskit.regression._torch`)
+stands in for it. Kinks follow the subgradient convention of :mod:`losskit._xp`: the
+gradient at a zero residual of ``|d|`` is 0 on every backend.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
 
-from ._checks import (
-    check_array,
-    check_broadcastable,
-    check_broadcastable_to,
-    check_floating,
-    check_nonnegative_values,
-    check_number,
-    check_reduction,
-    check_same_shape,
-    eager_min,
-)
-from ._meta import analytic_grad, loss
-from ._reduce import reduce_grad, reduce_loss
-from ._xp import (
-    as_float,
+from .._checks import check_number, eager_min
+from .._fastpath import fast_path, select
+from .._meta import analytic_grad, loss
+from .._reduce import reduce_grad, reduce_loss
+from .._xp import (
     backend_name,
-    compute_dtype,
     log_cosh,
-    namespace,
     stop_gradient,
+    subgrad_abs,
+    subgrad_clip,
+    subgrad_maximum,
 )
+from ._common import prepare as _prepare
 
 __all__ = [
     "mse_loss",
@@ -54,78 +34,39 @@ __all__ = [
     "quantile_loss",
     "charbonnier_loss",
     "msle_loss",
-    "poisson_nll_loss",
-    "gaussian_nll_loss",
 ]
 
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_FLOAT32_TINY = 2.0**-126  # the smallest normal float32
+
+TORCH_NATIVE = fast_path(
+    "regression.torch_native",
+    kernel="regression.elementwise",
+    impl="losskit.regression._torch:native",
+    backend="torch",
+    devices=("cpu", "cuda", "mps", "xpu"),
+    when="mse_loss / l1_loss / huber_loss / smooth_l1_loss on torch tensors: "
+    "torch.nn.functional's fused kernel of the same name",
+)
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def _check_real(name: str, x: Any, xp) -> None:
-    """``x`` must be an array of real numbers (floating or integer; not bool or complex)."""
-    check_array(name, x)
-    if not xp.isdtype(x.dtype, ("real floating", "integral")):
-        raise TypeError(f"{name}: expected a real (floating or integer) array, got dtype {x.dtype}")
-
-
-def _prepare(input: Any, target: Any, weight: Any, reduction: str, *extra: Any):
-    """Validate ``reduction`` and the arrays of an elementwise loss, and cast the arrays to
-    the compute dtype (every loss here and its hand-derived gradient start with it).
-
-    Returns ``(xp, x, t, w)``: ``x`` and ``t`` in the prediction's compute dtype, ``w``
-    (or ``None``) in the same dtype. ``extra`` are further arrays that take part in the
-    namespace resolution (``var``).
-    """
-    check_reduction(reduction)
-    check_array("input", input)
-    check_array("target", target)
-    if weight is not None:
-        check_array("weight", weight)
-    xp = namespace(input, target, weight, *extra)
-    check_floating("input", input, xp)
-    _check_real("target", target, xp)
-    check_same_shape("input", input, "target", target)
-    dtype = compute_dtype(input, xp)
-    x = as_float(input, xp)
-    t = as_float(target, xp, dtype)
-    w = _prepare_weight(weight, tuple(input.shape), xp, dtype)
-    return xp, x, t, w
-
-
-def _prepare_weight(weight: Any, loss_shape: tuple, xp, dtype):
-    if weight is None:
-        return None
-    if not xp.isdtype(weight.dtype, ("real floating", "integral", "bool")):
-        # bool is accepted: a mask is a 0/1 weight.
-        raise TypeError(f"weight: expected a real or boolean array, got dtype {weight.dtype}")
-    check_broadcastable_to("weight", weight, loss_shape, what="the loss's shape")
-    return as_float(weight, xp, dtype)
-
-
-def _torch_native(name: str, x, t, w, reduction: str, xp, **options):
-    """torch's fused ATen kernel for ``name`` (``mse_loss``, ``huber_loss``, ...) or ``None``.
-
-    Fast path: the generic array-API code builds several full-size temporaries (abs,
-    compare, both branches of a where) in the forward *and* the backward pass; on torch
-    CPU that measured ~4-5x slower than ``F.huber_loss`` / ``F.smooth_l1_loss`` on 10^6
-    floats (benchmarks/bench_regression.py). torch's kernels have the same semantics
-    (tests/parity pins values and gradients, kinks included), so torch tensors use them.
-    The array-API kernel stays the reference for every other backend and is pinned to
-    this path in tests/test_regression.py. torch's own reduction is used only where it
-    agrees with ours: no weight and a non-empty batch (torch's mean of nothing is NaN).
-    """
-    if backend_name(xp) != "torch":
-        return None
-    import torch.nn.functional as F
-
-    fn = getattr(F, name)
-    if w is None and reduction != "none" and math.prod(x.shape) > 0:
-        return fn(x, t, reduction=reduction, **options)
-    return reduce_loss(fn(x, t, reduction="none", **options), reduction, xp, weight=w)
-
+def _elementwise(name: str, x, t, w, reduction: str, xp, **options):
+    """The reduced loss ``name`` (``mse_loss``, ``l1_loss``, ``huber_loss``,
+    ``smooth_l1_loss``) of the validated ``x``, ``t``, ``w``: the array-API reference,
+    or its fast path where :func:`losskit._fastpath.select` picks one."""
+    arrays = (x, t) if w is None else (x, t, w)
+    impl = select("regression.elementwise", backend_name(xp), *arrays)
+    if impl is not None:
+        return impl(name, x, t, w, reduction, xp, **options)
+    d = x - t
+    if name == "mse_loss":
+        out = d * d
+    elif name == "l1_loss":
+        out = subgrad_abs(d, xp)
+    elif name == "huber_loss":
+        out = _huber(d, options["delta"], xp)
+    else:
+        out = _smooth_l1(d, options["beta"], xp)
+    return reduce_loss(out, reduction, xp, weight=w)
 
 # --------------------------------------------------------------------------- mse
 
@@ -135,6 +76,7 @@ def _torch_native(name: str, x, t, w, reduction: str, xp, **options):
     formula=r"\ell(x, y) = (x - y)^2",
     reference="Gauss, Theoria motus corporum coelestium, 1809 (least squares); torch.nn.functional.mse_loss",
     aliases=("mse", "squared_error", "l2_loss"),
+    fast_paths=(TORCH_NATIVE.name,),
     plot="residual",
 )
 def mse_loss(input, target, *, weight=None, reduction="mean"):
@@ -179,11 +121,7 @@ def mse_loss(input, target, *, weight=None, reduction="mean"):
         4.3333
     """
     xp, x, t, w = _prepare(input, target, weight, reduction)
-    fast = _torch_native("mse_loss", x, t, w, reduction, xp)
-    if fast is not None:
-        return fast
-    d = x - t
-    return reduce_loss(d * d, reduction, xp, weight=w)
+    return _elementwise("mse_loss", x, t, w, reduction, xp)
 
 
 @analytic_grad(mse_loss)
@@ -203,6 +141,7 @@ def _mse_loss_grad(input, target, *, weight=None, reduction="mean"):
     formula=r"\ell(x, y) = |x - y|",
     reference="Laplace, 1774 (least absolute deviations); torch.nn.functional.l1_loss",
     aliases=("l1", "mae", "absolute_error"),
+    fast_paths=(TORCH_NATIVE.name,),
     plot="residual",
 )
 def l1_loss(input, target, *, weight=None, reduction="mean"):
@@ -241,10 +180,7 @@ def l1_loss(input, target, *, weight=None, reduction="mean"):
         1.6667
     """
     xp, x, t, w = _prepare(input, target, weight, reduction)
-    fast = _torch_native("l1_loss", x, t, w, reduction, xp)
-    if fast is not None:
-        return fast
-    return reduce_loss(xp.abs(x - t), reduction, xp, weight=w)
+    return _elementwise("l1_loss", x, t, w, reduction, xp)
 
 
 @analytic_grad(l1_loss)
@@ -252,7 +188,7 @@ def _l1_loss_grad(input, target, *, weight=None, reduction="mean"):
     # d/dx |x - y| = sign(x - y) (0 at a zero residual, as torch's subgradient)
     xp, x, t, w = _prepare(input, target, weight, reduction)
     d = x - t
-    value = reduce_loss(xp.abs(d), reduction, xp, weight=w)
+    value = reduce_loss(subgrad_abs(d, xp), reduction, xp, weight=w)
     return value, reduce_grad(xp.sign(d), reduction, xp, weight=w)
 
 
@@ -260,7 +196,7 @@ def _l1_loss_grad(input, target, *, weight=None, reduction="mean"):
 
 
 def _huber(d, delta: float, xp):
-    a = xp.abs(d)
+    a = subgrad_abs(d, xp)
     # Quadratic inside |d| < delta, linear outside; both branches are finite everywhere,
     # so the discarded branch of the where never puts a NaN into the gradient.
     return xp.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
@@ -272,6 +208,7 @@ def _huber(d, delta: float, xp):
     r"\delta (|x - y| - \tfrac12 \delta) & \text{otherwise} \end{cases}",
     reference="Huber, Robust Estimation of a Location Parameter, 1964",
     aliases=("huber",),
+    fast_paths=(TORCH_NATIVE.name,),
     plot="residual",
 )
 def huber_loss(input, target, *, delta=1.0, weight=None, reduction="mean"):
@@ -315,18 +252,15 @@ def huber_loss(input, target, *, delta=1.0, weight=None, reduction="mean"):
         >>> huber_loss(x, y, delta=1.0, reduction="none").round(4).tolist()  # 0.5*0.25, 1*(3-0.5)
         [0.125, 2.5]
     """
-    check_number("delta", delta, low=0.0, low_open=True)
+    delta = float(check_number("delta", delta, low=0.0, low_open=True))
     xp, x, t, w = _prepare(input, target, weight, reduction)
-    fast = _torch_native("huber_loss", x, t, w, reduction, xp, delta=delta)
-    if fast is not None:
-        return fast
-    return reduce_loss(_huber(x - t, delta, xp), reduction, xp, weight=w)
+    return _elementwise("huber_loss", x, t, w, reduction, xp, delta=delta)
 
 
 @analytic_grad(huber_loss)
 def _huber_loss_grad(input, target, *, delta=1.0, weight=None, reduction="mean"):
     # d/dx: d inside |d| < delta, delta * sign(d) outside = clip(d, -delta, delta).
-    check_number("delta", delta, low=0.0, low_open=True)
+    delta = float(check_number("delta", delta, low=0.0, low_open=True))
     xp, x, t, w = _prepare(input, target, weight, reduction)
     d = x - t
     value = reduce_loss(_huber(d, delta, xp), reduction, xp, weight=w)
@@ -337,7 +271,7 @@ def _huber_loss_grad(input, target, *, delta=1.0, weight=None, reduction="mean")
 
 
 def _smooth_l1(d, beta: float, xp):
-    a = xp.abs(d)
+    a = subgrad_abs(d, xp)
     if beta == 0.0:  # a Python option, not an array value: fine under jit
         # The quadratic piece has zero width; dividing by beta would give 0/0.
         return a
@@ -350,6 +284,7 @@ def _smooth_l1(d, beta: float, xp):
     r"|x - y| - \tfrac12 \beta & \text{otherwise} \end{cases}",
     reference="Girshick, Fast R-CNN, 2015, arXiv:1504.08083",
     aliases=("smooth_l1",),
+    fast_paths=(TORCH_NATIVE.name,),
     plot="residual",
 )
 def smooth_l1_loss(input, target, *, beta=1.0, weight=None, reduction="mean"):
@@ -392,19 +327,16 @@ def smooth_l1_loss(input, target, *, beta=1.0, weight=None, reduction="mean"):
         >>> smooth_l1_loss(x, y, beta=2.0, reduction="none").round(4).tolist()  # 0.25/4, 3-1
         [0.0625, 2.0]
     """
-    check_number("beta", beta, low=0.0)
+    beta = float(check_number("beta", beta, low=0.0))
     xp, x, t, w = _prepare(input, target, weight, reduction)
-    fast = _torch_native("smooth_l1_loss", x, t, w, reduction, xp, beta=beta)
-    if fast is not None:
-        return fast
-    return reduce_loss(_smooth_l1(x - t, beta, xp), reduction, xp, weight=w)
+    return _elementwise("smooth_l1_loss", x, t, w, reduction, xp, beta=beta)
 
 
 @analytic_grad(smooth_l1_loss)
 def _smooth_l1_loss_grad(input, target, *, beta=1.0, weight=None, reduction="mean"):
     # d/dx: d / beta inside |d| < beta, sign(d) outside = clip(d / beta, -1, 1);
     # beta = 0 is L1, whose (sub)gradient is sign(d).
-    check_number("beta", beta, low=0.0)
+    beta = float(check_number("beta", beta, low=0.0))
     xp, x, t, w = _prepare(input, target, weight, reduction)
     d = x - t
     value = reduce_loss(_smooth_l1(d, beta, xp), reduction, xp, weight=w)
@@ -528,10 +460,13 @@ def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean")
         >>> quantile_loss(x, y, quantile=0.9, reduction="none").round(4).tolist()  # 0.9*2, 0.1*2
         [1.8, 0.2]
     """
-    check_number("quantile", quantile, low=0.0, high=1.0, low_open=True, high_open=True)
+    quantile = float(check_number("quantile", quantile, low=0.0, high=1.0, low_open=True, high_open=True))
     xp, x, t, w = _prepare(input, target, weight, reduction)
     r = t - x
-    return reduce_loss(xp.maximum(quantile * r, (quantile - 1.0) * r), reduction, xp, weight=w)
+    # At r = 0 the two slopes tie: the gradient is their mean, 1/2 - q (the convention
+    # of losskit._xp).
+    out = subgrad_maximum(quantile * r, (quantile - 1.0) * r, xp)
+    return reduce_loss(out, reduction, xp, weight=w)
 
 
 # --------------------------------------------------------------------------- charbonnier
@@ -589,12 +524,23 @@ def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
         >>> charbonnier_loss(x, y, eps=3.0, reduction="none").round(4).tolist()  # sqrt(0+9), sqrt(16+9)
         [3.0, 5.0]
     """
-    check_number("eps", eps, low=0.0, low_open=True)
+    eps = float(check_number("eps", eps, low=0.0, low_open=True))
     xp, x, t, w = _prepare(input, target, weight, reduction)
+    if x.dtype == xp.float32 and eps < _FLOAT32_TINY:
+        # Below it float32 is subnormal (or 0): XLA flushes subnormals to 0 on CPU, and
+        # sqrt(0 + 0) at a zero residual has no finite gradient.
+        raise ValueError(f"eps: expected a number >= {_FLOAT32_TINY:.8g} (the smallest normal float32) "
+                         f"for float32 input, got {eps!r}")
     d = x - t
     # eps is the papers' constant, not a guard: it rounds off the kink of |d| at 0, where
-    # the gradient d / sqrt(d^2 + eps^2) is then 0 instead of 0 / 0.
-    return reduce_loss(xp.sqrt(d * d + eps * eps), reduction, xp, weight=w)
+    # the gradient d / sqrt(d^2 + eps^2) is then 0 instead of 0 / 0. Computed as
+    # m sqrt((d/m)^2 + (eps/m)^2) with m = max(|d|, eps) >= eps > 0: the squares are <= 1,
+    # so eps^2 cannot underflow (eps = 1e-30 in float32) nor d^2 overflow. The value does
+    # not depend on m, so m is a constant for autodiff (exact, and no 1/m^2 in the backward).
+    e = xp.full_like(d, eps)  # an array: eps / m must not become eps * (1 / m) = eps * inf
+    m = stop_gradient(xp.maximum(xp.abs(d), e), xp)
+    u, v = d / m, e / m
+    return reduce_loss(m * xp.sqrt(u * u + v * v), reduction, xp, weight=w)
 
 
 # --------------------------------------------------------------------------- msle
@@ -659,185 +605,3 @@ def msle_loss(input, target, *, weight=None, reduction="mean"):
     return reduce_loss(d * d, reduction, xp, weight=w)
 
 
-# --------------------------------------------------------------------------- poisson nll
-
-
-@loss(
-    family="regression",
-    formula=r"\ell(x, y) = e^{x} - y x \ \text{(log\_input)}, \quad x - y \log(x + \varepsilon) \ \text{(otherwise)}",
-    reference="torch.nn.functional.poisson_nll_loss; Nelder & Wedderburn, Generalized Linear Models, 1972",
-    aliases=("poisson_nll", "poisson"),
-    plot=None,
-)
-def poisson_nll_loss(
-    input, target, *, log_input=True, full=False, eps=1e-8, weight=None, reduction="mean"
-):
-    r"""Poisson negative log-likelihood of counts ``target`` given a predicted rate.
-
-    .. math::
-
-        \ell_i = w_i \left(\lambda_i - y_i \log\lambda_i + [\text{full}]\, s(y_i)\right),
-        \qquad s(y) = \begin{cases} y \log y - y + \tfrac12 \log(2\pi y) & y > 1 \\
-        0 & y \le 1 \end{cases}
-
-    where
-
-    - :math:`\log\lambda_i = x_i` when ``log_input=True`` (the loss is then
-      :math:`e^{x_i} - y_i x_i`), else :math:`\lambda_i = x_i` and :math:`\log\lambda_i` is
-      computed as :math:`\log(x_i + \varepsilon)`;
-    - :math:`y_i \ge 0` is the observed count (``target``);
-    - :math:`s(y)` is Stirling's approximation of :math:`\log y!`, added when ``full=True``
-      (it depends on the target only: it shifts the value, not the gradient);
-    - :math:`w_i` is the optional elementwise ``weight``.
-
-    Args:
-        input: log-rates (``log_input=True``) or rates >= 0 (``log_input=False``), a
-            floating array of any shape ``(*)``.
-        target: counts, same shape as ``input``, values >= 0 (floating or integer).
-        log_input: whether ``input`` is the log of the rate (default True).
-        full: add the Stirling term (default False).
-        eps: :math:`\varepsilon > 0` added to the rate inside the log when
-            ``log_input=False`` so that a zero rate gives a finite value (default 1e-8).
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
-
-    Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
-
-    Notes:
-        Same as ``torch.nn.functional.poisson_nll_loss`` (including the Stirling term
-        being applied only where the target is > 1, and the omitted constant
-        :math:`\log y!` otherwise). Negative targets raise in eager mode; torch accepts
-        them silently.
-
-    References:
-        J. A. Nelder, R. W. M. Wedderburn, Generalized Linear Models, JRSS A 135(3), 1972.
-
-    Example:
-        >>> import numpy as np
-        >>> from losskit import poisson_nll_loss
-        >>> x, y = np.array([0.0, np.log(2.0)]), np.array([1.0, 2.0])
-        >>> poisson_nll_loss(x, y, reduction="none").round(4).tolist()  # 1 - 0, 2 - 2 log 2
-        [1.0, 0.6137]
-    """
-    check_number("eps", eps, low=0.0, low_open=True)
-    xp, x, t, w = _prepare(input, target, weight, reduction)
-    check_nonnegative_values("target", t, what="counts")
-    if log_input:
-        out = xp.exp(x) - t * x
-    else:
-        # eps keeps log finite for a predicted rate of exactly 0 (torch's convention).
-        out = x - t * xp.log(x + eps)
-    if full:
-        big = t > 1.0
-        # The term is only used where t > 1; elsewhere log is taken of 1 so that no
-        # log(0) = -inf (and 0 * -inf = NaN) is ever computed, even in the discarded branch.
-        ts = xp.where(big, t, xp.ones_like(t))
-        stirling = ts * xp.log(ts) - ts + 0.5 * xp.log(2.0 * math.pi * ts)
-        out = out + xp.where(big, stirling, xp.zeros_like(stirling))
-    return reduce_loss(out, reduction, xp, weight=w)
-
-
-# --------------------------------------------------------------------------- gaussian nll
-
-
-def _prepare_var(var: Any, input: Any, xp, dtype):
-    """``var`` as an array broadcastable to ``input`` (torch's shape rules), compute dtype."""
-    if isinstance(var, bool) or not (hasattr(var, "shape") or isinstance(var, (int, float))):
-        raise TypeError(f"var: expected an array or a non-negative number, got {type(var).__name__}")
-    if not hasattr(var, "shape"):
-        check_number("var", var, low=0.0)
-        # A Python number: one variance for every element, in the input's dtype and on
-        # its device (ones_like inherits both; no default dtype is ever used).
-        return xp.ones_like(as_float(input, xp, dtype)) * float(var)
-    _check_real("var", var, xp)
-    v = as_float(var, xp, dtype)
-    in_shape, v_shape = tuple(input.shape), tuple(v.shape)
-    if v_shape != in_shape and v.ndim >= 1 and v_shape == in_shape[:-1]:
-        # torch's homoscedastic shortcut: one variance per row of the last axis
-        # (input (N, D), var (N,)) -- this is *not* NumPy broadcasting, which would align
-        # var with the last axis instead; torch's rule is kept for compatibility.
-        v = xp.expand_dims(v, axis=-1)
-    shape = check_broadcastable("input", input, "var", v)
-    if shape != in_shape:
-        raise ValueError(
-            f"var: expected a shape broadcastable to input's shape {in_shape} "
-            f"(or input's shape without its last axis), got {v_shape}"
-        )
-    check_nonnegative_values("var", v, what="variances")
-    return v
-
-
-@loss(
-    family="regression",
-    formula=r"\ell(x, y, \sigma^2) = \tfrac12 \left(\log \max(\sigma^2, \varepsilon) + "
-    r"\frac{(x - y)^2}{\max(\sigma^2, \varepsilon)}\right) + [\text{full}]\, \tfrac12 \log 2\pi",
-    reference="Nix & Weigend, Estimating the mean and variance of the target probability "
-    "distribution, 1994; torch.nn.functional.gaussian_nll_loss",
-    aliases=("gaussian_nll", "gaussian"),
-    plot=None,
-)
-def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, weight=None, reduction="mean"):
-    r"""Gaussian negative log-likelihood of ``target`` under a predicted mean and variance.
-
-    .. math::
-
-        \ell_i = w_i \left(\tfrac12 \left(\log v_i + \frac{(x_i - y_i)^2}{v_i}\right)
-        + [\text{full}]\, \tfrac12 \log 2\pi\right), \qquad v_i = \max(\sigma_i^2, \varepsilon)
-
-    where
-
-    - :math:`x_i` is the predicted mean (``input``), :math:`y_i` the ``target``;
-    - :math:`\sigma_i^2 \ge 0` the predicted variance (``var``), clamped below at
-      :math:`\varepsilon`;
-    - ``full`` adds the constant :math:`\tfrac12\log 2\pi`;
-    - :math:`w_i` is the optional elementwise ``weight``.
-
-    Args:
-        input: predicted means, a floating array of any shape ``(*)``.
-        target: observations, same shape as ``input``.
-        var: variances >= 0: an array of ``input``'s shape (heteroscedastic), one
-            broadcastable to it (e.g. ``(N, 1)``), one of ``input``'s shape without its last
-            axis (torch's homoscedastic form, read as ``var[..., None]``), or a number.
-            Any NumPy-broadcastable shape is accepted (torch only allows one broadcast
-            axis); the shape-without-last-axis rule takes precedence when both apply.
-        full: include the constant term (default False).
-        eps: :math:`\varepsilon > 0`, the smallest variance used (default 1e-6).
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
-
-    Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
-
-    Notes:
-        Same as ``torch.nn.functional.gaussian_nll_loss``, including its clamp: the value
-        uses :math:`\max(\sigma^2, \varepsilon)` but the gradient with respect to ``var``
-        passes *through* the clamp as if it were the identity (torch clamps in place under
-        ``no_grad``), so a variance driven below ``eps`` still receives a gradient pushing it
-        back up instead of a zero one. Negative variances raise in eager mode, as in torch.
-
-    References:
-        D. A. Nix, A. S. Weigend, Estimating the mean and variance of the target probability
-        distribution, ICNN 1994.
-
-    Example:
-        >>> import numpy as np
-        >>> from losskit import gaussian_nll_loss
-        >>> x, y, v = np.array([0.0, 0.0]), np.array([1.0, 2.0]), np.array([1.0, 4.0])
-        >>> gaussian_nll_loss(x, y, v, reduction="none").round(4).tolist()  # 0.5*(0+1), 0.5*(log 4+1)
-        [0.5, 1.1931]
-    """
-    check_number("eps", eps, low=0.0, low_open=True)
-    xp, x, t, w = _prepare(input, target, weight, reduction, var if hasattr(var, "shape") else None)
-    v = _prepare_var(var, input, xp, x.dtype)
-    # Straight-through clamp (torch's semantics): the forward value is max(var, eps), the
-    # backward pass sees the identity. stop_gradient hides the clamp's own (zero)
-    # derivative, so d loss / d var is evaluated at the clamped value and passed through.
-    v = v + stop_gradient(xp.clip(v, min=eps) - v, xp)
-    d = x - t
-    out = 0.5 * (xp.log(v) + d * d / v)
-    if full:
-        out = out + _HALF_LOG_2PI
-    return reduce_loss(out, reduction, xp, weight=w)
