@@ -43,7 +43,7 @@ def test_declarations_are_consistent():
 
 
 def _tensor(a, dtype):
-    t = torch.from_numpy(np.ascontiguousarray(a))
+    t = torch.from_numpy(np.ascontiguousarray(a).reshape(np.shape(a)))  # ascontiguousarray makes 0-d 1-d
     return t.to(dtype) if t.is_floating_point() else t
 
 

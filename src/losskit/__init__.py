@@ -26,7 +26,7 @@ from .regression import msle_loss
 from .regression import poisson_nll_loss
 from .regression import gaussian_nll_loss
 
-# --- classification (losskit/classification.py) ---
+# --- classification (losskit/classification/) ---
 from .classification import cross_entropy
 from .classification import nll_loss
 from .classification import binary_cross_entropy
@@ -41,6 +41,7 @@ from .classification import sigmoid_focal_loss
 from .classification import focal_loss
 from .classification import poly1_cross_entropy
 from .classification import zero_one_loss
+from .classification import linear_cross_entropy
 
 # --- segmentation (losskit/segmentation.py) ---
 from .segmentation import dice_ce_loss

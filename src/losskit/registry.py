@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import importlib.util
 from typing import Iterator
 
 from ._meta import FAMILIES, LossInfo
@@ -30,10 +29,6 @@ _FAMILY_MODULES = (
     "losskit.preference",
 )
 
-# Losses that exist only for PyTorch tensors; listed when torch is installed (looking them up
-# imports torch, which `import losskit` itself never does).
-_TORCH_MODULES = ("losskit.torch.linear_ce",)
-
 _by_name: dict[str, LossInfo] = {}
 _aliases: dict[str, str] = {}
 
@@ -47,10 +42,7 @@ def _load() -> None:
         return
     found: dict[str, LossInfo] = {}
     aliases: dict[str, str] = {}
-    modules = list(_FAMILY_MODULES)
-    if importlib.util.find_spec("torch") is not None:
-        modules += _TORCH_MODULES
-    for modname in modules:
+    for modname in _FAMILY_MODULES:
         module = importlib.import_module(modname)
         for attr in getattr(module, "__all__", dir(module)):
             info = getattr(getattr(module, attr, None), "__losskit__", None)

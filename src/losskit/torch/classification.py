@@ -23,6 +23,7 @@ __all__ = [
     "FocalLoss",
     "Poly1CrossEntropyLoss",
     "ZeroOneLoss",
+    "LinearCrossEntropyLoss",
 ]
 
 
@@ -80,3 +81,16 @@ class Poly1CrossEntropyLoss(LossModule):
 
 class ZeroOneLoss(LossModule):
     function = _clf.zero_one_loss
+
+
+class LinearCrossEntropyLoss(LossModule):
+    """Module form of :func:`losskit.torch.linear_cross_entropy`: cross-entropy of a linear
+    head's logits without materialising them.
+
+    ``forward(hidden, weight, target)``; options are the keyword arguments of
+    ``losskit.torch.linear_cross_entropy`` (``bias`` as a tensor option is a buffer here;
+    pass a trainable bias to the function instead). See its docstring for the formula
+    and conventions.
+    """
+
+    function = _clf.linear_cross_entropy

@@ -1,0 +1,43 @@
+"""The torch fast path of :func:`losskit.cross_entropy`: torch's fused ``F.cross_entropy``.
+
+Declared as ``classification.torch_cross_entropy`` in :mod:`.cross_entropy` (which calls it
+through :func:`losskit._fastpath.select`); imported on first use only. The inputs arrive
+validated and cast (logits in the compute dtype, the class weight in it too).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def cross_entropy(x, target, w, ignore_index, smoothing, ax, index, reduction):
+    """``F.cross_entropy`` with the class axis moved to 1 and the mean of an empty or
+    all-ignored batch 0 (torch gives 0/0 = NaN)."""
+    if x.ndim > 1 and ax != 1:
+        x = x.movedim(ax, 1)
+        if not index:
+            target = target.movedim(ax, 1)
+    if index:
+        target = target if target.dtype == torch.int64 else target.long()
+    else:
+        target = target if target.dtype == x.dtype else target.to(x.dtype)
+    # torch needs an int; -100 (its default) is never a valid class, and the eager range
+    # check rejects it when ignore_index is None.
+    ii = -100 if ignore_index is None else ignore_index
+    if reduction != "mean":
+        return F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction=reduction, label_smoothing=smoothing)
+    if not index or (ignore_index is None and w is None):
+        # Plain mean over samples; an empty batch (a static shape, not a data branch) sums to 0.
+        red = "mean" if target.numel() > 0 and x.numel() > 0 else "sum"
+        return F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction=red, label_smoothing=smoothing)
+    # torch's mean is sum / sum(w[y] over non-ignored); it is 0/0 = NaN when all are ignored.
+    # Summing and dividing ourselves by a guarded denominator gives 0 with no Python branch.
+    total = F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction="sum", label_smoothing=smoothing)
+    valid = target != ii
+    if w is None:
+        denom = valid.sum().to(x.dtype)
+    else:
+        safe_t = torch.where(valid, target, torch.zeros_like(target))
+        denom = torch.where(valid, w[safe_t], torch.zeros((), dtype=x.dtype, device=x.device)).sum()
+    return total / torch.where(denom == 0, torch.ones_like(denom), denom)
