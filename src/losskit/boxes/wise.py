@@ -69,6 +69,12 @@ WIOU_DEFAULT_MOMENTUM = 1.0 - 0.05 ** (1.0 / (890 * 34))
 WIOU_MEAN_FLOOR = 2.0**-126
 
 
+def _is_number(value: Any) -> bool:
+    """A Python or NumPy scalar (``np.float64(0.5)``): a number on every backend, not an
+    array of another library. A 0-d array (of any library) is an array."""
+    return is_scalar_option(value) and type(value).__name__ != "ndarray"
+
+
 def _wiou_options(*, version=1, iou_mean=None, alpha=1.9, delta=3.0, gamma=0.5):
     """Wise-IoU's options validated (``iou_mean`` still as given: resolved against the
     boxes by :func:`_kernel_options`)."""
@@ -78,14 +84,14 @@ def _wiou_options(*, version=1, iou_mean=None, alpha=1.9, delta=3.0, gamma=0.5):
     check_number("delta", delta, low=0.0, low_open=True)
     check_number("gamma", gamma, low=0.0, low_open=True)
     # A Python or NumPy scalar is a number, whatever the boxes' library (is_scalar_option).
-    if iou_mean is not None and (is_scalar_option(iou_mean) or not hasattr(iou_mean, "shape")):
+    if iou_mean is not None and (_is_number(iou_mean) or not hasattr(iou_mean, "shape")):
         check_number("iou_mean", iou_mean, low=0.0, low_open=True)
     return dict(version=int(version), iou_mean=iou_mean, alpha=alpha, delta=delta, gamma=gamma)
 
 
 def _resolve_iou_mean(iou_mean: Any, xp, p):
     """``iou_mean`` as a float or a detached 0-d array of ``p``'s dtype (``None`` stays)."""
-    if iou_mean is None or is_scalar_option(iou_mean) or not hasattr(iou_mean, "shape"):
+    if iou_mean is None or _is_number(iou_mean) or not hasattr(iou_mean, "shape"):
         return None if iou_mean is None else float(iou_mean)
     check_array("iou_mean", iou_mean)
     if tuple(iou_mean.shape) not in ((), (1,)):
@@ -280,7 +286,7 @@ def wiou_update_mean(iou_mean: Any, batch_iou_loss: Any, *, momentum: float = WI
     momentum = float(momentum)
 
     def is_array(a):
-        return hasattr(a, "shape") and not is_scalar_option(a)
+        return hasattr(a, "shape") and not _is_number(a)
 
     arrays = [a for a in (iou_mean, batch_iou_loss) if is_array(a)]
     if not arrays:
