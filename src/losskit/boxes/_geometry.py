@@ -47,8 +47,10 @@ def relu(x, xp):
 
 def abs0(x, xp):
     """``|x|`` with derivative ``sign(x)``, 0 at 0, on every backend (JAX's ``abs`` has
-    derivative 1 at 0): ``x sign(x)``, whose ``sign`` factor has no gradient."""
-    return x * xp.sign(x)
+    derivative 1 at 0). At 0 the selected branch is ``x - x`` (0 with a zero derivative;
+    NaN stays NaN); no ``sign``, whose array-API form on torch indexes with a boolean mask,
+    which ``torch.func.vmap`` refuses."""
+    return xp.where(x > 0, x, xp.where(x < 0, -x, x - x))
 
 
 def guarded_ratio(num, den, eps: float, xp):
