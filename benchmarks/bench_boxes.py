@@ -144,7 +144,7 @@ def run(quick: bool = False) -> list[Row]:
         rows.append(Row("boxes", kind, case, peer, ours_t, theirs, target=target, note=note))
         rows.append(Row(
             "boxes", f"{kind} (torch kernel)", case, peer, torch_t, theirs,
-            note="the non-compiled torch kernel (without numba, on accelerators, under torch.compile)",
+            note="the boxes.torch fast path (without numba, and on accelerators)",
         ))
     return rows
 
