@@ -1,19 +1,21 @@
-"""The PyTorch fast paths of the box losses (``losskit.boxes._torch_fast``).
+"""The fast paths of the box losses, ``boxes.numba`` (``losskit.boxes._numba``) and
+``boxes.torch`` (``losskit.boxes._torch``), beyond their pinning in
+``tests/test_fast_paths.py``.
 
-GIoU, DIoU, CIoU, EIoU and SIoU on torch tensors run hand-derived kernels (loss and local
-gradient in one forward pass): on eager CPU float32 / float64 tensors the compiled numba
-kernel (``losskit.boxes._numba_fast``) when numba is installed, else (and on accelerators,
-under ``torch.compile``, and inside ``losskit._numba.disabled()``) the chunked torch kernel.
-The array-API kernels of ``losskit.boxes.losses`` are the reference: inside
-``_torch_fast.disabled()`` the public losses run them through autograd. Every test marked
-with the ``fast_path`` fixture runs once per fast kernel ("torch", "compiled"; the compiled
-one is skipped only when numba is not installed) and pins it to that reference -- values
-and gradients with respect to prediction *and* target -- on random boxes and on the
+GIoU, DIoU, CIoU, EIoU and SIoU on eager torch tensors run hand-derived kernels (loss and
+local gradient in one forward pass): on CPU float32 / float64 tensors the compiled numba
+kernel when numba is installed, else (and on accelerators, and with ``LOSSKIT_NUMBA=0``) the
+chunked torch kernel; under ``torch.compile``, ``torch.func`` and dispatch modes the
+array-API reference runs. Paths are chosen through the public switch only:
+``losskit.fast_paths(only=...)`` runs one path, ``losskit.fast_paths(False)`` the reference.
+Every test with the ``fast_path`` fixture runs once per path and pins it to the reference --
+values and gradients with respect to prediction *and* target -- on random boxes and on the
 degenerate cases where hand-derived gradients go wrong (identical boxes, zero width or
 height, points, coincident centres, shared edges, inverted boxes, far apart, 1e4 px
 coordinates), in float32 (1e-5) and float64 (1e-10); plus ``torch.autograd.gradcheck``,
-chunking and thread splits, batch shapes, empty batches, a second backward through a
-retained graph, ``torch.compile`` and autocast.
+chunking and thread splits (through the kernels' ``chunk=`` / ``grain=`` keywords), batch
+shapes, empty batches, a second backward through a retained graph, ``torch.compile`` and
+autocast.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ torch = pytest.importorskip("torch")
 
 import losskit  # noqa: E402
 from helpers import numerical_grad  # noqa: E402
-from losskit import _numba  # noqa: E402
-from losskit.boxes import _torch_fast  # noqa: E402
+from losskit import _fastpath, _numba  # noqa: E402
+from losskit.boxes import _numba as box_numba  # noqa: E402
+from losskit.boxes import _torch as box_torch  # noqa: E402
+from losskit.boxes._common import FAST_KINDS  # noqa: E402
 
 # (kind, options) pairs: every option of every fast kind, defaults first.
 CASES = [
@@ -50,23 +54,23 @@ TOL = {
 
 
 def _need_compiled():
-    """Skip unless the compiled kernels can run: numba installed and not switched off by
-    the environment (``LOSSKIT_NUMBA=0``, which a run testing the no-numba paths sets)."""
+    """Skip unless numba is installed (``fast_paths(only="boxes.numba")`` runs the compiled
+    path even where ``LOSSKIT_NUMBA=0`` switches it off for users)."""
     pytest.importorskip("numba")
-    if not _numba.available():
-        pytest.skip("compiled kernels switched off (LOSSKIT_NUMBA=0)")
 
 
-@pytest.fixture(params=["torch", "compiled"])
+@pytest.fixture(params=["boxes.torch", "boxes.numba"])
 def fast_path(request):
-    """Which fast kernel the test runs: "torch" (the chunked torch kernel: numba switched
-    off for the test) or "compiled" (numba's; skipped when numba is not installed)."""
-    if request.param == "compiled":
+    """The fast path the test runs, alone (``losskit.fast_paths(only=...)``); the numba one
+    is skipped when numba is not installed."""
+    if request.param == "boxes.numba":
         _need_compiled()
+    with losskit.fast_paths(only=request.param):
         yield request.param
-    else:
-        with _numba.disabled():
-            yield request.param
+
+
+#: Each path's entry point, for the tests that call the kernel directly.
+_ELEMENTWISE = {"boxes.torch": box_torch.elementwise, "boxes.numba": box_numba.elementwise}
 
 
 def _public(kind):
@@ -139,7 +143,7 @@ def _has_fast_node(out) -> bool:
     return _fast_node(out) is not None
 
 
-_NODE = {"torch": "_BoxLoss", "compiled": "_BoxLossCompiled"}
+_NODE = {"boxes.torch": "_BoxLoss", "boxes.numba": "_BoxLossCompiled"}
 
 
 def _value_and_grads(fn, p, t, **opts):
@@ -191,10 +195,10 @@ def test_fast_path_equals_generic(kind, opts, dtype, fast_path):
     p = torch.tensor(p_np, dtype=dtype)
     t = torch.tensor(t_np, dtype=dtype)
     fn = _public(kind)
-    assert _torch_fast.ENABLED and kind in _torch_fast.KINDS
+    assert kind in FAST_KINDS
     assert _fast_node(fn(p.clone().requires_grad_(True), t, **opts)) == _NODE[fast_path]
     v, gp, gt = _value_and_grads(fn, p, t, **opts)
-    with _torch_fast.disabled():
+    with losskit.fast_paths(False):
         rv, rgp, rgt = _value_and_grads(fn, p, t, **opts)
     assert v.dtype == dtype and gp.dtype == dtype
     assert torch.isfinite(v).all() and torch.isfinite(gp).all() and torch.isfinite(gt).all()
@@ -209,24 +213,31 @@ def test_public_loss_dispatches_to_fast_path(kind, opts, fast_path):
     p = torch.tensor(p_np[:4], requires_grad=True)
     t = torch.tensor(t_np[:4])
     assert _fast_node(_public(kind)(p, t, **opts)) == _NODE[fast_path]
-    with _torch_fast.disabled():
-        assert not _torch_fast.ENABLED
+    with losskit.fast_paths(False) as used:
         assert not _has_fast_node(_public(kind)(p, t, **opts))
-    assert _torch_fast.ENABLED
+    assert used == set()
+    with losskit.fast_paths(only=fast_path) as used:
+        assert _fast_node(_public(kind)(p, t, **opts)) == _NODE[fast_path]
+    assert used == {fast_path}
 
 
-def test_disabled_restores_after_an_exception():
+def test_switch_restores_after_an_exception():
+    p = torch.tensor([[0.0, 0.0, 2.0, 2.0]], requires_grad=True)
+    t = torch.tensor([[1.0, 1.0, 3.0, 3.0]])
     with pytest.raises(KeyError):
-        with _torch_fast.disabled():
+        with losskit.fast_paths(False):
             raise KeyError("boom")
-    assert _torch_fast.ENABLED is True
+    with losskit.fast_paths() as used:
+        assert _has_fast_node(losskit.giou_loss(p, t))
+    assert used and used <= {"boxes.numba", "boxes.torch"}
 
 
 def test_kinds_and_unknown_kind():
-    assert _torch_fast.KINDS == frozenset({"giou", "diou", "ciou", "eiou", "siou"})
+    assert FAST_KINDS == frozenset({"giou", "diou", "ciou", "eiou", "siou"})
     p = torch.zeros(2, 4)
-    with pytest.raises(ValueError, match="kind: expected one of"):
-        _torch_fast.elementwise("iou", p, p, eps=1e-7)
+    for elementwise in _ELEMENTWISE.values():
+        with pytest.raises(ValueError, match="kind: expected one of"):
+            elementwise("iou", p, p, eps=1e-7)
 
 
 @pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
@@ -242,7 +253,7 @@ def test_reductions_and_batch_shapes(kind, opts, fast_path):
         tt = t.clone().requires_grad_(True)
         out = fn(pp, tt, reduction=reduction, **opts)
         gp, gt = torch.autograd.grad(out.sum(), (pp, tt))
-        with _torch_fast.disabled():
+        with losskit.fast_paths(False):
             pr = p.clone().requires_grad_(True)
             tr = t.clone().requires_grad_(True)
             ref = fn(pr, tr, reduction=reduction, **opts)
@@ -262,35 +273,43 @@ def test_elementwise_any_batch_shape_and_non_contiguous(fast_path):
     p_np, t_np = _random_pairs(rng, 24)
     p = torch.tensor(p_np).reshape(2, 3, 4, 4)
     t = torch.tensor(t_np).reshape(2, 3, 4, 4)
-    out = _torch_fast.elementwise("diou", p, t, eps=1e-7)
+    elementwise = _ELEMENTWISE[fast_path]
+    out = elementwise("diou", p, t, eps=1e-7)
     assert out.shape == (2, 3, 4)
     # a strided view (every other box of a wider array) gives the same numbers
     wide = torch.zeros(24, 2, 4, dtype=torch.float64)
     wide[:, 0] = torch.tensor(p_np)
     strided = wide[:, 0]
     assert not strided.is_contiguous()
-    ref = _torch_fast.elementwise("diou", torch.tensor(p_np), torch.tensor(t_np), eps=1e-7)
-    out_strided = _torch_fast.elementwise("diou", strided, torch.tensor(t_np), eps=1e-7)
+    ref = elementwise("diou", torch.tensor(p_np), torch.tensor(t_np), eps=1e-7)
+    out_strided = elementwise("diou", strided, torch.tensor(t_np), eps=1e-7)
     _assert_close(out_strided, ref, torch.float64, "strided")
     _assert_close(out.reshape(-1), ref, torch.float64, "batched")
 
 
 @pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
-def test_chunking_does_not_change_the_result(kind, opts, monkeypatch):
-    """The torch kernel's chunks (numba off: the compiled kernel has its own test below)."""
-    monkeypatch.setattr(_numba, "_enabled", False)
+def test_chunking_does_not_change_the_result(kind, opts):
+    """The torch kernel's chunks (its ``chunk=`` keyword; the compiled kernel has its own
+    test below): chunks of 3 boxes per thread give the numbers of one chunk, bit for bit."""
     p_np, t_np = _boxes()
     p = torch.tensor(p_np, dtype=torch.float32)
     t = torch.tensor(t_np, dtype=torch.float32)
-    fn = _public(kind)
+
+    def fn(a, b, reduction="none", chunk=box_torch.CHUNK, **o):
+        assert reduction == "none"
+        return box_torch.elementwise(kind, a, b, eps=1e-7, chunk=chunk, **o)
+
     v, gp, gt = _value_and_grads(fn, p, t, **opts)
-    assert p.shape[0] > 3 * torch.get_num_threads()
-    monkeypatch.setattr(_torch_fast, "CHUNK", 3)  # chunks of 3 boxes per thread
-    cv, cgp, cgt = _value_and_grads(fn, p, t, **opts)
+    assert p.shape[0] > 3 * torch.get_num_threads() and p.shape[0] < box_torch.CHUNK
+    cv, cgp, cgt = _value_and_grads(fn, p, t, chunk=3, **opts)
     with torch.no_grad():
-        nv = fn(p, t, reduction="none", **opts)
+        nv = fn(p, t, chunk=3, **opts)
     assert torch.equal(v, cv) and torch.equal(gp, cgp) and torch.equal(gt, cgt)
     assert torch.equal(v, nv)
+    # and the public loss on that path gives the same numbers
+    with losskit.fast_paths(only="boxes.torch") as used:
+        pv, _, _ = _value_and_grads(_public(kind), p, t, **opts)
+    assert used == {"boxes.torch"} and torch.equal(v, pv)
 
 
 @pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
@@ -302,7 +321,7 @@ def test_only_one_input_requires_grad(kind, opts, fast_path):
     t = torch.tensor(t_np, requires_grad=True)
     out = fn(p, t, **opts)
     (gt,) = torch.autograd.grad(out, t)
-    with _torch_fast.disabled():
+    with losskit.fast_paths(False):
         tr = torch.tensor(t_np, requires_grad=True)
         (rgt,) = torch.autograd.grad(fn(p, tr, **opts), tr)
     _assert_grad_close(gt, rgt, torch.float64, "d/d target")
@@ -332,7 +351,7 @@ def test_gradcheck(kind, opts, fast_path):
     t = torch.tensor(_GC_TARGET, dtype=torch.float64, requires_grad=True)
 
     def f(a, b):
-        return _torch_fast.elementwise(kind, a, b, eps=1e-7, **opts)
+        return _ELEMENTWISE[fast_path](kind, a, b, eps=1e-7, **opts)
 
     assert torch.autograd.gradcheck(f, (p, t), eps=1e-6, atol=1e-7, rtol=1e-5)
 
@@ -368,14 +387,14 @@ def test_ciou_gradient_has_alpha_detached(alpha_threshold, fast_path):
     assert (alpha0 > 0).any() and (alpha0 == 0).any() == (alpha_threshold is not None)
 
     def frozen(p, t):
-        with _torch_fast.disabled():
+        with losskit.fast_paths(False):
             d = losskit.diou_loss(torch.tensor(p), torch.tensor(t), reduction="none").numpy()
         return d + alpha0 * v_of(p, t)
 
     opts = {} if alpha_threshold is None else {"alpha_threshold": alpha_threshold}
     p = torch.tensor(p0, requires_grad=True)
     t = torch.tensor(t0, requires_grad=True)
-    out = _torch_fast.elementwise("ciou", p, t, eps=eps, **opts)
+    out = _ELEMENTWISE[fast_path]("ciou", p, t, eps=eps, **opts)
     np.testing.assert_allclose(out.detach().numpy(), frozen(p0, t0), rtol=1e-12)
     gp, gt = torch.autograd.grad(out.sum(), (p, t))
     np.testing.assert_allclose(gp.numpy(), numerical_grad(lambda a: frozen(a, t0), p0), rtol=1e-5, atol=1e-8)
@@ -409,7 +428,7 @@ def test_empty_batch(kind, opts, fast_path):
     out.backward()
     assert p.grad is not None and p.grad.shape == (0, 4)
     empty = torch.zeros(3, 0, 4)
-    assert _torch_fast.elementwise(kind, empty, empty, eps=1e-7, **opts).shape == (3, 0)
+    assert _ELEMENTWISE[fast_path](kind, empty, empty, eps=1e-7, **opts).shape == (3, 0)
     # both arguments, float64, sum: the fast node is in the graph, gradients of shape (0, 4)
     p = torch.zeros(0, 4, dtype=torch.float64, requires_grad=True)
     t = torch.zeros(0, 4, dtype=torch.float64, requires_grad=True)
@@ -429,7 +448,7 @@ def test_half_precision_input_goes_fast_in_float32(kind, dtype, fast_path):
     assert out.dtype == torch.float32 and _has_fast_node(out) and torch.isfinite(out).all()
     (g,) = torch.autograd.grad(out.sum(), p)
     assert g.dtype == dtype
-    with _torch_fast.disabled():
+    with losskit.fast_paths(False):
         pr = p.detach().clone().requires_grad_(True)
         ref = _public(kind)(pr, t, reduction="none")
         (rg,) = torch.autograd.grad(ref.sum(), pr)
@@ -450,7 +469,9 @@ def test_half_precision_input_goes_fast_in_float32(kind, dtype, fast_path):
     ids=["giou", "siou", "ciou"],
 )
 def test_torch_compile(kind, opts):
-    """The kernels trace under torch.compile (fullgraph: no graph breaks), same numbers."""
+    """Under torch.compile the reference runs (the eager-only rule: the compiler sees its
+    array operations); it traces with fullgraph (no graph breaks) and gives the fast path's
+    numbers."""
     torch._dynamo.reset()
     fn = _public(kind)
     p_np, t_np = _boxes()
@@ -460,8 +481,10 @@ def test_torch_compile(kind, opts):
         lambda a, b: fn(a, b, reduction="sum", **opts), backend="aot_eager", fullgraph=True
     )
     pc = p.clone().requires_grad_(True)
-    out = compiled(pc, t)
-    out.backward()
+    with losskit.fast_paths() as used:
+        out = compiled(pc, t)
+        out.backward()
+    assert used == set()
     pe = p.clone().requires_grad_(True)
     ref = fn(pe, t, reduction="sum", **opts)
     ref.backward()
@@ -487,18 +510,20 @@ def test_autocast_keeps_float32():
     ids=["giou", "ciou", "siou"],
 )
 def test_torch_func_transforms_use_the_generic_kernel(kind, opts):
-    """torch.func.grad / vmap compose with the generic kernel (an autograd.Function without
-    setup_context would refuse them): same numbers as autograd on the fast path."""
+    """torch.func.grad / vmap run the reference (an autograd.Function without setup_context
+    would refuse them): same numbers as autograd on the fast path."""
     rng = np.random.default_rng(4)
     p_np, t_np = _random_pairs(rng, 5)
     p = torch.tensor(p_np)
     t = torch.tensor(t_np)
     fn = _public(kind)
-    g = torch.func.grad(lambda a: fn(a, t, reduction="sum", **opts))(p)
+    with losskit.fast_paths() as used:
+        g = torch.func.grad(lambda a: fn(a, t, reduction="sum", **opts))(p)
+        v = torch.func.vmap(lambda a, b: fn(a, b, reduction="none", **opts))(p, t)
+    assert used == set()
     pp = p.clone().requires_grad_(True)
     (ref,) = torch.autograd.grad(fn(pp, t, reduction="sum", **opts), pp)
     _assert_grad_close(g, ref, torch.float64, "torch.func.grad")
-    v = torch.func.vmap(lambda a, b: fn(a, b, reduction="none", **opts))(p, t)
     _assert_close(v, fn(p, t, reduction="none", **opts), torch.float64, "vmap")
 
 
@@ -507,55 +532,45 @@ def test_torch_func_transforms_use_the_generic_kernel(kind, opts):
 # ---------------------------------------------------------------------------------------
 
 
-def _spy(monkeypatch, name):
-    """Count the calls of ``_torch_fast.<name>`` (still calling it)."""
-    calls = []
-    real = getattr(_torch_fast, name)
-
-    def spy(*args, **kwargs):
-        calls.append(args[0])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(_torch_fast, name, spy)
-    return calls
-
-
-def test_numba_disabled_routes_to_the_torch_kernel(monkeypatch):
-    """With numba, eager CPU float tensors run the compiled kernel; ``_numba.disabled()``
-    routes them to the torch kernel (``_kernel``), with and without gradients."""
+def test_LOSSKIT_NUMBA_0_routes_to_the_torch_kernel(monkeypatch):
+    """With numba, eager CPU float tensors run the compiled kernel; ``LOSSKIT_NUMBA=0``
+    routes them to the torch kernel, with and without gradients (same numbers)."""
     _need_compiled()
-    compiled = _spy(monkeypatch, "_compiled")
-    kernel = _spy(monkeypatch, "_kernel")
     p_np, t_np = _boxes()
     p = torch.tensor(p_np, dtype=torch.float32)
     t = torch.tensor(t_np, dtype=torch.float32)
-    a = losskit.ciou_loss(p.clone().requires_grad_(True), t)
-    b = losskit.ciou_loss(p, t)  # no gradient needed
-    assert _fast_node(a) == "_BoxLossCompiled" and b.grad_fn is None
-    assert compiled == ["ciou", "ciou"] and kernel == []
-    with _numba.disabled():
-        assert not _numba.available()
+    with losskit.fast_paths() as used:
+        a = losskit.ciou_loss(p.clone().requires_grad_(True), t)
+        b = losskit.ciou_loss(p, t)  # no gradient needed
+    assert _fast_node(a) == "_BoxLossCompiled" and b.grad_fn is None and used == {"boxes.numba"}
+    monkeypatch.setenv("LOSSKIT_NUMBA", "0")
+    with losskit.fast_paths() as used:
         c = losskit.ciou_loss(p.clone().requires_grad_(True), t)
         d = losskit.ciou_loss(p, t)
-    assert _fast_node(c) == "_BoxLoss" and compiled == ["ciou", "ciou"] and kernel == ["ciou", "ciou"]
-    assert _numba.available()
+    assert _fast_node(c) == "_BoxLoss" and used == {"boxes.torch"}
     torch.testing.assert_close(a.detach(), c.detach(), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(b, d, rtol=1e-5, atol=1e-6)
 
 
-def test_compiled_kernel_only_for_eager_cpu_float32_float64(monkeypatch):
-    """Mixed dtypes, dispatch modes and torch.func transforms take the other paths (the
-    compiled kernel reads raw memory, which such callers must not be bypassed for)."""
+def test_compiled_kernel_only_for_eager_cpu_float32_float64():
+    """The eligibility of the two paths (one rule, losskit._fastpath): the compiled kernel
+    takes float32 / float64 CPU tensors of one dtype; half precision and mixed dtypes go to
+    the torch kernel; the IoU loss has no fast kernel; dispatch modes and torch.func
+    transforms, which must see torch operations, run the reference."""
     _need_compiled()
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    compiled = _spy(monkeypatch, "_compiled")
     p_np, t_np = _random_pairs(np.random.default_rng(5), 4)
     p = torch.tensor(p_np)
     t = torch.tensor(t_np)
-    assert _torch_fast._use_compiled(p, t) and _torch_fast._use_compiled(p.float(), t.float())
-    assert not _torch_fast._use_compiled(p, t.float())  # mixed dtypes
-    assert not _torch_fast._use_compiled(p.half(), t.half())
+
+    def chosen(a, b, kind="giou"):
+        return _fastpath.select("boxes.elementwise", "torch", a, b, kind=kind)
+
+    assert chosen(p, t) is box_numba.elementwise and chosen(p.float(), t.float()) is box_numba.elementwise
+    assert chosen(p, t.float()) is box_torch.elementwise  # mixed dtypes
+    assert chosen(p.half(), t.half()) is box_torch.elementwise
+    assert chosen(p, t, kind="iou") is None
 
     class Count(TorchDispatchMode):
         def __init__(self):
@@ -566,13 +581,15 @@ def test_compiled_kernel_only_for_eager_cpu_float32_float64(monkeypatch):
             self.ops += 1
             return func(*args, **(kwargs or {}))
 
-    with Count() as mode:
-        out = _torch_fast.elementwise("giou", p, t, eps=1e-7)
-    assert mode.ops > 10 and compiled == []  # the mode saw the torch kernel's operations
-    torch.func.grad(lambda a: losskit.giou_loss(a, t, reduction="sum"))(p)
-    assert compiled == []
-    np.testing.assert_allclose(out.numpy(), _torch_fast.elementwise("giou", p, t, eps=1e-7).numpy(), rtol=1e-12)
-    assert compiled == ["giou"]
+    with losskit.fast_paths() as used:
+        with Count() as mode:
+            out = losskit.giou_loss(p, t, reduction="none")
+        torch.func.grad(lambda a: losskit.giou_loss(a, t, reduction="sum"))(p)
+    assert mode.ops > 10 and used == set()  # the mode saw the reference's operations
+    with losskit.fast_paths() as used:
+        fast = losskit.giou_loss(p, t, reduction="none")
+    assert used == {"boxes.numba"}
+    np.testing.assert_allclose(out.numpy(), fast.numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("kind,opts", [("giou", {}), ("ciou", {"alpha_threshold": 0.5}), ("siou", {"theta": 2.5})], ids=["giou", "ciou", "siou"])
@@ -590,7 +607,7 @@ def test_second_backward_with_retain_graph(kind, opts, fast_path):
         p = torch.tensor(p_np, requires_grad=True)
         t = torch.tensor(t_np, requires_grad=True)
         if reference:
-            with _torch_fast.disabled():
+            with losskit.fast_paths(False):
                 out = fn(p, t, reduction="none", **opts)
         else:
             out = fn(p, t, reduction="none", **opts)
@@ -611,33 +628,33 @@ def test_second_backward_with_retain_graph(kind, opts, fast_path):
 
 
 @pytest.mark.parametrize("kind,opts", CASES, ids=IDS)
-def test_compiled_thread_splits_do_not_change_the_result(kind, opts, monkeypatch):
+def test_compiled_thread_splits_do_not_change_the_result(kind, opts):
     """The compiled kernel splits the batch into one range per torch thread (ranges of at
-    least GRAIN boxes, blocks of _BLOCK inside): any split gives the same numbers."""
+    least ``grain`` boxes, blocks of _BLOCK inside): any split gives the same numbers."""
     _need_compiled()
-    from losskit.boxes import _numba_fast
-
     rng = np.random.default_rng(6)
     p_np, t_np = _boxes()
     rp, rt = _random_pairs(rng, 300)  # > _BLOCK boxes, so ranges hold several blocks
     p = torch.tensor(np.concatenate([p_np, rp]), dtype=torch.float32)
     t = torch.tensor(np.concatenate([t_np, rt]), dtype=torch.float32)
-    assert p.shape[0] > 2 * _numba_fast._BLOCK
-    fn = _public(kind)
-    v, gp, gt = _value_and_grads(fn, p, t, **opts)
+    assert p.shape[0] > 2 * box_numba._BLOCK and p.shape[0] < box_numba.GRAIN
+
+    def fn(a, b, reduction="none", grain=box_numba.GRAIN, **o):
+        return box_numba.elementwise(kind, a, b, eps=1e-7, grain=grain, **o)
+
+    v, gp, gt = _value_and_grads(fn, p, t, **opts)  # one range: the batch is below GRAIN
     threads = torch.get_num_threads()
-    monkeypatch.setattr(_numba_fast, "GRAIN", 7)
     try:
         for k in (1, 2, 3):
             torch.set_num_threads(k)
-            assert _numba.plan(p.shape[0], k, _numba_fast.GRAIN) == k
-            cv, cgp, cgt = _value_and_grads(fn, p, t, **opts)
+            assert _numba.plan(p.shape[0], k, 7) == k
+            cv, cgp, cgt = _value_and_grads(fn, p, t, grain=7, **opts)
             assert torch.equal(v, cv) and torch.equal(gp, cgp) and torch.equal(gt, cgt), k
     finally:
         torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("kind", sorted(_torch_fast.KINDS))
+@pytest.mark.parametrize("kind", sorted(FAST_KINDS))
 def test_non_finite_boxes_give_nan_on_every_path(kind, fast_path):
     """A NaN or infinite coordinate (in either box) makes that box's loss and gradient
     row NaN, as on the generic path; the other boxes are unaffected."""
@@ -647,7 +664,7 @@ def test_non_finite_boxes_give_nan_on_every_path(kind, fast_path):
     t = torch.tensor([[1.0, 1, 3, 3]] * 3 + [[nan, 1, 3, 3], [1.0, 1, 3, 3], [1.0, 1, 3, 3]], dtype=torch.float64)
     fn = _public(kind)
     v, gp, gt = _value_and_grads(fn, p, t)
-    with _torch_fast.disabled():
+    with losskit.fast_paths(False):
         rv, rgp, rgt = _value_and_grads(fn, p, t)
     bad = torch.tensor([True] * 5 + [False])
     assert torch.equal(v.isnan(), bad) and torch.equal(rv.isnan(), bad)

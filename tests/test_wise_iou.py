@@ -1,6 +1,7 @@
 """Wise-IoU's state: the functional running-mean helper (NumPy / torch / JAX, under jit),
 the paper's momentum rule, and ``losskit.torch.WIoULoss`` with its ``iou_mean`` buffer
-(updated before use, in training mode only, saved in ``state_dict``).
+(updated before use, in training mode only, saved in ``state_dict``), which valid use can
+never make invalid (issue 20, class 10).
 
 Expected values are derived by hand from the update rule
 ``mean <- (1 - m) mean + m batch_mean`` (Tong et al. 2023, arXiv:2301.10051).
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 import losskit
-from losskit.boxes.wise import WIOU_DEFAULT_MOMENTUM, wiou_momentum
+from losskit.boxes import WIOU_DEFAULT_MOMENTUM, wiou_momentum
 
 # Box pair S: pred [1,0,3,2], target [0,0,2,2]: IoU 1/3 (L_IoU 2/3); rho^2 = 1, c^2 = 13.
 # Box pair Q: pred [0,0,2,2], target [0,0,1,1]: IoU 1/4 (L_IoU 3/4); rho^2 = .5, c^2 = 8.
@@ -98,12 +99,12 @@ def test_v1_ignores_iou_mean_as_a_modifier_base_too():
     zero = np.array(0.0)
     np.testing.assert_allclose(losskit.wiou_loss(PRED, TARGET, iou_mean=zero, reduction="none"), V1, rtol=1e-6)
     for out in (
-        losskit.inner_iou_loss(PRED, TARGET, base="wiou", ratio=1.0, iou_mean=zero, reduction="none"),
-        losskit.focaler_iou_loss(PRED, TARGET, base="wiou", d=0.0, u=1.0, iou_mean=zero, reduction="none"),
+        losskit.inner_iou_loss(PRED, TARGET, base="wiou", ratio=1.0, base_options={"iou_mean": zero}, reduction="none"),
+        losskit.focaler_iou_loss(PRED, TARGET, base="wiou", d=0.0, u=1.0, base_options={"iou_mean": zero}, reduction="none"),
     ):
         np.testing.assert_allclose(out, V1, rtol=1e-6)
     with pytest.raises(ValueError, match="iou_mean: expected a positive running mean"):
-        losskit.inner_iou_loss(PRED, TARGET, base="wiou", version=3, iou_mean=zero)
+        losskit.inner_iou_loss(PRED, TARGET, base="wiou", base_options={"version": 3, "iou_mean": zero})
 
 
 def test_jax_training_state_under_jit():
@@ -199,3 +200,50 @@ def test_module_float64_and_half_inputs():
         assert out.dtype == (torch.float64 if dtype == torch.float64 else torch.float32)
         assert torch.isfinite(p.grad).all()
     assert crit.iou_mean.dtype == torch.float32 and math.isfinite(crit.iou_mean.item())
+
+
+# ---------------------------------------------------------------------------------------
+# issue 20, class 10: valid use never makes the state invalid
+# ---------------------------------------------------------------------------------------
+
+
+def test_momentum_one_with_perfect_batches_keeps_a_valid_state():
+    """momentum=1 and a perfect batch (IoU loss 0) used to set the running mean to 0, and
+    the module then raised on its own state. The update keeps the mean at least
+    WIOU_MEAN_FLOOR (2^-126), and the loss (which floors the mean at eps anyway) is 0 with a
+    finite gradient, on every later call."""
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+    from losskit.boxes.wise import WIOU_MEAN_FLOOR
+
+    crit = lt.WIoULoss(momentum=1.0)
+    # boxes of 1e6 px^2, predicted exactly: 1 - IoU = eps / area rounds to exactly 0 in float32
+    big = TARGET * 1000.0
+    assert float(losskit.iou_loss(torch.tensor(big, dtype=torch.float32), torch.tensor(big, dtype=torch.float32))) == 0.0
+    p = torch.tensor(big, dtype=torch.float32, requires_grad=True)
+    for _ in range(3):
+        out = crit(p, torch.tensor(big, dtype=torch.float32))
+        out.backward()
+        assert crit.iou_mean.item() == pytest.approx(WIOU_MEAN_FLOOR) and crit.iou_mean.item() > 0
+        assert out.item() == 0.0 and torch.isfinite(p.grad).all()
+    # and a later imperfect batch is normalised by it without error (momentum 1: its own mean)
+    out = crit(torch.tensor(PRED), torch.tensor(TARGET))
+    assert crit.iou_mean.item() == pytest.approx(L_IOU.mean(), rel=1e-6) and torch.isfinite(out)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_long_runs_of_perfect_batches_cannot_underflow_the_mean(xp, dtype):
+    """(1 - m)^k underflows to exactly 0 after a few hundred perfect batches at m = 0.5;
+    the floor keeps the mean a valid input of the loss."""
+    mean = xp.asarray(np.array(1.0), dtype=dtype)
+    perfect = xp.asarray(np.zeros(4), dtype=dtype)
+    for _ in range(1200):
+        mean = losskit.wiou_update_mean(mean, perfect, momentum=0.5)
+    assert float(xp.np(mean)) > 0
+    out = xp.call(lambda p, t, m: losskit.wiou_loss(p, t, version=3, iou_mean=m), xp.asarray(PRED), xp.asarray(TARGET), mean)
+    assert np.isfinite(float(xp.np(out)))
+    # the plain-number form floors too
+    m = 1.0
+    for _ in range(1200):
+        m = losskit.wiou_update_mean(m, 0.0, momentum=0.5)
+    assert m > 0

@@ -14,19 +14,53 @@ Conventions (the module docstring of :mod:`losskit.boxes.losses` repeats them fo
   centre-distance ratio rho^2 / c^2 stays in [0, 1]. Values and gradients stay finite.
 * A zero-area box has IoU 0 with anything, itself included (there is no area to overlap;
   ``eps`` in the union keeps ``0 / 0`` away). This is torchvision's behaviour too.
+* **Subgradients at ties** are the same on every backend (JAX's own rules differ from
+  torch's at ``abs(0)`` and at clip boundaries), and the fast kernels follow them:
+  ``relu(x)`` passes the gradient where ``x >= 0`` (:func:`relu`), ``abs`` has derivative
+  ``sign(x)``, 0 at 0 (:func:`abs0`), ``minimum`` / ``maximum`` split it half-and-half on
+  ties (torch's and JAX's rule alike).
+* **Flat where degenerate**: a ratio whose denominator is 0 only where its numerator is 0
+  too (IoU of two zero-area boxes) has a zero gradient there (:func:`guarded_ratio`): with
+  ``I / (U + eps)`` alone, ``d IoU / d I = 1 / eps`` at ``U = 0`` gave a gradient of about
+  1e7 where the loss is locally constant (a zero-width box equal to its target).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .._checks import check_array, check_broadcastable, check_choice, check_number, check_reduction
 from .._xp import as_float, compute_dtype, namespace
+from ._common import ASPECT_K
 
 FORMATS = ("xyxy", "xywh", "cxcywh")
 
-__all__ = ["FORMATS", "Pair", "convert", "prepare", "check_boxes", "check_eps"]
+__all__ = ["FORMATS", "Pair", "convert", "prepare", "check_boxes", "check_eps", "relu", "abs0",
+           "guarded_ratio", "aspect_term"]
+
+
+def relu(x, xp):
+    """``max(x, 0)`` whose gradient is 1 where ``x >= 0`` on every backend (``xp.clip``
+    gives 1/2 at the boundary on JAX, 1 on torch)."""
+    return xp.where(x >= 0, x, xp.zeros_like(x))
+
+
+def abs0(x, xp):
+    """``|x|`` with derivative ``sign(x)``, 0 at 0, on every backend (JAX's ``abs`` has
+    derivative 1 at 0). At 0 the selected branch is ``x - x`` (0 with a zero derivative;
+    NaN stays NaN); no ``sign``, whose array-API form on torch indexes with a boolean mask,
+    which ``torch.func.vmap`` refuses."""
+    return xp.where(x > 0, x, xp.where(x < 0, -x, x - x))
+
+
+def guarded_ratio(num, den, eps: float, xp):
+    """``num / (den + eps)`` for ``den >= 0`` where ``den = 0`` implies ``num = 0`` (an
+    intersection over its union): the same value everywhere (0 at ``den = 0``), and a zero
+    gradient at ``den = 0``, where ``d / d num = 1 / eps`` would be about 1e7 on a loss that
+    is locally constant there."""
+    # eps: the ratio's guard as the callers document it (0 / eps = 0 at den = 0; the where
+    # only takes the 1 / eps factor out of the gradient there).
+    return xp.where(den > 0, num / (den + eps), xp.zeros_like(num))
 
 
 def _stack(parts, xp):
@@ -136,7 +170,7 @@ class Pair:
 
     def _relu(self, x):
         # max(x, 0): inverted boxes have zero extent (see the module docstring).
-        return self.xp.clip(x, min=0.0)
+        return relu(x, self.xp)
 
     # sizes (clamped: an inverted box is empty) -----------------------------------------
     @cached_property
@@ -170,8 +204,9 @@ class Pair:
 
     @cached_property
     def iou(self):
-        # eps: the union of two zero-area boxes is 0; 0 / eps = 0 instead of 0 / 0.
-        return self.inter / (self.union + self.eps)
+        # eps: the union of two zero-area boxes is 0; 0 / eps = 0 instead of 0 / 0, with a
+        # zero gradient there (guarded_ratio: the loss is flat at two zero-area boxes).
+        return guarded_ratio(self.inter, self.union, self.eps, self.xp)
 
     # smallest enclosing box: the smallest box holding all eight corners ----------------
     # For valid boxes this is the usual [min(x1, x1g), max(x2, x2g)]. Taking the min / max
@@ -222,4 +257,4 @@ def aspect_term(pw, ph, tw, th, xp, eps: float):
     atan(w / 0) = NaN (YOLOv5 #13416; torchvision's CIoU has no guard there).
     """
     d = xp.atan(tw / (th + eps)) - xp.atan(pw / (ph + eps))
-    return (4.0 / math.pi**2) * (d * d)
+    return ASPECT_K * (d * d)

@@ -28,9 +28,16 @@ Conventions shared by the whole family:
   DIoU, not 0.
 * **Detached terms**: CIoU's alpha (and Alpha-CIoU's beta) are constants for the gradient, as
   in the paper; Wise-IoU's enclosing diagonal and normaliser (see :mod:`losskit.boxes.wise`).
-* **PyTorch fast path.** For ``giou``, ``diou``, ``ciou``, ``eiou`` and ``siou`` on torch
-  tensors, a hand-derived-backward kernel in ``losskit.boxes._torch_fast`` is used when it is
-  present and enabled; the array-API kernels here are the reference it is tested against.
+* **Ties and degenerate boxes**: the subgradient at a tie is the same on every backend
+  (``abs`` has derivative 0 at 0, a clamp at 0 passes the gradient at 0, ``minimum`` /
+  ``maximum`` split it half-and-half), and the IoU of two zero-area boxes has a zero
+  gradient (see :mod:`losskit.boxes._geometry`).
+* **Fast paths** (``losskit info giou_loss`` lists them): for ``giou``, ``diou``, ``ciou``,
+  ``eiou`` and ``siou`` on eager torch tensors the per-box kernel is replaced by a
+  hand-derived-backward kernel, ``boxes.numba`` (a compiled loop, float32 / float64 CPU
+  tensors, numba installed) or else ``boxes.torch`` (torch operations, any device). The
+  array-API kernels here are the reference both are pinned to; ``losskit.fast_paths(False)``
+  runs them.
 """
 
 from __future__ import annotations
@@ -38,11 +45,14 @@ from __future__ import annotations
 from typing import Any
 
 from .._checks import check_bool, check_choice, check_number
+from .._fastpath import fast_path, select
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, backend_name, namespace, safe_pow, stop_gradient
 from . import _geometry as geo
-from ._geometry import Pair, aspect_term, prepare
+from ._common import FAST_KINDS
+from ._geometry import Pair, abs0, aspect_term, prepare, relu
+from .piou import _piou, _piou2
 
 __all__ = [
     "box_convert",
@@ -58,11 +68,9 @@ __all__ = [
     "alpha_iou_loss",
     "mpdiou_loss",
     "shape_iou_loss",
-    "inner_iou_loss",
-    "focaler_iou_loss",
 ]
 
-_REF_IOU = "Yu et al., UnitBox: An Advanced Object Detection Network, 2016, arXiv:1608.04236"
+_REF_IOU = "Yu et al., UnitBox: An Advanced Object Detection Network, 2016, arXiv:1608.01471"
 _REF_GIOU = (
     "Rezatofighi et al., Generalized Intersection over Union: A Metric and A Loss for "
     "Bounding Box Regression, 2019, arXiv:1902.09630"
@@ -88,11 +96,9 @@ _REF_SHAPE = (
     "Zhang and Zhang, Shape-IoU: More Accurate Metric considering Bounding Box Shape and "
     "Scale, 2023, arXiv:2312.17663"
 )
-_REF_INNER = (
-    "Zhang, Xu and Zhang, Inner-IoU: More Effective Intersection over Union Loss with "
-    "Auxiliary Bounding Box, 2023, arXiv:2311.02877"
-)
-_REF_FOCALER = "Zhang and Zhang, Focaler-IoU: More Focused Intersection over Union Loss, 2024, arXiv:2401.10525"
+
+#: ``iou_loss(mode=...)``: 1 - IoU, 1 - IoU^2 (YOLOX), -ln IoU (UnitBox).
+IOU_MODES = ("linear", "square", "log")
 
 
 # ----------------------------------------------------------------------------------------
@@ -100,8 +106,15 @@ _REF_FOCALER = "Zhang and Zhang, Focaler-IoU: More Focused Intersection over Uni
 # ----------------------------------------------------------------------------------------
 
 
-def _iou(p, t, xp, *, eps):
-    return 1.0 - Pair(p, t, xp, eps).iou
+def _iou(p, t, xp, *, eps, mode="linear"):
+    iou = Pair(p, t, xp, eps).iou
+    if mode == "linear":
+        return 1.0 - iou
+    if mode == "square":
+        return 1.0 - iou * iou
+    # -ln IoU with IoU floored at eps (as mmdetection floors it): boxes that do not overlap
+    # give -ln(eps) and no gradient instead of -ln 0 = inf.
+    return -xp.log(xp.where(iou >= eps, iou, xp.full_like(iou, eps)))
 
 
 def _giou_penalty(g: Pair):
@@ -166,7 +179,8 @@ def _eiou(p, t, xp, *, eps):
 
 def _siou(p, t, xp, *, eps, theta=4.0):
     g = Pair(p, t, xp, eps)
-    adx, ady = xp.abs(g.dx), xp.abs(g.dy)
+    # abs0: derivative 0 at 0 on every backend (centres aligned on an axis are common).
+    adx, ady = abs0(g.dx, xp), abs0(g.dy, xp)
     # Angle cost Lambda = 1 - 2 sin^2(arcsin(|dy| / sigma) - pi/4) = sin(2 alpha)
     #   = 2 |dx| |dy| / sigma^2 (sigma: centre distance). The closed form needs no arcsin
     # (whose gradient is infinite at 1) and no choice between alpha and beta (sin(2 alpha) =
@@ -180,8 +194,8 @@ def _siou(p, t, xp, *, eps, theta=4.0):
     ry = (g.dy / (g.ch + eps)) ** 2
     dist = (1.0 - xp.exp(-gamma * rx)) + (1.0 - xp.exp(-gamma * ry))
     # eps: both widths 0 gives |0 - 0| / 0; omega = 0 there.
-    ow = xp.abs(g.pw - g.tw) / (xp.maximum(g.pw, g.tw) + eps)
-    oh = xp.abs(g.ph - g.th) / (xp.maximum(g.ph, g.th) + eps)
+    ow = abs0(g.pw - g.tw, xp) / (xp.maximum(g.pw, g.tw) + eps)
+    oh = abs0(g.ph - g.th, xp) / (xp.maximum(g.ph, g.th) + eps)
     shape = (1.0 - xp.exp(-ow)) ** theta + (1.0 - xp.exp(-oh)) ** theta
     return 1.0 - g.iou + (dist + shape) / 2.0
 
@@ -222,8 +236,8 @@ def _shape_iou(p, t, xp, *, eps, scale=0.0):
     c2 = g.c2 + eps  # eps: see _diou_penalty
     dist = (hh * g.dx * g.dx + ww * g.dy * g.dy) / c2
     # eps: both widths 0 gives 0 / 0; omega = 0 there.
-    ow = hh * xp.abs(g.pw - g.tw) / (xp.maximum(g.pw, g.tw) + eps)
-    oh = ww * xp.abs(g.ph - g.th) / (xp.maximum(g.ph, g.th) + eps)
+    ow = hh * abs0(g.pw - g.tw, xp) / (xp.maximum(g.pw, g.tw) + eps)
+    oh = ww * abs0(g.ph - g.th, xp) / (xp.maximum(g.ph, g.th) + eps)
     shape = (1.0 - xp.exp(-ow)) ** 4 + (1.0 - xp.exp(-oh)) ** 4
     return 1.0 - g.iou + dist + 0.5 * shape
 
@@ -253,26 +267,47 @@ _KERNELS = {
     "alpha": _alpha_iou,
     "mpdiou": _mpdiou,
     "shape": _shape_iou,
+    "piou": _piou,
+    "piou2": _piou2,
 }
 
 
-def _kernel(kind: str):
-    if kind == "wiou":
-        from .wise import _wiou
+_TORCH_FLOATS = ("torch.float32", "torch.float64")
 
-        return _wiou
-    return _KERNELS[kind]
+# The fast paths of the per-box kernel (see losskit._fastpath): the first eligible one runs.
+BOX_NUMBA = fast_path(
+    "boxes.numba",
+    kernel="boxes.elementwise",
+    impl="losskit.boxes._numba:elementwise",
+    backend="torch",
+    devices=("cpu",),
+    requires="numba",
+    when=("GIoU, DIoU, CIoU, EIoU, SIoU on float32 / float64 tensors: loss and local "
+          "gradient in one compiled pass per box, split over torch's intra-op threads"),
+    eligible=lambda p, t, *, kind: (kind in FAST_KINDS and p.dtype == t.dtype
+                                    and str(p.dtype) in _TORCH_FLOATS),
+)
+BOX_TORCH = fast_path(
+    "boxes.torch",
+    kernel="boxes.elementwise",
+    impl="losskit.boxes._torch:elementwise",
+    backend="torch",
+    devices=("cpu", "cuda", "mps", "xpu"),
+    when=("GIoU, DIoU, CIoU, EIoU, SIoU where boxes.numba does not run: the loss and its "
+          "local gradient from torch operations in the forward pass (a hand-derived backward)"),
+    eligible=lambda p, t, *, kind: kind in FAST_KINDS,
+)
+FAST_PATHS = (BOX_NUMBA.name, BOX_TORCH.name)
 
 
 def _elementwise(kind: str, p, t, xp, *, eps: float, **options):
-    """The per-box loss of ``kind``: the torch fast path when available, else the kernel."""
-    if backend_name(xp) == "torch":
-        from . import _torch_fast
-
-        if getattr(_torch_fast, "ENABLED", False) and kind in getattr(_torch_fast, "KINDS", ()):
-            p, t = xp.broadcast_arrays(p, t)
-            return _torch_fast.elementwise(kind, p, t, eps=eps, **options)
-    return _kernel(kind)(p, t, xp, eps=eps, **options)
+    """The per-box loss of ``kind`` (xyxy ``p``, ``t`` in one compute dtype): a fast path
+    where one is eligible, else the reference kernel."""
+    impl = select("boxes.elementwise", backend_name(xp), p, t, kind=kind)
+    if impl is not None:
+        p, t = xp.broadcast_arrays(p, t)
+        return impl(kind, p, t, eps=eps, **options)
+    return _KERNELS[kind](p, t, xp, eps=eps, **options)
 
 
 # ----------------------------------------------------------------------------------------
@@ -291,13 +326,62 @@ def _check_image_size(image_size: Any) -> tuple[float, float]:
     return float(w), float(h)
 
 
-def _check_alpha_threshold(alpha_threshold):
-    return check_number("alpha_threshold", alpha_threshold, low=0.0, high=1.0, allow_none=True)
+def _float(value):
+    """A validated number option as a Python float (a NumPy scalar on torch / JAX input is
+    a number, not an array of another library)."""
+    return None if value is None else float(value)
 
 
-def _check_theta(theta):
+# One validator per loss kind: its keyword options in, the kernel's options out. The public
+# losses and the modifiers' ``base_options`` (losskit.boxes.modifiers) both use them.
+
+
+def _iou_options(*, mode="linear"):
+    return {"mode": check_choice("mode", mode, IOU_MODES)}
+
+
+def _no_options():
+    return {}
+
+
+def _ciou_options(*, alpha_threshold=None):
+    check_number("alpha_threshold", alpha_threshold, low=0.0, high=1.0, allow_none=True)
+    return {"alpha_threshold": _float(alpha_threshold)}
+
+
+def _siou_options(*, theta=4.0):
     # theta >= 1: (1 - e^-omega)^theta has an infinite derivative at omega = 0 for theta < 1.
-    return check_number("theta", theta, low=1.0)
+    check_number("theta", theta, low=1.0)
+    return {"theta": float(theta)}
+
+
+def _mpdiou_options(*, image_size=None):
+    return {"image_size": _check_image_size(image_size)}
+
+
+def _shape_options(*, scale=0.0):
+    check_number("scale", scale, low=0.0)
+    return {"scale": float(scale)}
+
+
+def _piou2_options(*, lam=1.3):
+    check_number("lam", lam, low=0.0, low_open=True)
+    return {"lam": float(lam)}
+
+
+#: kind -> the validator of its options (the modifiers add "wiou").
+OPTIONS = {
+    "iou": _iou_options,
+    "giou": _no_options,
+    "diou": _no_options,
+    "ciou": _ciou_options,
+    "eiou": _no_options,
+    "siou": _siou_options,
+    "mpdiou": _mpdiou_options,
+    "shape": _shape_options,
+    "piou": _no_options,
+    "piou2": _piou2_options,
+}
 
 
 # ----------------------------------------------------------------------------------------
@@ -415,13 +499,13 @@ def box_iou_matrix(boxes1, boxes2, *, fmt: str = "xyxy", eps: float = 1e-7):
 
     ax1, ay1, ax2, ay2 = (col(a, k, 1) for k in range(4))  # (N, 1)
     bx1, by1, bx2, by2 = (col(b, k, 0) for k in range(4))  # (1, M)
-    area_a = xp.clip(ax2 - ax1, min=0.0) * xp.clip(ay2 - ay1, min=0.0)
-    area_b = xp.clip(bx2 - bx1, min=0.0) * xp.clip(by2 - by1, min=0.0)
-    iw = xp.clip(xp.minimum(ax2, bx2) - xp.maximum(ax1, bx1), min=0.0)
-    ih = xp.clip(xp.minimum(ay2, by2) - xp.maximum(ay1, by1), min=0.0)
+    area_a = relu(ax2 - ax1, xp) * relu(ay2 - ay1, xp)
+    area_b = relu(bx2 - bx1, xp) * relu(by2 - by1, xp)
+    iw = relu(xp.minimum(ax2, bx2) - xp.maximum(ax1, bx1), xp)
+    ih = relu(xp.minimum(ay2, by2) - xp.maximum(ay1, by1), xp)
     inter = iw * ih
-    # eps: two zero-area boxes give 0 / eps = 0 instead of 0 / 0.
-    return inter / (area_a + area_b - inter + eps)
+    # eps: two zero-area boxes give 0 / eps = 0 instead of 0 / 0 (and no gradient there).
+    return geo.guarded_ratio(inter, area_a + area_b - inter, eps, xp)
 
 
 # ----------------------------------------------------------------------------------------
@@ -443,19 +527,31 @@ def _finish(kind, pred, target, fmt, eps, reduction, **options):
     aliases=("box_iou_loss",),
     plot="box",
 )
-def iou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
+def iou_loss(
+    pred,
+    target,
+    *,
+    mode: str = "linear",
+    fmt: str = "xyxy",
+    eps: float = 1e-7,
+    reduction: str = "mean",
+):
     r"""IoU loss: one minus the intersection over union of predicted and target boxes.
 
     .. math::
 
-        \mathcal{L}_{IoU} = 1 - \frac{|B \cap B^{gt}|}{|B \cup B^{gt}| + \epsilon}
+        \mathcal{L}_{IoU} = 1 - IoU, \qquad
+        IoU = \frac{|B \cap B^{gt}|}{|B \cup B^{gt}| + \epsilon}
 
     where :math:`B` is the predicted box, :math:`B^{gt}` the target, :math:`|\cdot|` an
-    area and :math:`\epsilon` the ``eps`` guard.
+    area and :math:`\epsilon` the ``eps`` guard; ``mode="square"`` gives
+    :math:`1 - IoU^2` and ``mode="log"`` :math:`-\ln \max(IoU, \epsilon)`.
 
     Args:
         pred: predicted boxes, floating array of shape ``(..., 4)``.
         target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+        mode: ``"linear"`` (default: :math:`1 - IoU`, torchvision, mmdetection),
+            ``"square"`` (:math:`1 - IoU^2`, YOLOX) or ``"log"`` (:math:`-\ln IoU`, UnitBox).
         fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
         eps: positive guard in the denominator.
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
@@ -467,20 +563,25 @@ def iou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: s
 
     Notes:
         The loss is flat (zero gradient) while the boxes do not overlap; GIoU / DIoU were
-        introduced for that. UnitBox uses :math:`-\ln \mathrm{IoU}`; this is the linear form
-        used by torchvision, mmdetection and the later papers. Inverted predictions count as
-        empty (see the module docstring).
+        introduced for that. UnitBox uses :math:`-\ln \mathrm{IoU}` (``mode="log"``; the
+        IoU is floored at ``eps`` as in mmdetection, so boxes without overlap give
+        :math:`-\ln \epsilon` with no gradient); the default is the linear form of
+        torchvision, mmdetection and the later papers; YOLOX trains :math:`1 - IoU^2`
+        (``mode="square"``). Inverted predictions count as empty (see the module docstring).
 
     References:
-        Yu et al., UnitBox: An Advanced Object Detection Network, 2016, arXiv:1608.04236.
+        Yu et al., UnitBox: An Advanced Object Detection Network, 2016, arXiv:1608.01471.
+        Ge et al., YOLOX: Exceeding YOLO Series in 2021, 2021, arXiv:2107.08430.
 
     Example:
         >>> import numpy as np, losskit
         >>> p = np.array([[0.0, 0.0, 2.0, 2.0]]); t = np.array([[1.0, 1.0, 3.0, 3.0]])
         >>> round(float(losskit.iou_loss(p, t)), 4)  # 1 - 1/7
         0.8571
+        >>> round(float(losskit.iou_loss(p, t, mode="log")), 4)  # ln 7
+        1.9459
     """
-    return _finish("iou", pred, target, fmt, eps, reduction)
+    return _finish("iou", pred, target, fmt, eps, reduction, **_iou_options(mode=mode))
 
 
 @loss(
@@ -489,6 +590,7 @@ def iou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: s
     reference=_REF_GIOU,
     aliases=("giou", "generalized_iou_loss"),
     plot="box",
+    fast_paths=FAST_PATHS,
 )
 def giou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
     r"""Generalized IoU loss: IoU loss plus the empty fraction of the smallest enclosing box.
@@ -536,6 +638,7 @@ def giou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     reference=_REF_DIOU,
     aliases=("diou", "distance_iou_loss"),
     plot="box",
+    fast_paths=FAST_PATHS,
 )
 def diou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
     r"""Distance-IoU loss: IoU loss plus the normalised squared distance between the centres.
@@ -586,6 +689,7 @@ def diou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     reference=_REF_DIOU,
     aliases=("ciou", "complete_iou_loss"),
     plot="box",
+    fast_paths=FAST_PATHS,
 )
 def ciou_loss(
     pred,
@@ -646,8 +750,7 @@ def ciou_loss(
         >>> round(float(losskit.ciou_loss(p, t)), 4)
         0.7629
     """
-    _check_alpha_threshold(alpha_threshold)
-    return _finish("ciou", pred, target, fmt, eps, reduction, alpha_threshold=alpha_threshold)
+    return _finish("ciou", pred, target, fmt, eps, reduction, **_ciou_options(alpha_threshold=alpha_threshold))
 
 
 @loss(
@@ -659,6 +762,7 @@ def ciou_loss(
     reference=_REF_EIOU,
     aliases=("eiou", "efficient_iou_loss"),
     plot="box",
+    fast_paths=FAST_PATHS,
 )
 def eiou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
     r"""Efficient-IoU loss: DIoU loss plus separate width and height discrepancy terms.
@@ -763,7 +867,7 @@ def focal_eiou_loss(
     """
     check_number("gamma", gamma, low=0.0)
     check_bool("detach_weight", detach_weight)
-    return _finish("focal_eiou", pred, target, fmt, eps, reduction, gamma=gamma, detach_weight=detach_weight)
+    return _finish("focal_eiou", pred, target, fmt, eps, reduction, gamma=float(gamma), detach_weight=detach_weight)
 
 
 @loss(
@@ -772,6 +876,7 @@ def focal_eiou_loss(
     reference=_REF_SIOU,
     aliases=("siou", "scylla_iou_loss"),
     plot="box",
+    fast_paths=FAST_PATHS,
 )
 def siou_loss(
     pred,
@@ -830,8 +935,7 @@ def siou_loss(
         >>> round(float(losskit.siou_loss(p, t)), 4)  # 1 - 1/3 + (1 - exp(-2/9)) / 2
         0.7663
     """
-    _check_theta(theta)
-    return _finish("siou", pred, target, fmt, eps, reduction, theta=theta)
+    return _finish("siou", pred, target, fmt, eps, reduction, **_siou_options(theta=theta))
 
 
 @loss(
@@ -951,8 +1055,7 @@ def mpdiou_loss(
         >>> round(float(losskit.mpdiou_loss(p, t, image_size=(10, 10))), 4)
         0.6767
     """
-    size = _check_image_size(image_size)
-    return _finish("mpdiou", pred, target, fmt, eps, reduction, image_size=size)
+    return _finish("mpdiou", pred, target, fmt, eps, reduction, **_mpdiou_options(image_size=image_size))
 
 
 @loss(
@@ -1013,254 +1116,4 @@ def shape_iou_loss(
         >>> round(float(losskit.shape_iou_loss(p, t)), 4)  # 1 - 1/3 + 1 / (9 + 4)
         0.7436
     """
-    check_number("scale", scale, low=0.0)
-    return _finish("shape", pred, target, fmt, eps, reduction, scale=float(scale))
-
-
-# ----------------------------------------------------------------------------------------
-# modifiers wrapping a base loss: Inner-IoU and Focaler-IoU
-# ----------------------------------------------------------------------------------------
-
-_WRAPPABLE = ("iou", "giou", "diou", "ciou", "eiou", "siou", "wiou", "mpdiou", "shape")
-
-# option name -> (default, bases that take it)
-_BASE_OPTIONS = {
-    "alpha_threshold": (None, ("ciou",)),
-    "theta": (4.0, ("siou",)),
-    "version": (1, ("wiou",)),
-    "iou_mean": (None, ("wiou",)),
-    "alpha": (1.9, ("wiou",)),
-    "delta": (3.0, ("wiou",)),
-    "gamma": (0.5, ("wiou",)),
-    "image_size": (None, ("mpdiou",)),
-    "scale": (0.0, ("shape",)),
-}
-
-
-def _base_options(base: str, given: dict) -> dict:
-    """The options ``base`` takes, validated; a non-default option it does not take raises."""
-    check_choice("base", base, _WRAPPABLE)
-    out = {}
-    for name, (default, bases) in _BASE_OPTIONS.items():
-        value = given[name]
-        if base in bases:
-            out[name] = value
-        elif value is default:
-            continue
-        elif default is None or value != default:
-            raise ValueError(
-                f"{name}: expected the default {default!r} with base={base!r} "
-                f"(only base {' / '.join(repr(b) for b in bases)} takes it), got {value!r}"
-            )
-    if base == "ciou":
-        _check_alpha_threshold(out["alpha_threshold"])
-    elif base == "siou":
-        _check_theta(out["theta"])
-    elif base == "mpdiou":
-        out["image_size"] = _check_image_size(out["image_size"])
-    elif base == "shape":
-        out["scale"] = float(check_number("scale", out["scale"], low=0.0))
-    elif base == "wiou":
-        from .wise import _check_wiou_options
-
-        _check_wiou_options(out)
-    return out
-
-
-def _base_loss(base, p, t, xp, eps, options):
-    if base == "wiou":
-        from .wise import _kernel_options
-
-        options = _kernel_options(options, xp, p)
-    return _elementwise(base, p, t, xp, eps=eps, **options)
-
-
-def _inner_iou(p, t, xp, *, eps, ratio):
-    """IoU of the auxiliary boxes: same centres, sides scaled by ``ratio``."""
-    g = Pair(p, t, xp, eps)
-    pcx, pcy = (g.px1 + g.px2) / 2, (g.py1 + g.py2) / 2
-    tcx, tcy = (g.tx1 + g.tx2) / 2, (g.ty1 + g.ty2) / 2
-    hpw, hph = g.pw * (ratio / 2), g.ph * (ratio / 2)
-    htw, hth = g.tw * (ratio / 2), g.th * (ratio / 2)
-    iw = xp.clip(xp.minimum(pcx + hpw, tcx + htw) - xp.maximum(pcx - hpw, tcx - htw), min=0.0)
-    ih = xp.clip(xp.minimum(pcy + hph, tcy + hth) - xp.maximum(pcy - hph, tcy - hth), min=0.0)
-    inter = iw * ih
-    union = (ratio * ratio) * (g.pw * g.ph + g.tw * g.th) - inter
-    return inter / (union + eps), g.iou  # eps: see Pair.iou
-
-
-@loss(
-    family="boxes",
-    formula=r"\mathcal{L}_{Inner\text{-}X} = \mathcal{L}_X + IoU - IoU^{inner}",
-    reference=_REF_INNER,
-    aliases=("inner_iou",),
-    plot="box",
-)
-def inner_iou_loss(
-    pred,
-    target,
-    *,
-    base: str = "ciou",
-    ratio: float = 0.7,
-    fmt: str = "xyxy",
-    eps: float = 1e-7,
-    alpha_threshold: float | None = None,
-    theta: float = 4.0,
-    version: int = 1,
-    iou_mean: Any = None,
-    alpha: float = 1.9,
-    delta: float = 3.0,
-    gamma: float = 0.5,
-    image_size: tuple[float, float] | None = None,
-    scale: float = 0.0,
-    reduction: str = "mean",
-):
-    r"""Inner-IoU: any IoU-based loss with its IoU replaced by that of scaled auxiliary boxes.
-
-    .. math::
-
-        \mathcal{L}_{Inner\text{-}X} = \mathcal{L}_X + IoU - IoU^{inner}, \qquad
-        IoU^{inner} = \frac{|b \cap b^{gt}|_{r}}{r^2 (w h + w^{gt} h^{gt}) - |b \cap b^{gt}|_{r}}
-
-    where :math:`\mathcal{L}_X` is the base loss (``base``), :math:`r` the ``ratio`` and
-    :math:`|b \cap b^{gt}|_r` the intersection of the auxiliary boxes, which keep the centres
-    of the real boxes and scale their width and height by :math:`r`.
-
-    Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
-        base: the wrapped loss, one of ``"iou"``, ``"giou"``, ``"diou"``, ``"ciou"``
-            (default), ``"eiou"``, ``"siou"``, ``"wiou"``, ``"mpdiou"``, ``"shape"``.
-        ratio: auxiliary-box scale :math:`r > 0` (paper: 0.5 to 1.5; below 1 helps
-            high-IoU samples converge, above 1 low-IoU ones). ``ratio=1`` is the base loss.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        alpha_threshold, theta, version, iou_mean, alpha, delta, gamma, image_size, scale:
-            the base loss's options (see :func:`ciou_loss`, :func:`siou_loss`,
-            :func:`losskit.wiou_loss`, :func:`mpdiou_loss`, :func:`shape_iou_loss`); an
-            option the base does not take must keep its default. ``image_size`` is required
-            with ``base="mpdiou"``.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-
-    Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
-
-    Notes:
-        The rule :math:`\mathcal{L}_X + IoU - IoU^{inner}` is the paper's for every base,
-        Wise-IoU included (the Wise-IoU factor then multiplies :math:`1 - IoU` only).
-
-    References:
-        Zhang, Xu and Zhang, Inner-IoU: More Effective Intersection over Union Loss with
-        Auxiliary Bounding Box, 2023, arXiv:2311.02877.
-
-    Example:
-        >>> import numpy as np, losskit
-        >>> p = np.array([0.0, 0.0, 2.0, 2.0]); t = np.array([1.0, 0.0, 3.0, 2.0])
-        >>> # inner boxes: [0.5, 0.5, 1.5, 1.5] and [1.5, 0.5, 2.5, 1.5] touch: IoU_inner = 0
-        >>> round(float(losskit.inner_iou_loss(p, t, base="iou", ratio=0.5)), 4)
-        1.0
-    """
-    opts = _base_options(
-        base,
-        dict(alpha_threshold=alpha_threshold, theta=theta, version=version, iou_mean=iou_mean,
-             alpha=alpha, delta=delta, gamma=gamma, image_size=image_size, scale=scale),
-    )
-    check_number("ratio", ratio, low=0.0, low_open=True)
-    xp, p, t = prepare(pred, target, fmt, eps, reduction)
-    base_loss = _base_loss(base, p, t, xp, eps, opts)
-    iou_inner, iou = _inner_iou(p, t, xp, eps=eps, ratio=float(ratio))
-    return reduce_loss(base_loss + iou - iou_inner, reduction, xp)
-
-
-@loss(
-    family="boxes",
-    formula=(
-        r"\mathcal{L}_{Focaler\text{-}X} = \mathcal{L}_X + IoU - IoU^{focaler},\ "
-        r"IoU^{focaler} = \mathrm{clip}\left(\frac{IoU - d}{u - d}, 0, 1\right)"
-    ),
-    reference=_REF_FOCALER,
-    aliases=("focaler_iou",),
-    plot="box",
-)
-def focaler_iou_loss(
-    pred,
-    target,
-    *,
-    base: str = "ciou",
-    d: float = 0.0,
-    u: float = 0.95,
-    fmt: str = "xyxy",
-    eps: float = 1e-7,
-    alpha_threshold: float | None = None,
-    theta: float = 4.0,
-    version: int = 1,
-    iou_mean: Any = None,
-    alpha: float = 1.9,
-    delta: float = 3.0,
-    gamma: float = 0.5,
-    image_size: tuple[float, float] | None = None,
-    scale: float = 0.0,
-    reduction: str = "mean",
-):
-    r"""Focaler-IoU: any IoU-based loss refocused on an IoU interval by a linear remapping.
-
-    .. math::
-
-        \mathcal{L}_{Focaler\text{-}X} = \mathcal{L}_X + IoU - IoU^{focaler}, \qquad
-        IoU^{focaler} = \mathrm{clip}\left(\frac{IoU - d}{u - d}, 0, 1\right)
-
-    where :math:`\mathcal{L}_X` is the base loss (``base``) and :math:`[d, u]` the IoU
-    interval the loss focuses on (IoU below :math:`d` counts as 0, above :math:`u` as 1).
-
-    Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
-        base: the wrapped loss, one of ``"iou"``, ``"giou"``, ``"diou"``, ``"ciou"``
-            (default), ``"eiou"``, ``"siou"``, ``"wiou"``, ``"mpdiou"``, ``"shape"``.
-        d: lower end of the interval, ``0 <= d < u`` (paper default 0.0).
-        u: upper end of the interval, ``d < u <= 1`` (paper default 0.95).
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        alpha_threshold, theta, version, iou_mean, alpha, delta, gamma, image_size, scale:
-            the base loss's options (see :func:`ciou_loss`, :func:`siou_loss`,
-            :func:`losskit.wiou_loss`, :func:`mpdiou_loss`, :func:`shape_iou_loss`); an
-            option the base does not take must keep its default. ``image_size`` is required
-            with ``base="mpdiou"``.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-
-    Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
-
-    Notes:
-        With ``d=0, u=1`` the loss is the base loss. Focaler-X of a perfect box is
-        :math:`\mathcal{L}_X + 1 - 1 = 0`; boxes with IoU above ``u`` get no IoU gradient.
-
-    References:
-        Zhang and Zhang, Focaler-IoU: More Focused Intersection over Union Loss, 2024,
-        arXiv:2401.10525.
-
-    Example:
-        >>> import numpy as np, losskit
-        >>> p = np.array([0.0, 0.0, 2.0, 2.0]); t = np.array([0.0, 0.0, 1.0, 1.0])
-        >>> # IoU 0.25 -> (0.25 - 0) / 0.5 = 0.5; 0.75 + 0.25 - 0.5
-        >>> round(float(losskit.focaler_iou_loss(p, t, base="iou", u=0.5)), 4)
-        0.5
-    """
-    opts = _base_options(
-        base,
-        dict(alpha_threshold=alpha_threshold, theta=theta, version=version, iou_mean=iou_mean,
-             alpha=alpha, delta=delta, gamma=gamma, image_size=image_size, scale=scale),
-    )
-    check_number("d", d, low=0.0, high=1.0, high_open=True)
-    check_number("u", u, low=0.0, high=1.0, low_open=True)
-    if not d < u:
-        raise ValueError(f"u: expected a number > d = {d}, got {u!r}")
-    xp, p, t = prepare(pred, target, fmt, eps, reduction)
-    base_loss = _base_loss(base, p, t, xp, eps, opts)
-    iou = Pair(p, t, xp, eps).iou
-    iou_f = xp.clip((iou - d) / (u - d), min=0.0, max=1.0)
-    return reduce_loss(base_loss + iou - iou_f, reduction, xp)
+    return _finish("shape", pred, target, fmt, eps, reduction, **_shape_options(scale=scale))

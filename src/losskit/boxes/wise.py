@@ -24,13 +24,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._checks import check_array, check_number, eager_min
+from .._checks import check_array, check_number, eager_min, is_scalar_option
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, namespace, size, stop_gradient
 from ._geometry import Pair, prepare
 
-__all__ = ["wiou_loss", "wiou_update_mean", "wiou_momentum", "WIOU_DEFAULT_MOMENTUM"]
+__all__ = ["wiou_loss", "wiou_update_mean", "wiou_momentum", "WIOU_DEFAULT_MOMENTUM", "WIOU_MEAN_FLOOR"]
 
 
 def wiou_momentum(batches_per_epoch: int, epochs: float) -> float:
@@ -49,7 +49,7 @@ def wiou_momentum(batches_per_epoch: int, epochs: float) -> float:
         Mechanism, 2023, arXiv:2301.10051.
 
     Example:
-        >>> from losskit.boxes.wise import wiou_momentum
+        >>> from losskit.boxes import wiou_momentum
         >>> f"{wiou_momentum(890, 34):.3e}"
         '9.899e-05'
     """
@@ -62,21 +62,36 @@ def wiou_momentum(batches_per_epoch: int, epochs: float) -> float:
 WIOU_DEFAULT_MOMENTUM = 1.0 - 0.05 ** (1.0 / (890 * 34))
 
 
-def _check_wiou_options(opts: dict) -> None:
-    version = opts["version"]
+#: The smallest running mean :func:`wiou_update_mean` returns (float32's smallest normal
+#: number): a run of perfect batches (IoU loss 0) with a large momentum drives the mean
+#: toward 0, where float32 or float64 would underflow to exactly 0 -- a state the loss
+#: rejects. The loss floors the mean at ``eps`` anyway, so this floor changes no loss value.
+WIOU_MEAN_FLOOR = 2.0**-126
+
+
+def _is_number(value: Any) -> bool:
+    """A Python or NumPy scalar (``np.float64(0.5)``): a number on every backend, not an
+    array of another library. A 0-d array (of any library) is an array."""
+    return is_scalar_option(value) and type(value).__name__ != "ndarray"
+
+
+def _wiou_options(*, version=1, iou_mean=None, alpha=1.9, delta=3.0, gamma=0.5):
+    """Wise-IoU's options validated (``iou_mean`` still as given: resolved against the
+    boxes by :func:`_kernel_options`)."""
     if isinstance(version, bool) or version not in (1, 2, 3):
         raise ValueError(f"version: expected one of 1, 2, 3, got {version!r}")
-    check_number("alpha", opts["alpha"], low=0.0, low_open=True)
-    check_number("delta", opts["delta"], low=0.0, low_open=True)
-    check_number("gamma", opts["gamma"], low=0.0, low_open=True)
-    iou_mean = opts["iou_mean"]
-    if iou_mean is not None and not hasattr(iou_mean, "shape"):
+    check_number("alpha", alpha, low=0.0, low_open=True)
+    check_number("delta", delta, low=0.0, low_open=True)
+    check_number("gamma", gamma, low=0.0, low_open=True)
+    # A Python or NumPy scalar is a number, whatever the boxes' library (is_scalar_option).
+    if iou_mean is not None and (_is_number(iou_mean) or not hasattr(iou_mean, "shape")):
         check_number("iou_mean", iou_mean, low=0.0, low_open=True)
+    return dict(version=int(version), iou_mean=iou_mean, alpha=alpha, delta=delta, gamma=gamma)
 
 
 def _resolve_iou_mean(iou_mean: Any, xp, p):
     """``iou_mean`` as a float or a detached 0-d array of ``p``'s dtype (``None`` stays)."""
-    if iou_mean is None or not hasattr(iou_mean, "shape"):
+    if iou_mean is None or _is_number(iou_mean) or not hasattr(iou_mean, "shape"):
         return None if iou_mean is None else float(iou_mean)
     check_array("iou_mean", iou_mean)
     if tuple(iou_mean.shape) not in ((), (1,)):
@@ -226,8 +241,7 @@ def wiou_loss(
         >>> round(float(losskit.wiou_loss(p, t, version=3, iou_mean=2 / 9)), 4)
         0.72
     """
-    opts = dict(version=version, iou_mean=iou_mean, alpha=alpha, delta=delta, gamma=gamma)
-    _check_wiou_options(opts)
+    opts = _wiou_options(version=version, iou_mean=iou_mean, alpha=alpha, delta=delta, gamma=gamma)
     xp, p, t = prepare(pred, target, fmt, eps, reduction)
     return reduce_loss(_wiou(p, t, xp, eps=eps, **_kernel_options(opts, xp, p)), reduction, xp)
 
@@ -249,10 +263,14 @@ def wiou_update_mean(iou_mean: Any, batch_iou_loss: Any, *, momentum: float = WI
             Default: the authors' example run, about 9.9e-5.
 
     Returns:
-        The new mean, detached: a Python float if both inputs are numbers, else a 0-d array
-        of the arrays' library in the compute dtype of ``batch_iou_loss`` when it is an
-        array, else of ``iou_mean`` (float64 stays float64, anything else float32). An empty
-        batch leaves the mean unchanged. Works under ``jax.jit``.
+        The new mean, detached: a Python float if both inputs are numbers (Python or NumPy
+        scalars), else a 0-d array of the arrays' library in the compute dtype of
+        ``batch_iou_loss`` when it is an array, else of ``iou_mean`` (float64 stays float64,
+        anything else float32). An empty batch leaves the mean unchanged. The new mean is
+        at least :data:`WIOU_MEAN_FLOOR` (2^-126), so that valid use never drives the state
+        to 0 (``momentum=1`` and a perfect batch would; so would float underflow after a
+        long run of perfect batches), which :func:`losskit.wiou_loss` rejects; the loss
+        floors the mean at ``eps`` anyway. Works under ``jax.jit``.
 
     References:
         Tong et al., Wise-IoU: Bounding Box Regression Loss with Dynamic Focusing
@@ -265,17 +283,23 @@ def wiou_update_mean(iou_mean: Any, batch_iou_loss: Any, *, momentum: float = WI
         0.65
     """
     check_number("momentum", momentum, low=0.0, high=1.0)
-    arrays = [a for a in (iou_mean, batch_iou_loss) if hasattr(a, "shape")]
+    momentum = float(momentum)
+
+    def is_array(a):
+        return hasattr(a, "shape") and not _is_number(a)
+
+    arrays = [a for a in (iou_mean, batch_iou_loss) if is_array(a)]
     if not arrays:
         check_number("iou_mean", iou_mean)
         check_number("batch_iou_loss", batch_iou_loss)
-        return (1.0 - momentum) * float(iou_mean) + momentum * float(batch_iou_loss)
+        new = (1.0 - momentum) * float(iou_mean) + momentum * float(batch_iou_loss)
+        return max(new, WIOU_MEAN_FLOOR)
     xp = namespace(*arrays)
     ref = arrays[-1]
     dtype = as_float(ref, xp).dtype
     # The running mean is a statistic of past batches, never differentiated: both inputs
     # are detached, so the new mean carries no graph from this batch's boxes.
-    if hasattr(batch_iou_loss, "shape"):
+    if is_array(batch_iou_loss):
         b = stop_gradient(as_float(batch_iou_loss, xp, dtype), xp)
         n = size(b)
         if n == 0:
@@ -285,11 +309,12 @@ def wiou_update_mean(iou_mean: Any, batch_iou_loss: Any, *, momentum: float = WI
     else:
         check_number("batch_iou_loss", batch_iou_loss)
         batch_mean = float(batch_iou_loss)
-    if hasattr(iou_mean, "shape"):
+    if is_array(iou_mean):
         m = xp.reshape(stop_gradient(as_float(iou_mean, xp, dtype), xp), ())
     else:
         check_number("iou_mean", iou_mean)
         m = xp.asarray(float(iou_mean), dtype=dtype, device=getattr(ref, "device", None))
     if batch_mean is None:
         return m
-    return (1.0 - momentum) * m + momentum * batch_mean
+    new = (1.0 - momentum) * m + momentum * batch_mean
+    return xp.maximum(new, xp.full_like(new, WIOU_MEAN_FLOOR))

@@ -2,17 +2,34 @@
 
 Every class but :class:`WIoULoss` is a shell: it stores its options (shown in ``repr``) and
 its ``forward(pred, target)`` is one call to the function. :class:`WIoULoss` owns state --
-the running mean of the IoU loss that Wise-IoU v2/v3 normalise by -- as a buffer.
+the running mean of the IoU loss that Wise-IoU v2/v3 normalise by -- as a buffer. Only
+public names of :mod:`losskit.boxes` are used here.
 """
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
-from .._checks import check_choice, check_number, check_reduction
-from ..boxes import _geometry as _geo
-from ..boxes import losses as _b
-from ..boxes import wise as _w
+from ..boxes import (
+    WIOU_DEFAULT_MOMENTUM,
+    alpha_iou_loss,
+    box_iou,
+    ciou_loss,
+    diou_loss,
+    eiou_loss,
+    focal_eiou_loss,
+    focaler_iou_loss,
+    giou_loss,
+    inner_iou_loss,
+    iou_loss,
+    mpdiou_loss,
+    shape_iou_loss,
+    siou_loss,
+    wiou_loss,
+    wiou_update_mean,
+)
 from ._module import LossModule
 
 __all__ = [
@@ -33,51 +50,76 @@ __all__ = [
 
 
 class IoULoss(LossModule):
-    function = _b.iou_loss
+    function = iou_loss
 
 
 class GIoULoss(LossModule):
-    function = _b.giou_loss
+    function = giou_loss
 
 
 class DIoULoss(LossModule):
-    function = _b.diou_loss
+    function = diou_loss
 
 
 class CIoULoss(LossModule):
-    function = _b.ciou_loss
+    function = ciou_loss
 
 
 class EIoULoss(LossModule):
-    function = _b.eiou_loss
+    function = eiou_loss
 
 
 class FocalEIoULoss(LossModule):
-    function = _b.focal_eiou_loss
+    function = focal_eiou_loss
 
 
 class SIoULoss(LossModule):
-    function = _b.siou_loss
+    function = siou_loss
 
 
 class AlphaIoULoss(LossModule):
-    function = _b.alpha_iou_loss
+    function = alpha_iou_loss
 
 
 class MPDIoULoss(LossModule):
-    function = _b.mpdiou_loss
+    function = mpdiou_loss
 
 
 class ShapeIoULoss(LossModule):
-    function = _b.shape_iou_loss
+    function = shape_iou_loss
 
 
-class InnerIoULoss(LossModule):
-    function = _b.inner_iou_loss
+class _ModifierModule(LossModule):
+    """A modifier's shell. The base loss's options go in ``base_options``; the deprecated
+    spelling (the base options as keywords, ``InnerIoULoss(base="siou", theta=3.0)``) is
+    still accepted for one release: those keywords are passed to the function on every
+    call, which warns (``DeprecationWarning``) and applies them as before."""
+
+    def __init__(self, **options):
+        own = {p.name for p in inspect.signature(self.function).parameters.values()
+               if p.kind is inspect.Parameter.KEYWORD_ONLY}
+        deprecated = {k: options.pop(k) for k in list(options) if k not in own}
+        super().__init__(**options)
+        self._deprecated = deprecated
+        if deprecated:  # validated (and warned about) now, not at the first batch
+            empty = torch.zeros(0, 4)
+            self.function(empty, empty, **self.options, **deprecated)
+
+    def forward(self, *arrays, **extra):
+        return super().forward(*arrays, **{**self._deprecated, **extra})
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()
+        old = ", ".join(f"{k}={v!r}" for k, v in self._deprecated.items())
+        return f"{text}, {old}" if old else text
 
 
-class FocalerIoULoss(LossModule):
-    function = _b.focaler_iou_loss
+class InnerIoULoss(_ModifierModule):
+    function = inner_iou_loss
+
+
+class FocalerIoULoss(_ModifierModule):
+    function = focaler_iou_loss
 
 
 class WIoULoss(torch.nn.Module):
@@ -94,8 +136,10 @@ class WIoULoss(torch.nn.Module):
         version: 1, 2 or 3 (default 3, the paper's final Wise-IoU; v1 keeps no state).
         alpha, delta: v3's focusing hyperparameters (paper: 1.9, 3).
         gamma: v2's exponent (paper: 0.5).
-        momentum: running-mean momentum; see :func:`losskit.boxes.wise.wiou_momentum` for the
-            paper's rule ``1 - 0.05 ** (1 / (batches_per_epoch * epochs))``.
+        momentum: running-mean momentum in [0, 1]; see :func:`losskit.boxes.wiou_momentum`
+            for the paper's rule ``1 - 0.05 ** (1 / (batches_per_epoch * epochs))``. The
+            state stays valid for any momentum: :func:`losskit.wiou_update_mean` keeps the
+            mean positive (a perfect batch with ``momentum=1`` would make it 0).
         fmt, eps, reduction: as in :func:`losskit.wiou_loss`.
 
     Example:
@@ -117,17 +161,18 @@ class WIoULoss(torch.nn.Module):
         alpha: float = 1.9,
         delta: float = 3.0,
         gamma: float = 0.5,
-        momentum: float = _w.WIOU_DEFAULT_MOMENTUM,
+        momentum: float = WIOU_DEFAULT_MOMENTUM,
         fmt: str = "xyxy",
         eps: float = 1e-7,
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        _w._check_wiou_options(dict(version=version, iou_mean=None, alpha=alpha, delta=delta, gamma=gamma))
-        check_number("momentum", momentum, low=0.0, high=1.0)
-        check_choice("fmt", fmt, _geo.FORMATS)
-        _geo.check_eps(eps)
-        check_reduction(reduction)
+        # The options are validated by the functions themselves (on an empty batch), so
+        # that the module accepts exactly what they accept, with their messages.
+        empty = torch.zeros(0, 4)
+        wiou_loss(empty, empty, version=version, alpha=alpha, delta=delta, gamma=gamma,
+                  fmt=fmt, eps=eps, reduction=reduction)
+        wiou_update_mean(1.0, 1.0, momentum=momentum)
         self.version = version
         self.alpha = alpha
         self.delta = delta
@@ -141,10 +186,10 @@ class WIoULoss(torch.nn.Module):
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.training and self.version != 1:
             with torch.no_grad():
-                batch = 1.0 - _b.box_iou(pred, target, fmt=self.fmt, eps=self.eps)
-                new = _w.wiou_update_mean(self.iou_mean, batch, momentum=self.momentum)
+                batch = 1.0 - box_iou(pred, target, fmt=self.fmt, eps=self.eps)
+                new = wiou_update_mean(self.iou_mean, batch, momentum=self.momentum)
                 self.iou_mean.copy_(new)
-        return _w.wiou_loss(
+        return wiou_loss(
             pred,
             target,
             version=self.version,

@@ -1,25 +1,12 @@
-"""Hand-derived PyTorch kernels for the box losses GIoU, DIoU, CIoU, EIoU and SIoU.
+"""The ``boxes.torch`` fast path: hand-derived PyTorch kernel of GIoU, DIoU, CIoU, EIoU and SIoU.
 
-``losses.py`` dispatches to :func:`elementwise` for torch tensors of a kind in
-:data:`KINDS` while :data:`ENABLED` is true. The array-API kernels in ``losses.py`` are the
-reference (``with disabled():`` runs them); ``tests/test_boxes_fast.py`` pins the fast
-kernels to them -- values and gradients with respect to both arguments -- on random and
-degenerate boxes, in float32 (1e-5) and float64 (1e-10).
-
-Two fast kernels, one semantics:
-
-* **compiled** (:mod:`._numba_fast`, numba): used for CPU tensors of float32 / float64 in
-  eager mode when :func:`losskit._numba.available` (numba installed: ``pip install
-  losskit[fast]``; ``LOSSKIT_NUMBA=0`` or ``losskit._numba.disabled()`` turn it off). One
-  pass per box computes the loss and the local gradients, the batch split into one range
-  per torch intra-op thread (``torch.get_num_threads()``), so it scales with threads where
-  the torch kernel's many small operations do not. Its backward pass scales the saved local
-  gradient by ``grad_output`` in place (no fresh (n, 4) tensor); a second backward through
-  a retained graph recomputes the local gradient from the saved boxes. See
-  :func:`_use_compiled` for the exact conditions.
-* **torch** (:func:`_kernel`, below): everywhere else -- without numba, on accelerators,
-  under ``torch.compile`` (which fuses it), in a dispatch mode. (Under ``torch.func``
-  transforms the generic kernel runs, see :func:`elementwise`.)
+Declared in :mod:`losskit.boxes.losses` (``BOX_TORCH``): it replaces the reference per-box
+kernel for eager torch tensors on any device where ``boxes.numba`` does not run (numba not
+installed or switched off by ``LOSSKIT_NUMBA=0``, accelerators). Under ``torch.compile``, ``torch.func`` transforms and dispatch modes the
+reference runs instead (the one eligibility rule of :mod:`losskit._fastpath`).
+``tests/test_fast_paths.py`` and ``tests/test_boxes_fast.py`` pin it to the reference --
+values and gradients with respect to both arguments -- on random and degenerate boxes, in
+float32 and float64.
 
 Why a separate torch path: a box loss is some 40 elementwise operations. Written with tensor
 operators, autograd records each of them, each writes a fresh output array, and the
@@ -32,64 +19,45 @@ backward pass runs about twice as many again, every one a full pass over memory.
   the target), so every later operation runs on contiguous memory, and x and y go together
   as (2, n) blocks: widths, intersection, enclosing box and centre offset are one operation
   each for both axes;
-* in eager mode the batch is processed in chunks of :data:`CHUNK` boxes per intra-op thread,
+* on the CPU the batch is processed in chunks of :data:`CHUNK` boxes per intra-op thread,
   so that a chunk's temporaries stay in the CPU cache instead of streaming through main
-  memory once per operation (under ``torch.compile`` there is one chunk, and the compiler
-  fuses it).
+  memory once per operation.
 
-Semantics are those of the generic kernels (``_geometry.py``, ``losses.py``), including the
-guards: IoU = I / (U + eps); inverted boxes are empty (sizes clamped at 0) while the enclosing
-box is the smallest box holding all corners of both boxes; GIoU (A - U) / (A + eps); DIoU
-rho^2 / (c^2 + eps); CIoU's v with atan(w / (h + eps)) and its alpha = v / ((1 - IoU) + v +
-eps) detached (a constant for the gradient, as the paper says), zeroed below
-``alpha_threshold``; EIoU's (w - w_gt)^2 / (C_w^2 + eps); SIoU's closed-form angle cost
-2 |dx| |dy| / (rho^2 + eps), (d / (C + eps))^2 and |w - w_gt| / (max(w, w_gt) + eps).
-The gradients follow the subgradient conventions of torch's operators as the generic code
-uses them, so that all paths agree on degenerate boxes too: ``clamp(x, min=0)`` passes
-the gradient where ``x >= 0``, ``minimum`` / ``maximum`` split it half-and-half on ties
-(identical boxes, shared edges, zero widths), ``abs`` has derivative ``sign(x)`` (0 at 0).
+Semantics are those of the reference kernels (``_geometry.py``, ``losses.py``), including
+the guards: IoU = I / (U + eps) with no gradient where U = 0 (two zero-area boxes: the loss
+is flat there); inverted boxes are empty (sizes clamped at 0) while the enclosing box is the
+smallest box holding all corners of both boxes; GIoU (A - U) / (A + eps); DIoU rho^2 / (c^2 +
+eps); CIoU's v with atan(w / (h + eps)) and its alpha = v / ((1 - IoU) + v + eps) detached (a
+constant for the gradient, as the paper says), zeroed below ``alpha_threshold``; EIoU's (w -
+w_gt)^2 / (C_w^2 + eps); SIoU's closed-form angle cost 2 |dx| |dy| / (rho^2 + eps), (d / (C +
+eps))^2 and |w - w_gt| / (max(w, w_gt) + eps). The gradients follow the reference's
+subgradient conventions, so that all paths agree on degenerate boxes too: ``clamp(x,
+min=0)`` passes the gradient where ``x >= 0``, ``minimum`` / ``maximum`` split it
+half-and-half on ties (identical boxes, shared edges, zero widths), ``abs`` has derivative
+``sign(x)`` (0 at 0).
 
 The backward pass is not itself differentiable (``once_differentiable``): a second
 derivative through a fast-path loss raises instead of silently missing terms; run the loss
-inside ``disabled()`` for higher-order gradients.
+inside ``losskit.fast_paths(False)`` for higher-order gradients.
+
+This module imports no reference module (:mod:`._common` holds what both need).
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
-
 import torch
 from torch.autograd.function import once_differentiable
 
-from .. import _numba
+from ._common import ASPECT_K as _K
+from ._common import FAST_KINDS
 
-__all__ = ["KINDS", "ENABLED", "CHUNK", "disabled", "elementwise"]
+__all__ = ["CHUNK", "elementwise"]
 
-KINDS: frozenset[str] = frozenset({"giou", "diou", "ciou", "eiou", "siou"})
-
-#: Dispatch switch read by ``losses.py``; :func:`disabled` turns it off temporarily.
-ENABLED: bool = True
-
-#: Boxes per chunk and intra-op thread in eager mode. 2**16 boxes keep a chunk's live
+#: Boxes per chunk and intra-op thread on the CPU: 2**16 boxes keep a chunk's live
 #: temporaries (~20 arrays of 2 x 2**16 floats) in the last-level cache, while the Python
-#: overhead of a chunk (~80 operator calls) stays small against its arithmetic. Smaller
-#: chunks were slower on 10^6 boxes (overhead), larger ones too (memory traffic).
+#: overhead of a chunk (~80 operator calls) stays small against its arithmetic (see
+#: ``benchmarks/bench_boxes.py``). :func:`elementwise` takes another as ``chunk=``.
 CHUNK: int = 1 << 16
-
-_K = 4.0 / math.pi**2  # CIoU's v = 4 / pi^2 (atan(w_gt / h_gt) - atan(w / h))^2
-
-
-@contextlib.contextmanager
-def disabled():
-    """Temporarily route every box loss through the generic array-API kernels."""
-    global ENABLED
-    old = ENABLED
-    ENABLED = False
-    try:
-        yield
-    finally:
-        ENABLED = old
 
 
 def _ge0(x):
@@ -210,8 +178,11 @@ def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, out_p=None,
 
     # Gradients of the loss with respect to the intermediate quantities; each kind adds its
     # terms, and the chain rule to the corners is shared (below).
-    g_u = iou * rue if need else None  # d(-I / (U + eps)) / dU
-    g_i = rue.neg_() if need else None  # d(-I / (U + eps)) / dI
+    g_u = iou * rue if need else None  # d(-I / (U + eps)) / dU (0 where U = 0: I = 0 there)
+    # d(-I / (U + eps)) / dI, 0 where U = 0 (two zero-area boxes): the reference's IoU has
+    # no gradient there (guarded_ratio), where -1 / eps would be a gradient of ~1e7 on a
+    # loss that is locally constant.
+    g_i = rue.neg_().mul_(union > 0) if need else None
     g_e = None  # d loss / d enclosing (w, h), (2, n)
     g_s = None  # d loss / d (pred centre - target centre) (x, y), (2, n)
     g_wp = None  # d loss / d pred (w, h) through terms other than the union, (2, n)
@@ -344,50 +315,12 @@ def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, out_p=None,
     return loss, gp, gt
 
 
-def _use_compiled(p, t) -> bool:
-    """True when the compiled (numba) kernel of :mod:`._numba_fast` runs these tensors:
-    float32 / float64 CPU tensors of one dtype, in eager mode (not under torch.compile,
-    torch.func transforms or a dispatch mode, which must see torch operations), and numba
-    installed and not switched off (:func:`losskit._numba.available`)."""
-    return (
-        p.device.type == "cpu"
-        and t.device.type == "cpu"
-        and p.dtype in (torch.float32, torch.float64)
-        and t.dtype == p.dtype
-        and not torch.compiler.is_compiling()
-        and not torch._C._are_functorch_transforms_active()
-        and torch._C._len_torch_dispatch_stack() == 0
-        and _numba.available()
-    )
-
-
-def _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
-    """Loss (n,) and local gradients (n, 4) (or ``None``) from the compiled kernel, split
-    over ``torch.get_num_threads()`` threads. ``p``, ``t``: contiguous (n, 4) CPU tensors."""
-    from . import _numba_fast
-
-    n = p.shape[0]
-    loss = torch.empty(n, dtype=p.dtype)
-    gp = torch.empty((n, 4), dtype=p.dtype) if need_p else None
-    gt = torch.empty((n, 4), dtype=p.dtype) if need_t else None
-    # .numpy() shares the memory of a CPU tensor: the kernel reads and writes in place.
-    _numba_fast.compute(
-        kind, p.detach().numpy(), t.detach().numpy(), loss.numpy(),
-        gp.numpy() if need_p else None, gt.numpy() if need_t else None,
-        eps=eps, alpha_threshold=alpha_threshold, theta=theta, threads=torch.get_num_threads(),
-    )
-    return loss, gp, gt
-
-
-def _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t):
+def _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, chunk):
     n = p.shape[0]
     # Each of torch's intra-op threads takes a share of every operation: a chunk of
-    # CHUNK boxes per thread keeps the per-thread share (and the cache footprint per core)
+    # `chunk` boxes per thread keeps the per-thread share (and the cache footprint per core)
     # constant while the number of parallel regions stays small.
-    # (Under torch.compile there is a single chunk: the compiler fuses the kernel.)
-    if torch.compiler.is_compiling():
-        return _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
-    chunk = CHUNK * max(1, torch.get_num_threads())
+    chunk = chunk * max(1, torch.get_num_threads())
     # Accelerators have no CPU cache to stay in and pay per kernel launch: one chunk.
     if n <= chunk or p.device.type != "cpu":
         return _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
@@ -408,17 +341,9 @@ class _BoxLoss(torch.autograd.Function):
     """Per-box loss with the local gradient computed in the forward pass."""
 
     @staticmethod
-    def forward(ctx, p, t, kind, eps, alpha_threshold, theta):
+    def forward(ctx, p, t, kind, eps, alpha_threshold, theta, chunk):
         need_p, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        loss, gp, gt = _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
-        if torch.compiler.is_compiling():
-            # torch 2.11's compiled graphs (aot_eager and inductor, CPU and CUDA) returned zero
-            # gradients when the saved gradients and the output were the in-place-built
-            # tensors themselves; copies fix it there (seen on an H100 machine's torch 2.11)
-            # and cost nothing once the compiler fuses them. Eager mode needs none.
-            loss = loss.clone()
-            gp = None if gp is None else gp.clone()
-            gt = None if gt is None else gt.clone()
+        loss, gp, gt = _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, chunk)
         ctx.save_for_backward(gp, gt)
         return loss
 
@@ -434,66 +359,17 @@ class _BoxLoss(torch.autograd.Function):
             None,
             None,
             None,
-        )
-
-
-class _BoxLossCompiled(torch.autograd.Function):
-    """:class:`_BoxLoss` with the compiled kernel (eager CPU only, see :func:`_use_compiled`).
-
-    The backward pass scales the saved local gradient by ``grad_output`` in place and
-    returns it: no fresh (n, 4) tensor (on the CPU, the page faults of a fresh multi-MB
-    tensor cost as much as the multiply). The saved gradients are then spent, so a second
-    backward through the same graph (``retain_graph=True``) recomputes them from the saved
-    boxes instead of reading the scaled ones.
-    """
-
-    @staticmethod
-    def forward(ctx, p, t, kind, eps, alpha_threshold, theta):
-        need_p, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        loss, gp, gt = _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
-        # The boxes are saved for a second backward only (save_for_backward: a version
-        # check catches boxes modified in place since); the local gradients are kept as
-        # plain attributes, dropped by the first backward (which writes over them).
-        ctx.save_for_backward(p, t)
-        ctx.grads = (gp, gt)
-        ctx.options = (kind, eps, alpha_threshold, theta, need_p, need_t)
-        return loss
-
-    @staticmethod
-    @once_differentiable  # the saved local gradient is a constant: no second derivatives
-    def backward(ctx, grad):
-        if ctx.grads is not None:
-            gp, gt = ctx.grads
-            ctx.grads = None  # spent: overwritten below
-        else:  # a second backward (retain_graph=True): recompute the local gradients
-            p, t = ctx.saved_tensors
-            kind, eps, alpha_threshold, theta, need_p, need_t = ctx.options
-            _, gp, gt = _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t)
-        g = grad.unsqueeze(-1)
-        return (
-            gp.mul_(g) if gp is not None else None,
-            gt.mul_(g) if gt is not None else None,
-            None,
-            None,
-            None,
             None,
         )
 
 
-def _generic(kind, pred, target, *, eps, alpha_threshold, theta):
-    """The array-API reference kernel of ``kind`` (``losses.py``) on these tensors."""
-    from .._xp import namespace
-    from .losses import _KERNELS
-
-    options = {"ciou": {"alpha_threshold": alpha_threshold}, "siou": {"theta": theta}}.get(kind, {})
-    return _KERNELS[kind](pred, target, namespace(pred, target), eps=eps, **options)
-
-
-def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0):
+def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0, chunk=CHUNK):
     """Per-box loss of ``kind`` for xyxy float tensors ``pred``, ``target`` of one shape (..., 4).
 
     Returns a tensor of shape ``(...)`` in the inputs' dtype; differentiable with respect
-    to both (hand-derived gradients). Options: ``alpha_threshold`` (ciou), ``theta`` (siou).
+    to both (hand-derived gradients). Options: ``alpha_threshold`` (ciou), ``theta`` (siou);
+    ``chunk``: boxes per chunk and intra-op thread on the CPU (default :data:`CHUNK`; the
+    tests give a small one to check that chunking changes no number).
 
     Example: GIoU of two 2 x 2 boxes overlapping in a unit square: I = 1, U = 7, enclosing
     area A = 9, loss = 1 - I/U + (A - U)/A = 1.0794. By hand, moving x2 changes I by 1 and U
@@ -510,21 +386,14 @@ def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0):
         >>> [round(g, 4) for g in p.grad[0].tolist()]
         [-0.0779, -0.0779, -0.2336, -0.2336]
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind: expected one of {', '.join(sorted(KINDS))}, got {kind!r}")
-    if not torch.compiler.is_compiling() and torch._C._are_functorch_transforms_active():
-        # Under torch.func (grad, vmap, jacrev, ...) the generic kernel's plain tensor
-        # operations compose with the transforms; this module's autograd.Function would not.
-        return _generic(kind, pred, target, eps=eps, alpha_threshold=alpha_threshold, theta=theta)
+    if kind not in FAST_KINDS:
+        raise ValueError(f"kind: expected one of {', '.join(sorted(FAST_KINDS))}, got {kind!r}")
     shape = pred.shape[:-1]
     p = pred.reshape(-1, 4).contiguous()
     t = target.reshape(-1, 4).contiguous()
-    compiled = _use_compiled(p, t)
+    eps, theta, chunk = float(eps), float(theta), int(chunk)
     if torch.is_grad_enabled() and (p.requires_grad or t.requires_grad):
-        fn = _BoxLossCompiled if compiled else _BoxLoss
-        loss = fn.apply(p, t, kind, float(eps), alpha_threshold, float(theta))
-    elif compiled:
-        loss = _compiled(kind, p, t, float(eps), alpha_threshold, float(theta), False, False)[0]
+        loss = _BoxLoss.apply(p, t, kind, eps, alpha_threshold, theta, chunk)
     else:
-        loss = _chunked(kind, p, t, float(eps), alpha_threshold, float(theta), False, False)[0]
+        loss = _chunked(kind, p, t, eps, alpha_threshold, theta, False, False, chunk)[0]
     return loss.reshape(shape)

@@ -1,36 +1,38 @@
-r"""Compiled CPU kernel (numba) for the box losses GIoU, DIoU, CIoU, EIoU and SIoU.
+r"""The ``boxes.numba`` fast path: a compiled CPU kernel (numba) of GIoU, DIoU, CIoU, EIoU and SIoU.
 
-Used by :mod:`losskit.boxes._torch_fast` for CPU torch tensors of float32 / float64 in
-eager mode when :func:`losskit._numba.available` (see ``_use_compiled`` there). One kernel,
-:func:`box_kernel`, computes for each box pair its loss and, when asked, its local gradients
-d loss_i / d pred_i and d loss_i / d target_i, in one pass over memory: the boxes go in
-blocks of ``_BLOCK`` whose intermediates stay in the L1 cache, and each step over a block is
-a branch-free loop that LLVM vectorises. :func:`compute` splits the batch into contiguous
-ranges run in parallel by :func:`losskit._numba.parallel_for` (one per torch intra-op
-thread, so the kernel follows ``torch.set_num_threads``; ranges of at least :data:`GRAIN`
-boxes). On 10^6 float32 pairs (2-core CPU) loss and gradient take about 4 ms for GIoU on one
-thread and half that on two; CIoU's ``atan`` and SIoU's four ``exp`` per box are scalar
-library calls (no vector math library), which makes them 2-3x slower.
+Declared in :mod:`losskit.boxes.losses` (``BOX_NUMBA``): it replaces the reference per-box
+kernel for eager CPU torch tensors of float32 / float64 when numba is installed (``pip
+install losskit[fast]``) and not switched off (``LOSSKIT_NUMBA=0``); everywhere else
+``boxes.torch`` (:mod:`._torch`) or the reference runs. One kernel, :func:`box_kernel`,
+computes for each box pair its loss and, when asked, its local gradients d loss_i / d pred_i
+and d loss_i / d target_i, in one pass over memory: the boxes go in blocks of ``_BLOCK``
+whose intermediates stay in the L1 cache, and each step over a block is a branch-free loop
+that LLVM vectorises. :func:`compute` splits the batch into contiguous ranges run in
+parallel by :func:`losskit._numba.parallel_for` (one per torch intra-op thread, so the
+kernel follows ``torch.set_num_threads``; ranges of at least :data:`GRAIN` boxes). CIoU's
+``atan`` and SIoU's four ``exp`` per box are scalar library calls (no vector math library);
+``benchmarks/bench_boxes.py`` has the timings.
 
-The per-box arithmetic is that of ``_torch_fast._kernel`` (itself pinned to the array-API
-kernels of ``losses.py``), written out per box: the same guards (``eps`` in every division),
-the same clamping of inverted boxes, the enclosing box over all corners, CIoU's detached
-alpha and its threshold, SIoU's closed-form angle cost, and the same subgradient conventions
-on degenerate boxes: ``clamp(x, min=0)`` passes the gradient where ``x >= 0``,
-``minimum`` / ``maximum`` split it half-and-half on ties (through ``sign`` of the
-difference), ``abs`` has derivative ``sign(x)`` (0 at 0). ``tests/test_boxes_fast.py`` pins
-this kernel to the array-API path (values and both gradients, random and degenerate boxes,
-1e-5 in float32, 1e-10 in float64).
+The per-box arithmetic is that of ``_torch._kernel`` (both pinned to the array-API kernels
+of ``losses.py``), written out per box: the same guards (``eps`` in every division, no IoU
+gradient where the union is 0), the same clamping of inverted boxes, the enclosing box over
+all corners, CIoU's detached alpha and its threshold, SIoU's closed-form angle cost, and the
+same subgradient conventions on degenerate boxes: ``clamp(x, min=0)`` passes the gradient
+where ``x >= 0``, ``minimum`` / ``maximum`` split it half-and-half on ties (through ``sign``
+of the difference), ``abs`` has derivative ``sign(x)`` (0 at 0). ``tests/test_fast_paths.py``
+and ``tests/test_boxes_fast.py`` pin this kernel to the reference (values and both
+gradients, random and degenerate boxes, float32 and float64).
 
 The arithmetic stays in the inputs' dtype: every constant comes from the ``c`` array of
 that dtype (a Python float literal would promote float32 to float64 inside numba, which is
 slower and would not round like the float32 reference), and without ``fastmath`` LLVM
 neither reassociates nor fuses multiply-adds, so the rounding is that of torch's
-elementwise operations. There is one compiled kernel per dtype (compiled on first use, about
-2 s, then cached on disk); the loss kind is a runtime integer (one branch per block).
+elementwise operations. There is one compiled kernel per dtype (compiled on first use, then
+cached on disk); the loss kind is a runtime integer (one branch per block).
 
-``_torch_fast`` imports this module lazily; numba itself is imported on the kernel's first
-call (:func:`losskit._numba.jit`).
+:func:`elementwise` is the path's entry point (torch tensors in, a differentiable loss out,
+through :class:`_BoxLossCompiled`); numba itself is imported on the kernel's first call
+(:func:`losskit._numba.jit`). This module imports no reference module.
 """
 
 from __future__ import annotations
@@ -38,16 +40,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
+from torch.autograd.function import once_differentiable
 
 from .. import _numba
+from ._common import ASPECT_K, FAST_KINDS
 
-__all__ = ["KIND_CODES", "box_kernel", "compute"]
+__all__ = ["KIND_CODES", "GRAIN", "box_kernel", "compute", "elementwise"]
 
 #: Loss kind -> the kernel's integer code.
 KIND_CODES = {"giou": 0, "diou": 1, "ciou": 2, "eiou": 3, "siou": 4}
 
 #: Boxes per range at least: below this one thread does the whole batch (a thread handoff
-#: costs some microseconds, ~10^4 boxes' worth of work).
+#: costs some microseconds, ~10^4 boxes' worth of work). :func:`elementwise` and
+#: :func:`compute` take another as ``grain=``.
 GRAIN = 1 << 14
 
 # indices into the constants array ``c``
@@ -66,7 +72,7 @@ _ROWS = 34
 
 
 def _constants(dtype, eps, alpha_threshold, theta):
-    k = 4.0 / math.pi**2  # CIoU's v = 4 / pi^2 (atan(w_gt / h_gt) - atan(w / h))^2
+    k = ASPECT_K  # CIoU's v = 4 / pi^2 (atan(w_gt / h_gt) - atan(w / h))^2
     thr = 0.0 if alpha_threshold is None else alpha_threshold
     return np.array(
         [eps, thr, theta, theta - 1.0, 2.0 * k, 0.0, 0.25, 0.5, 1.0, 2.0, k], dtype=dtype
@@ -146,8 +152,10 @@ def box_kernel(part, start, stop, kind, p, t, c, has_thr, theta4, need_p, need_t
             S[_DX, j] = (x1 + x2 - X1 - X2) * half
             S[_DY, j] = (y1 + y2 - Y1 - Y2) * half
             S[_L, j] = one - iou
-            S[_GU, j] = iou * rue  # d(-I / (U + eps)) / dU
-            S[_GI, j] = -rue  # d(-I / (U + eps)) / dI
+            S[_GU, j] = iou * rue  # d(-I / (U + eps)) / dU (0 where U = 0: I = 0 there)
+            # d(-I / (U + eps)) / dI, 0 where U = 0 (two zero-area boxes): the reference's
+            # IoU has no gradient there, where -1 / eps would give ~1e7 on a flat loss.
+            S[_GI, j] = -rue if union > zero else zero
             S[_GEX, j] = zero
             S[_GEY, j] = zero
             S[_GSX, j] = zero
@@ -342,7 +350,7 @@ def box_kernel(part, start, stop, kind, p, t, c, has_thr, theta4, need_p, need_t
         # (1 + sh) / 2 and (1 + sl) / 2; the target gets the rest.
         # d ew / d x2 = (sc (2 + sh + sl) + sh - sl) / 4 with sc = sign(x2 - x1) (x2's share
         # of the inner max), d ew / d x1 = (sh - sl) / 2 - d ew / d x2; for the target, sh
-        # and sl change sign (see _torch_fast._kernel).
+        # and sl change sign (see _torch._kernel).
         for side in range(2):
             if (side == 0 and not need_p) or (side == 1 and not need_t):
                 continue
@@ -407,10 +415,10 @@ def box_kernel(part, start, stop, kind, p, t, c, has_thr, theta4, need_p, need_t
                     dst[b0 + j, q] = out[q, j]
 
 
-def compute(kind, p, t, loss, gp, gt, *, eps, alpha_threshold, theta, threads):
+def compute(kind, p, t, loss, gp, gt, *, eps, alpha_threshold, theta, threads, grain=GRAIN):
     """Fill ``loss`` (n,) and, when not ``None``, ``gp`` / ``gt`` (n, 4) for the box pairs
     ``p``, ``t`` ((n, 4) C-contiguous NumPy arrays of float32 or float64), in parallel over
-    up to ``threads`` threads."""
+    up to ``threads`` threads, ranges of at least ``grain`` boxes."""
     n = p.shape[0]
     if n == 0:
         return
@@ -418,9 +426,95 @@ def compute(kind, p, t, loss, gp, gt, *, eps, alpha_threshold, theta, threads):
     c = _constants(dtype, eps, alpha_threshold, theta)
     empty = np.empty((0, 4), dtype)
     need_p, need_t = gp is not None, gt is not None
-    parts = _numba.plan(n, threads, GRAIN)
+    parts = _numba.plan(n, threads, grain)
     _numba.parallel_for(
         box_kernel, n, parts,
         KIND_CODES[kind], p, t, c, alpha_threshold is not None, float(theta) == 4.0,
         need_p, need_t, loss, gp if need_p else empty, gt if need_t else empty,
     )
+
+
+# --------------------------------------------------------------------------- torch entry
+
+
+def _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, grain):
+    """Loss (n,) and local gradients (n, 4) (or ``None``) from the compiled kernel, split
+    over ``torch.get_num_threads()`` threads. ``p``, ``t``: contiguous (n, 4) CPU tensors."""
+    n = p.shape[0]
+    loss = torch.empty(n, dtype=p.dtype)
+    gp = torch.empty((n, 4), dtype=p.dtype) if need_p else None
+    gt = torch.empty((n, 4), dtype=p.dtype) if need_t else None
+    # .numpy() shares the memory of a CPU tensor: the kernel reads and writes in place.
+    compute(
+        kind, p.detach().numpy(), t.detach().numpy(), loss.numpy(),
+        gp.numpy() if need_p else None, gt.numpy() if need_t else None,
+        eps=eps, alpha_threshold=alpha_threshold, theta=theta, threads=torch.get_num_threads(),
+        grain=grain,
+    )
+    return loss, gp, gt
+
+
+class _BoxLossCompiled(torch.autograd.Function):
+    """Per-box loss from the compiled kernel, its local gradient computed in the forward pass.
+
+    The backward pass scales the saved local gradient by ``grad_output`` in place and
+    returns it: no fresh (n, 4) tensor (on the CPU, the page faults of a fresh multi-MB
+    tensor cost as much as the multiply). The saved gradients are then spent, so a second
+    backward through the same graph (``retain_graph=True``) recomputes them from the saved
+    boxes instead of reading the scaled ones.
+    """
+
+    @staticmethod
+    def forward(ctx, p, t, kind, eps, alpha_threshold, theta, grain):
+        need_p, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        loss, gp, gt = _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, grain)
+        # The boxes are saved for a second backward only (save_for_backward: a version
+        # check catches boxes modified in place since); the local gradients are kept as
+        # plain attributes, dropped by the first backward (which writes over them).
+        ctx.save_for_backward(p, t)
+        ctx.grads = (gp, gt)
+        ctx.options = (kind, eps, alpha_threshold, theta, need_p, need_t, grain)
+        return loss
+
+    @staticmethod
+    @once_differentiable  # the saved local gradient is a constant: no second derivatives
+    def backward(ctx, grad):
+        if ctx.grads is not None:
+            gp, gt = ctx.grads
+            ctx.grads = None  # spent: overwritten below
+        else:  # a second backward (retain_graph=True): recompute the local gradients
+            p, t = ctx.saved_tensors
+            kind, *options = ctx.options
+            _, gp, gt = _compiled(kind, p, t, *options)
+        g = grad.unsqueeze(-1)
+        return (
+            gp.mul_(g) if gp is not None else None,
+            gt.mul_(g) if gt is not None else None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+
+
+def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0, grain=GRAIN):
+    """Per-box loss of ``kind`` for xyxy CPU tensors ``pred``, ``target`` of one shape
+    (..., 4) and one dtype (float32 or float64), from the compiled kernel.
+
+    Returns a tensor of shape ``(...)`` in the inputs' dtype; differentiable with respect
+    to both (hand-derived gradients). Options: ``alpha_threshold`` (ciou), ``theta`` (siou);
+    ``grain``: boxes per thread's range at least (default :data:`GRAIN`; the tests give a
+    small one to check that any split over threads changes no number).
+    """
+    if kind not in FAST_KINDS:
+        raise ValueError(f"kind: expected one of {', '.join(sorted(FAST_KINDS))}, got {kind!r}")
+    shape = pred.shape[:-1]
+    p = pred.reshape(-1, 4).contiguous()
+    t = target.reshape(-1, 4).contiguous()
+    eps, theta, grain = float(eps), float(theta), int(grain)
+    if torch.is_grad_enabled() and (p.requires_grad or t.requires_grad):
+        loss = _BoxLossCompiled.apply(p, t, kind, eps, alpha_threshold, theta, grain)
+    else:
+        loss = _compiled(kind, p, t, eps, alpha_threshold, theta, False, False, grain)[0]
+    return loss.reshape(shape)
