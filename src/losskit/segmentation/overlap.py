@@ -56,8 +56,8 @@ import numbers
 import threading
 from typing import Any
 
-from . import _numba
-from ._checks import (
+from .. import _numba
+from .._checks import (
     check_array,
     check_bool,
     check_choice,
@@ -70,9 +70,9 @@ from ._checks import (
     check_reduction,
     normalize_axis,
 )
-from ._meta import loss
-from ._reduce import reduce_grad, reduce_loss
-from ._xp import (
+from .._meta import loss
+from .._reduce import reduce_grad, reduce_loss
+from .._xp import (
     as_float,
     backend_name,
     is_traced,
@@ -608,7 +608,7 @@ def _numba_softmax_label_sums_function():
     import torch
     from torch.autograd.function import once_differentiable
 
-    from . import _segmentation_numba as kernels
+    from . import _numba as kernels
 
     def exponentials(x, shift, out=None):
         """``e = exp(x)`` (``exp2(x log2 e)``: torch's vectorised exp2 is several times
@@ -1809,7 +1809,7 @@ def dice_ce_loss(
             f"activation='softmax' (cross-entropy ignores class indices only), got {ignore_index!r}"
         )
     dice = _reduce_entries(d, reduction, xp, w, valid)
-    from .classification import binary_cross_entropy_with_logits, cross_entropy
+    from ..classification import binary_cross_entropy_with_logits, cross_entropy
 
     ax = normalize_axis("axis", axis, input.ndim)
     C = input.shape[ax]

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _numba
+from .. import _numba
 
 # Pixels per block: the block's exponentials, labels and per-pixel scratch stay in L1.
 _BLOCK = 1024
