@@ -42,7 +42,7 @@ from .classification import focal_loss
 from .classification import poly1_cross_entropy
 from .classification import zero_one_loss
 
-# --- segmentation (losskit/segmentation.py) ---
+# --- segmentation (losskit/segmentation/) ---
 from .segmentation import dice_ce_loss
 from .segmentation import dice_loss
 from .segmentation import focal_tversky_loss
