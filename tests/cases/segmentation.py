@@ -153,6 +153,14 @@ CASES = [
             Case((XF - 200.0, LF0), {"activation": "softmax"}, grad=False, id="fast-very-negative-logits"),
             Case((np.moveaxis(XF, 1, -1), LF), {"activation": "softmax", "axis": -1, "ignore_index": 255}, grad=False,
                  id="fast-channels-last"),
+            Case((XF, np.where(np.arange(2)[:, None, None] == 1, 255, LF)), {"activation": "softmax", "ignore_index": 255},
+                 grad=False, id="fast-ignored-sample"),
+            Case((XF[:, :, :5], LF0[:, :5].astype(np.int32)), {"activation": "softmax"}, grad=False,
+                 id="fast-int32-labels"),
+            Case((_frng.standard_normal((2, 19, 5, 4)), _frng.integers(0, 19, size=(2, 5, 4))),
+                 {"activation": "softmax", "reduction": "none"}, grad=False, id="fast-many-classes"),
+            Case((_frng.standard_normal((2, 4, 3, 4, 5)), _frng.integers(0, 4, size=(2, 3, 4, 5))),
+                 {"activation": "softmax", "smooth_nr": 0.0, "smooth_dr": 0.5}, grad=False, id="fast-3d"),
         ],
         bad=_common_bad() + _DICE_BAD,
         empty=E,
@@ -282,6 +290,9 @@ CASES = [
                  why="only class 0 present; class 0 errors [0.5, 0, 0, 0]: the first sorted pixel costs "
                      "0.5 * (1 - 3/4) = 0.125; class 1 is absent (0 in 'none', left out of the class average); "
                      "per_image: 'none' is (N, C)", id="present"),
+            Case((np.array([[[0.5, 1.0, 1.0, 1.0], [0.5, 0.0, 0.0, 0.0]]]), np.zeros((1, 4), dtype=np.int64)),
+                 {"activation": None}, expected=[0.125, 0.0], mean=0.125, grad=False,
+                 why="the same pooled over the batch (per_image=False): 'none' is (C,)", id="present-pooled"),
             Case((np.array([[[0.5, 1.0, 1.0, 1.0], [0.5, 0.0, 0.0, 0.0]]]), np.zeros((1, 4), dtype=np.int64)),
                  {"activation": None, "classes": "all"}, expected=[0.125, 0.5], mean=0.3125, sum=0.3125, grad=False,
                  why="classes='all': class 1 (no foreground) has Jaccard 1 at its first pixel: 0.5 * 1; "
