@@ -57,7 +57,7 @@ Measurements behind choices in the code (moved here from its comments):
   0.08 ms, backward 0.09 ms (0.13 and 0.12 ms with per-slot accumulators, int64 label
   scratch, blocks of 256 and a scratch copy of ``e`` in the backward); reading the 3 MiB of
   ``e`` and labels takes 0.03 ms at that machine's bandwidth.
-* One thread for the numba passes (``_numba.THREADS``), with torch's 2 threads on 2 cores,
+* One thread for the numba passes (``losskit.segmentation._numba.THREADS``), with torch's 2 threads on 2 cores,
   fwd + bwd: (8, 4, 128, 128) 0.45 ms on one thread vs 0.58 split in two; (2, 4, 64, 64, 64)
   1.6 vs 1.9 ms; (16, 4, 256, 256) 4.1 vs 4.7 ms (with ``OMP_WAIT_POLICY=PASSIVE`` the split
   wins at the larger sizes, but every torch op slows).

@@ -12,8 +12,6 @@ and scatters into class bins). Paths are switched with ``losskit.fast_paths``.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 

@@ -477,7 +477,8 @@ def focal_tversky_loss(
         ``TverskyLoss(gamma=g)`` instead raises the *class-averaged* loss to the power
         ``g`` (so its ``g`` is our ``1 / gamma`` and the two agree only for one class).
         With :math:`1/\gamma < 1` the derivative is infinite at a perfect score; there the
-        gradient is set to 0 (the minimum) instead of NaN. The paper sums over classes;
+        gradient is set to 0 (the minimum) instead of NaN;
+        a NaN input still gives a NaN loss. The paper sums over classes;
         ``reduction="sum"`` gives that sum.
 
     References:
