@@ -43,7 +43,7 @@ from .classification import poly1_cross_entropy
 from .classification import zero_one_loss
 from .classification import linear_cross_entropy
 
-# --- segmentation (losskit/segmentation.py) ---
+# --- segmentation (losskit/segmentation/) ---
 from .segmentation import dice_ce_loss
 from .segmentation import dice_loss
 from .segmentation import focal_tversky_loss

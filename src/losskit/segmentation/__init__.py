@@ -1,0 +1,34 @@
+"""Segmentation losses: the Dice family (Dice, Jaccard, generalized Dice, Tversky, focal
+Tversky, log-cosh Dice), Dice + cross-entropy (:mod:`.overlap`) and the Lovász losses
+(:mod:`.lovasz`).
+
+The array-API reference code is in those two modules; what they share (validation, the
+per-class sums, the fast-path declarations) is in ``_common``; the two fast paths for
+softmax + integer labels on CPU torch tensors are ``_numba`` (compiled kernels) and
+``_torch`` (a fused ``autograd.Function``), imported on first use only.
+"""
+
+from __future__ import annotations
+
+from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
+from .overlap import (
+    dice_ce_loss,
+    dice_loss,
+    focal_tversky_loss,
+    generalized_dice_loss,
+    jaccard_loss,
+    log_cosh_dice_loss,
+    tversky_loss,
+)
+
+__all__ = [
+    "dice_loss",
+    "jaccard_loss",
+    "generalized_dice_loss",
+    "tversky_loss",
+    "focal_tversky_loss",
+    "log_cosh_dice_loss",
+    "lovasz_softmax_loss",
+    "lovasz_hinge_loss",
+    "dice_ce_loss",
+]

@@ -1,0 +1,341 @@
+"""Case-table rows of the segmentation family (see ``tests/cases/__init__.py``).
+
+Every expected value is derived by hand in ``why`` (s = 1e-5 is the default smoothing);
+none was produced by losskit. The ``fast-*`` cases are softmax logits with integer labels
+(ignored pixels, every class present): the inputs the two fast paths of the overlap losses
+(``segmentation.numba``, ``segmentation.torch``) accept, which ``tests/test_fast_paths.py``
+pins to the reference in float32 and float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import losskit
+
+from . import Bad, Case, Identity, LossCases
+
+S = 1e-5
+Z = {"smooth_nr": 0.0, "smooth_dr": 0.0}
+
+# Two classes, four pixels, labels [0, 0, 1, 1]; p(class 1) = [0.1, 0.2, 0.7, 0.6].
+P2 = np.stack([1 - np.array([0.1, 0.2, 0.7, 0.6]), np.array([0.1, 0.2, 0.7, 0.6])])[None]
+L2 = np.array([[0, 0, 1, 1]])
+# One channel: p = [0.5, 0.5, 0.25, 0], g = [1, 0, 1, 0]:
+# I = 0.75, P = 1.25, G = 2, FP = P - I = 0.5, FN = G - I = 1.25.
+P1 = np.array([[[0.5, 0.5, 0.25, 0.0]]])
+G1 = np.array([[[1.0, 0.0, 1.0, 0.0]]])
+# Generalized Dice: labels [0, 0, 0, 1] (G = [3, 1]); p(class 1) = [0, 0, 0.5, 0.5].
+PG = np.stack([1 - np.array([0.0, 0.0, 0.5, 0.5]), np.array([0.0, 0.0, 0.5, 0.5])])[None]
+LG = np.array([[0, 0, 0, 1]])
+
+# Random logits and labels (every class in each image) for gradients and identities.
+_rng = np.random.default_rng(1234)
+X = _rng.standard_normal((2, 3, 4, 3))
+LAB = _rng.integers(0, 3, size=(2, 4, 3))
+LAB[:, 0, :] = [0, 1, 2]
+XG, LG2 = X[:, :, :2], LAB[:, :2]  # small, for the numerical gradients
+ONEHOT = np.moveaxis(np.eye(3)[LAB], -1, 1)
+
+# Fast-path inputs: (2, 3, 16, 17) logits, every 7th pixel ignored (255).
+_frng = np.random.default_rng(7)
+XF = _frng.standard_normal((2, 3, 16, 17))
+LF = _frng.integers(0, 3, size=(2, 16, 17))
+LF.reshape(-1)[::7] = 255
+LF0 = np.where(LF == 255, 0, LF)  # the same without ignored pixels
+
+E = (np.zeros((0, 3, 4)), np.zeros((0, 4), dtype=np.int64))
+
+
+def _fast(extra_ignore=(), **options):
+    """``fast-*`` cases: softmax + integer labels, with and without ignore_index/batch."""
+    base = {"activation": "softmax", **options}
+    out = [Case((XF, LF0), dict(base), grad=False, id="fast-plain")]
+    out.append(Case((XF, LF), {**base, "ignore_index": 255, "batch": True}, grad=False, id="fast-ignore-batch"))
+    out.append(Case((XF, LF), {**base, "ignore_index": 255, "include_background": False}, grad=False,
+                    id="fast-ignore-nobg"))
+    out.extend(extra_ignore)
+    return out
+
+
+def _common_bad(fn_options=None):
+    """Bad inputs every overlap loss shares (``fn_options``: what the loss needs besides)."""
+    o = dict(fn_options or {})
+    return [
+        Bad((None, LAB), o, TypeError, "input: expected an array", id="input-none"),
+        Bad((X, None), o, TypeError, "target: expected an array", id="target-none"),
+        Bad((X.tolist(), LAB), o, TypeError, "input: expected an array", id="input-list"),
+        Bad((X, LAB), {**o, "ignore_index": 2.5}, TypeError, "ignore_index: expected an int or None", id="ignore-float"),
+        Bad((X, LAB), {**o, "ignore_index": 2**70}, ValueError, "ignore_index: expected an int in the int64 range",
+            id="ignore-int64"),
+        Bad((X, ONEHOT * 2), {**o, "activation": "sigmoid"} if "activation" not in o else o, ValueError,
+            r"target: expected probabilities in \[0, 1\]", id="dense-range"),
+        Bad((X, np.where(ONEHOT == 1, 7.0, np.where(ONEHOT == 0, -3.0, ONEHOT))),
+            {**o, "ignore_index": 255, **({"activation": "sigmoid"} if "activation" not in o else {})}, ValueError,
+            r"target: expected probabilities in \[0, 1\] or ignore_index=255, got values in \[-3.0, 7.0\]",
+            id="dense-range-ignore"),
+        Bad((X, np.where(LAB == 2, 3, LAB)), o, ValueError, r"target: expected class indices in \[0, 2\], got 3",
+            id="label-range"),
+        Bad((X, np.where(LAB == 2, -1, LAB)), {**o, "ignore_index": 255}, ValueError,
+            r"target: expected class indices in \[0, 2\] or ignore_index=255, got -1", id="label-range-ignore"),
+        Bad((X, LAB), {**o, "smooth_dr": -1.0}, ValueError, "smooth_dr: expected a number >= 0.0", id="smooth"),
+        Bad((X, LAB), {**o, "batch": 1}, TypeError, "batch: expected a bool", id="batch-bool"),
+        Bad((X, LAB), {**o, "axis": 0}, ValueError, "axis: expected the class axis", id="axis-0"),
+    ]
+
+
+_DICE_BAD = [
+    Bad((X, ONEHOT[:, :2]), error=ValueError, match="target: expected 3 classes along axis 1 like input", id="classes"),
+    Bad((X, LAB[:, None]), error=ValueError, match="integer labels go without the class axis", id="label-class-axis"),
+    Bad((X, LAB), {"activation": "relu"}, ValueError, "activation: expected one of None, 'sigmoid', 'softmax', got 'relu'",
+        id="activation"),
+    Bad((X[:, :1], LAB.clip(0, 1)), {"activation": "softmax"}, ValueError,
+        "activation: expected 'sigmoid' or None for a single-channel input", id="softmax-one-channel"),
+    Bad((X, LAB[:, :, :, None, None]), error=ValueError,
+        match=r"target: expected integer labels of shape \(2, 4, 3\) or an array of the input's shape", id="target-ndim"),
+    Bad((X, LAB[:, :3]), error=ValueError,
+        match=r"target: expected integer labels of shape \(2, 4, 3\) \(input's shape without", id="label-shape"),
+    Bad((np.zeros(3), np.zeros(3)), error=ValueError, match="input: expected at least 2 dimensions", id="input-ndim"),
+    Bad((LAB[:, None], LAB), error=TypeError, match="input: expected a floating-point array", id="int-input"),
+    Bad((X, LAB), {"weight": np.ones(2)}, ValueError, r"weight: expected one weight per class, shape \(3,\), got \(2,\)",
+        id="weight-shape"),
+    Bad((X, LAB), {"weight": -np.ones(3)}, ValueError, "weight: expected non-negative values", id="weight-negative"),
+    Bad((X, LAB), {"reduction": "avg"}, ValueError, "reduction: expected one of 'mean', 'sum', 'none', got 'avg'",
+        id="reduction"),
+    Bad((X[:, :1], LAB.clip(0, 1)), {"include_background": False}, ValueError,
+        "include_background: expected True for a single-channel input", id="background-one-channel"),
+    # the same errors on the fast paths' inputs (softmax + integer labels)
+    Bad((X, np.where(LAB == 2, 3, LAB)), {"activation": "softmax"}, ValueError,
+        r"target: expected class indices in \[0, 2\], got 3", id="fast-label-range"),
+    Bad((X, np.where(LAB == 2, -1, LAB)), {"activation": "softmax", "ignore_index": 255}, ValueError,
+        r"target: expected class indices in \[0, 2\] or ignore_index=255, got -1", id="fast-label-range-ignore"),
+    Bad((X, LAB), {"activation": "softmax", "ignore_index": 2**70}, ValueError,
+        "ignore_index: expected an int in the int64 range", id="fast-ignore-int64"),
+]
+
+
+def _l(i, p, g, s=S):
+    return 1 - (2 * i + s) / (p + g + s)
+
+
+CASES = [
+    LossCases(
+        "dice_loss",
+        cases=[
+            Case((P2, L2), expected=[[_l(1.7, 2.4, 2), _l(1.3, 1.6, 2)]],
+                 why="class 0: I = 0.9 + 0.8 = 1.7, P = 0.9 + 0.8 + 0.3 + 0.4 = 2.4, G = 2; "
+                     "class 1: I = 0.7 + 0.6 = 1.3, P = 1.6, G = 2; L = 1 - (2 I + s) / (P + G + s)", id="hand"),
+            Case((P2, L2), {"include_background": False}, expected=[[_l(1.3, 1.6, 2)]],
+                 why="class 1 only", id="no-background"),
+            Case((P2, L2), {"squared": True, "include_background": False}, expected=[[_l(1.3, 0.9, 2)]],
+                 why="squared (V-Net): class 1 P = 0.01 + 0.04 + 0.49 + 0.36 = 0.9, G = 2", id="squared"),
+            Case((P1, G1), Z, expected=[[1 - 1.5 / 3.25]], why="one channel: 1 - 2 * 0.75 / (1.25 + 2)", id="dense"),
+            Case((np.array([[0.8, 0.2], [0.4, 0.6]]), np.array([0, 1])),
+                 expected=[[_l(0.8, 0.8, 1), _l(0, 0.2, 0)], [_l(0, 0.4, 0), _l(0.6, 0.6, 1)]],
+                 why="(N, C) without spatial axes, labels [0, 1]: sample 0 class 0 I = .8, P = .8, G = 1; "
+                     "class 1 I = 0, P = .2, G = 0; sample 1 class 0 I = 0, P = .4, G = 0; class 1 I = .6, P = .6, G = 1",
+                 id="no-spatial"),
+            Case((np.full((1, 1, 6), 0.1), np.zeros((1, 1, 6))), expected=[[1 - S / (0.6 + S)]],
+                 why="empty target, predicted mass P = 0.6: 1 - s / (0.6 + s)", id="empty-target"),
+            Case((np.zeros((2, 2, 3)), np.zeros((2, 2, 3))), expected=np.zeros((2, 2)), grad=False,
+                 why="empty target and empty prediction: 1 - s / s = 0", id="empty-both"),
+            Case((XG, LG2), {"activation": "softmax"}, id="grad-softmax"),
+            Case((XG, LG2), {"activation": "softmax", "squared": True, "batch": True}, id="grad-squared-batch"),
+            Case((XG, LG2), {"activation": "softmax", "ignore_index": 2, "include_background": False}, id="grad-ignore"),
+            Case((XG, LG2), {"activation": "softmax", "weight": np.array([0.5, 2.0, 1.0]), "reduction": "sum"},
+                 id="grad-weight"),
+            *_fast(),
+            Case((XF, LF), {"activation": "softmax", "ignore_index": 255, "weight": np.array([1.0, 2.0, 0.5])},
+                 grad=False, id="fast-weight"),
+            Case((XF * 40.0, LF), {"activation": "softmax", "ignore_index": 255}, grad=False, id="fast-large-logits"),
+            Case((XF - 200.0, LF0), {"activation": "softmax"}, grad=False, id="fast-very-negative-logits"),
+            Case((np.moveaxis(XF, 1, -1), LF), {"activation": "softmax", "axis": -1, "ignore_index": 255}, grad=False,
+                 id="fast-channels-last"),
+            Case((XF, np.where(np.arange(2)[:, None, None] == 1, 255, LF)), {"activation": "softmax", "ignore_index": 255},
+                 grad=False, id="fast-ignored-sample"),
+            Case((XF[:, :, :5], LF0[:, :5].astype(np.int32)), {"activation": "softmax"}, grad=False,
+                 id="fast-int32-labels"),
+            Case((_frng.standard_normal((2, 19, 5, 4)), _frng.integers(0, 19, size=(2, 5, 4))),
+                 {"activation": "softmax", "reduction": "none"}, grad=False, id="fast-many-classes"),
+            Case((_frng.standard_normal((2, 4, 3, 4, 5)), _frng.integers(0, 4, size=(2, 3, 4, 5))),
+                 {"activation": "softmax", "smooth_nr": 0.0, "smooth_dr": 0.5}, grad=False, id="fast-3d"),
+        ],
+        bad=_common_bad() + _DICE_BAD,
+        empty=E,
+    ),
+    LossCases(
+        "jaccard_loss",
+        cases=[
+            Case((P1, G1), Z, expected=[[0.7]], why="1 - I / (P + G - I) = 1 - 0.75 / 2.5 = 0.7", id="hand"),
+            Case((XG, LG2), {"activation": "sigmoid"}, id="grad-sigmoid"),
+            *_fast(),
+        ],
+        bad=_common_bad(),
+        empty=E,
+    ),
+    LossCases(
+        "generalized_dice_loss",
+        cases=[
+            Case((PG, LG), {**Z, "weight_type": "square"}, expected=[5 / 12],
+                 why="class 0: I = 2.5, P = 3, G = 3; class 1: I = 0.5, P = 1, G = 1; w = [1/9, 1]: "
+                     "num = 2 (2.5/9 + 0.5) = 14/9, den = 6/9 + 2 = 24/9 -> 1 - 7/12", id="square"),
+            Case((PG, LG), {**Z, "weight_type": "simple"}, expected=[1 / 3],
+                 why="w = [1/3, 1]: num = 2 (2.5/3 + 0.5) = 8/3, den = 2 + 2 = 4 -> 1 - 2/3", id="simple"),
+            Case((PG, LG), {**Z, "weight_type": "uniform"}, expected=[1 / 4],
+                 why="w = 1: num = 2 (2.5 + 0.5) = 6, den = 6 + 2 = 8 -> 1 - 3/4", id="uniform"),
+            Case((np.array([[[1.0, 1.0, 0.5, 0.5], [0.0, 0.0, 0.5, 0.25], [0.0, 0.0, 0.0, 0.25]]]), LG), Z,
+                 expected=[1 - 2 * (2.5 / 9 + 0.25) / (6 / 9 + 1.75 + 0.25)],
+                 why="class 2 absent (weight 1/0) takes the largest finite weight max(1/9, 1) = 1: class 0 I = 2.5, "
+                     "P = 3, G = 3, w = 1/9; class 1 I = 0.25, P = 0.75, G = 1, w = 1; class 2 I = 0, P = 0.25, w = 1",
+                 id="absent-class"),
+            Case((XG, LG2), {"activation": "softmax"}, id="grad-softmax"),
+            *_fast(),
+        ],
+        bad=_common_bad() + [Bad((X, LAB), {"weight_type": "log"}, ValueError,
+                                 "weight_type: expected one of 'square', 'simple', 'uniform'", id="weight-type")],
+        empty=E,
+    ),
+    LossCases(
+        "tversky_loss",
+        cases=[
+            Case((P1, G1), {**Z, "alpha": 0.3, "beta": 0.7}, expected=[[1 - 0.75 / 1.775]],
+                 why="TI = TP / (TP + 0.3 FP + 0.7 FN) = 0.75 / (0.75 + 0.15 + 0.875)", id="hand"),
+            Case((XG, LG2), {"activation": "softmax", "alpha": 0.3, "beta": 0.7}, id="grad-softmax"),
+            *_fast(alpha=0.2, beta=0.8),
+        ],
+        bad=_common_bad() + [Bad((X, LAB), {"alpha": -0.1}, ValueError, "alpha: expected a number >= 0.0", id="alpha")],
+        empty=E,
+        identities=[
+            Identity((X, LAB), losskit.dice_loss, {"activation": "softmax", "smooth_nr": 5e-4, "smooth_dr": 5e-4},
+                     {"activation": "softmax", "smooth_nr": 1e-3, "smooth_dr": 1e-3},
+                     why="alpha = beta = 0.5 with smoothing s/2 is Dice with s", id="dice"),
+            Identity((X, LAB), losskit.jaccard_loss, {"activation": "softmax", "alpha": 1.0, "beta": 1.0},
+                     {"activation": "softmax"}, why="alpha = beta = 1 is Jaccard", id="jaccard"),
+        ],
+    ),
+    LossCases(
+        "focal_tversky_loss",
+        cases=[
+            Case((P1, G1), {**Z, "alpha": 0.3, "beta": 0.7}, expected=[[(1 - 0.75 / 1.775) ** 0.75]],
+                 why="the Tversky loss 1 - 0.75 / 1.775 to the power 1 / (4/3) = 0.75", id="hand"),
+            Case((np.array([[[1.0, 1.0, 0.0, 0.0]]]), np.array([[[1.0, 0.0, 1.0, 0.0]]])), {**Z, "gamma": 2.0},
+                 expected=[[math.sqrt(0.5)]], why="TP = 1, FP = FN = 1: Tversky loss 0.5, exponent 1/2", id="gamma2"),
+            Case((XG, LG2), {"activation": "softmax", "alpha": 0.3, "beta": 0.7}, id="grad-softmax"),
+            *_fast(),
+        ],
+        bad=_common_bad() + [Bad((X, LAB), {"gamma": 0.0}, ValueError, "gamma: expected a number > 0.0", id="gamma")],
+        empty=E,
+        identities=[
+            Identity((X, LAB), losskit.tversky_loss, {"activation": "softmax", "alpha": 0.3, "beta": 0.7, "gamma": 1.0},
+                     {"activation": "softmax", "alpha": 0.3, "beta": 0.7}, why="gamma = 1 is Tversky", id="gamma1"),
+            Identity((X, LAB), lambda x, t, **o: losskit.tversky_loss(x, t, **o) ** 0.5,
+                     {"activation": "softmax", "alpha": 0.3, "beta": 0.7, "gamma": 2.0},
+                     {"activation": "softmax", "alpha": 0.3, "beta": 0.7}, why="gamma = 2 is its square root",
+                     id="gamma2-sqrt"),
+        ],
+    ),
+    LossCases(
+        "log_cosh_dice_loss",
+        cases=[
+            Case((P1, G1), Z, expected=[[math.log(math.cosh(1 - 1.5 / 3.25))]],
+                 why="log cosh of the Dice loss 1 - 1.5 / 3.25", id="hand"),
+            Case((XG, LG2), {"activation": "softmax"}, id="grad-softmax"),
+            *_fast(),
+        ],
+        bad=_common_bad(),
+        empty=E,
+    ),
+    LossCases(
+        "dice_ce_loss",
+        cases=[
+            Case((np.zeros((1, 2, 2)), np.array([[0, 1]])), Z, expected=math.log(2) + 0.5,
+                 why="logits 0: softmax 1/2, CE = log 2; each class I = 0.5, P = 1, G = 1: Dice loss 1 - 1/2", id="hand"),
+            Case((np.zeros((1, 2, 2)), np.array([[0, 1]])), {**Z, "reduction": "sum"}, expected=2 * math.log(2) + 1.0,
+                 why="sums: CE 2 log 2 over two pixels, Dice 0.5 + 0.5 over two classes", id="hand-sum"),
+            Case((XG, LG2), {"weight": np.array([0.5, 1.0, 2.0]), "label_smoothing": 0.1}, id="grad-weight"),
+            Case((XG, np.moveaxis(np.eye(3)[LG2], -1, 1)), {"activation": "sigmoid"}, id="grad-sigmoid"),
+            *_fast(lambda_ce=0.5),
+        ],
+        bad=_common_bad({"activation": "softmax"})[:5] + [
+            Bad((X, LAB), {"reduction": "none"}, ValueError, "reduction: expected one of 'mean', 'sum', got 'none'",
+                id="reduction"),
+            Bad((X, LAB), {"activation": None}, ValueError, "activation: expected one of 'softmax', 'sigmoid'",
+                id="activation"),
+            Bad((X, LAB), {"lambda_ce": -1.0}, ValueError, "lambda_ce: expected a number >= 0.0", id="lambda"),
+            Bad((X, ONEHOT), {"ignore_index": -1}, ValueError, "ignore_index: expected None with dense", id="ignore-dense"),
+            Bad((X, ONEHOT), {"activation": "sigmoid", "label_smoothing": 0.1}, ValueError,
+                "label_smoothing: expected 0.0 with activation='sigmoid'", id="smoothing-sigmoid"),
+            Bad((X, np.where(ONEHOT == 1, 7.0, ONEHOT)), {"activation": "sigmoid", "ignore_index": 255}, ValueError,
+                r"target: expected probabilities in \[0, 1\] or ignore_index=255", id="dense-range-ignore"),
+        ],
+        empty=E,
+        reductions=False,
+        identities=[
+            Identity((X, LAB),
+                     lambda x, t, **o: 0.3 * losskit.dice_loss(x, t, activation="softmax", batch=True,
+                                                                include_background=False, smooth_nr=0.1, smooth_dr=0.1)
+                     + 2.0 * losskit.cross_entropy(x, t, label_smoothing=0.1),
+                     {"lambda_dice": 0.3, "lambda_ce": 2.0, "label_smoothing": 0.1, "batch": True,
+                      "include_background": False, "smooth_nr": 0.1, "smooth_dr": 0.1},
+                     why="lambda_dice * Dice(softmax) + lambda_ce * cross_entropy", id="sum-of-terms"),
+        ],
+    ),
+    LossCases(
+        "lovasz_softmax_loss",
+        cases=[
+            Case((np.array([[[0.5, 1.0, 1.0, 1.0], [0.5, 0.0, 0.0, 0.0]]]), np.zeros((1, 4), dtype=np.int64)),
+                 {"activation": None, "per_image": True}, expected=[[0.125, 0.0]], mean=0.125, sum=0.125, grad=False,
+                 why="only class 0 present; class 0 errors [0.5, 0, 0, 0]: the first sorted pixel costs "
+                     "0.5 * (1 - 3/4) = 0.125; class 1 is absent (0 in 'none', left out of the class average); "
+                     "per_image: 'none' is (N, C)", id="present"),
+            Case((np.array([[[0.5, 1.0, 1.0, 1.0], [0.5, 0.0, 0.0, 0.0]]]), np.zeros((1, 4), dtype=np.int64)),
+                 {"activation": None}, expected=[0.125, 0.0], mean=0.125, grad=False,
+                 why="the same pooled over the batch (per_image=False): 'none' is (C,)", id="present-pooled"),
+            Case((np.array([[[0.5, 1.0, 1.0, 1.0], [0.5, 0.0, 0.0, 0.0]]]), np.zeros((1, 4), dtype=np.int64)),
+                 {"activation": None, "classes": "all"}, expected=[0.125, 0.5], mean=0.3125, sum=0.3125, grad=False,
+                 why="classes='all': class 1 (no foreground) has Jaccard 1 at its first pixel: 0.5 * 1; "
+                     "the class average (0.125 + 0.5) / 2 is the one image's loss", id="all"),
+            Case((np.full((1, 2, 4), 0.5), np.zeros((1, 4), dtype=np.int64)), {"activation": None},
+                 expected=[0.5, 0.0], mean=0.5, grad=False,
+                 why="0.5 everywhere, all pixels class 0: class 0 errors 0.5 each, Jaccard steps 1/4 each: 0.5",
+                 id="half"),
+            Case((XG, LG2), {"per_image": True}, id="grad-per-image"),
+        ],
+        bad=_common_bad()[:5] + [
+            Bad((X, LAB), {"activation": "sigmoid"}, ValueError, "activation: expected 'softmax' or None for lovasz_softmax_loss",
+                id="activation"),
+            Bad((X, LAB), {"classes": "some"}, ValueError, "classes: expected one of 'present', 'all'", id="classes"),
+            Bad((X, np.where(LAB == 2, 3, LAB)), error=ValueError, match=r"target: expected class indices in \[0, 2\], got 3",
+                id="label-range"),
+        ],
+        empty=E,
+    ),
+    LossCases(
+        "lovasz_hinge_loss",
+        cases=[
+            Case((np.array([[0.0, 0.0], [1.0, -1.0]]), np.array([[1, 0], [1, 0]])), expected=[1.0, 0.0], grad=False,
+                 why="image 0: logits 0, hinge errors 1, 1; the first sorted (foreground) pixel wrong: Jaccard 1, the "
+                     "second adds 0. Image 1: margins 1 everywhere, no error", id="hand"),
+            Case((np.array([[0.0, 0.0], [1.0, -1.0]]), np.array([[1, 0], [1, 0]])), {"per_image": False},
+                 expected=2 / 3, grad=False,
+                 why="one loss over the four pixels: errors [1, 1, 0, 0], foreground [1, 0, 1, 0]; sorted (stable) "
+                     "the Jaccard loss steps to 1 - 1/2 (a foreground pixel missed) then 1 - 1/3 (a background "
+                     "pixel added to the union): 1 * 1/2 + 1 * 1/6 = 2/3", id="pooled"),
+            Case((np.array([[0.0, 0.0], [1.0, -1.0]]), np.array([[1, 0], [1, 0]])), {"ignore_index": 255},
+                 expected=[1.0, 0.0], grad=False, why="ignore_index set, nothing ignored: the same", id="hand-ignore"),
+            Case((_rng.standard_normal((2, 6)), _rng.integers(0, 2, size=(2, 6))), id="grad"),
+        ],
+        bad=_common_bad()[:5] + [
+            Bad((X[:, 0], LAB), error=ValueError, match=r"target: expected class indices in \[0, 1\]", id="label-range"),
+            Bad((X[:, 0], LAB[:, :2]), error=ValueError, match="target: expected the shape of input", id="shape"),
+            Bad((X[:, 0], np.where(LAB == 2, 7.0, -3.0)), {"ignore_index": 255}, ValueError,
+                r"target: expected probabilities in \[0, 1\] or ignore_index=255, got values in \[-3.0, 7.0\]",
+                id="dense-range-ignore"),
+            Bad((X[:, 0], np.where(LAB == 2, 7.0, 0.0)), error=ValueError,
+                match=r"target: expected probabilities in \[0, 1\]", id="dense-range"),
+        ],
+        empty=(np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)),
+    ),
+]
