@@ -1,4 +1,5 @@
-"""The numba helper (``losskit._numba``): planning, the thread pool, the switch."""
+"""The numba helper (``losskit._numba``): planning, the thread pool, lazy compilation (whether a compiled kernel runs is the
+fast-path switch's business: tests/test_fast_paths.py)."""
 
 import numpy as np
 import pytest
@@ -37,13 +38,6 @@ def test_parallel_for_raises_the_kernels_error():
 
     with pytest.raises(RuntimeError, match="boom in part 1"):
         _numba.parallel_for(kernel, 100, 2)
-
-
-def test_disabled_switch():
-    with _numba.disabled():
-        assert not _numba.available()
-    # outside the block it is back to what the installation allows
-    assert _numba.available() == (__import__("importlib").util.find_spec("numba") is not None)
 
 
 def test_jit_compiles_lazily_and_runs():

@@ -8,8 +8,8 @@ local gradient, in registers, once.
 
 This module is the one place that knows about numba:
 
-* :func:`available` says whether compiled kernels may be used: numba imports and neither
-  the environment (``LOSSKIT_NUMBA=0``) nor the tests (:func:`disabled`) turned them off.
+* Whether a compiled kernel runs is not decided here: it is a fast path declared with
+  ``requires="numba"`` (:mod:`losskit._fastpath`), which honours ``LOSSKIT_NUMBA=0``.
 * :func:`jit` compiles a kernel lazily, on its first call, with ``nogil=True`` (so threads
   run it in parallel) and an on-disk cache (compiled once per machine, not per process).
 * :func:`parallel_for` runs ``kernel(part, start, stop, *args)`` over ``[0, n)`` split
@@ -27,40 +27,12 @@ and the compiled kernels are pinned to it by the tests (values and gradients).
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import importlib.util
 import os
 import threading
 from typing import Any, Callable
 
-__all__ = ["available", "disabled", "jit", "plan", "parallel_for"]
+__all__ = ["jit", "plan", "parallel_for"]
 
-_ENV = "LOSSKIT_NUMBA"
-_enabled: bool = os.environ.get(_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
-_found: bool | None = None
-
-
-def available() -> bool:
-    """True when compiled kernels may be used (numba installed, not switched off)."""
-    global _found
-    if not _enabled:
-        return False
-    if _found is None:
-        _found = importlib.util.find_spec("numba") is not None
-    return _found
-
-
-@contextlib.contextmanager
-def disabled():
-    """Route every loss through its non-compiled kernels inside the block (tests pin the
-    compiled kernels to them this way)."""
-    global _enabled
-    old = _enabled
-    _enabled = False
-    try:
-        yield
-    finally:
-        _enabled = old
 
 
 class _Lazy:
