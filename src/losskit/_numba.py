@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 __all__ = ["jit", "plan", "parallel_for"]
 
+
 class _Lazy:
     """A kernel compiled on first call (``import losskit`` must not import numba)."""
 
