@@ -204,11 +204,16 @@ def custom_objects() -> dict[str, type]:
 
 
 def __getattr__(name: str) -> Any:
-    if name.startswith("_"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    classes = _build()
-    if name in classes:
-        return classes[name]
+    # Only a loss's class name builds the classes (importing keras); any other name, such
+    # as the probes of introspection tools, is a plain AttributeError.
+    if name in {class_name(n) for n in registry.names()}:
+        classes = _build()
+        if name in classes:
+            return classes[name]
+        raise AttributeError(
+            f"module {__name__!r} has no attribute {name!r} (its loss takes other than two "
+            f"arrays, has no reduction, or does not run on this Keras backend)"
+        )
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
