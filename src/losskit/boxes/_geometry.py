@@ -14,11 +14,11 @@ Conventions (the module docstring of :mod:`losskit.boxes.losses` repeats them fo
   centre-distance ratio rho^2 / c^2 stays in [0, 1]. Values and gradients stay finite.
 * A zero-area box has IoU 0 with anything, itself included (there is no area to overlap;
   ``eps`` in the union keeps ``0 / 0`` away). This is torchvision's behaviour too.
-* **Subgradients at ties** are the same on every backend (JAX's own rules differ from
-  torch's at ``abs(0)`` and at clip boundaries), and the fast kernels follow them:
-  ``relu(x)`` passes the gradient where ``x >= 0`` (:func:`relu`), ``abs`` has derivative
-  ``sign(x)``, 0 at 0 (:func:`abs0`), ``minimum`` / ``maximum`` split it half-and-half on
-  ties (torch's and JAX's rule alike).
+* **Subgradients at ties** are the same on every backend, losskit's one convention
+  (:mod:`losskit._xp`), and the fast kernels follow it: ``relu(x)`` passes the gradient
+  where ``x >= 0`` (:func:`relu`), ``abs`` has derivative ``sign(x)``, 0 at 0 (``abs0``,
+  :func:`losskit._xp.subgrad_abs`), ``minimum`` / ``maximum`` split it half-and-half on
+  ties.
 * **Flat where degenerate**: a ratio whose denominator is 0 only where its numerator is 0
   too (IoU of two zero-area boxes) has a zero gradient there (:func:`guarded_ratio`): with
   ``I / (U + eps)`` alone, ``d IoU / d I = 1 / eps`` at ``U = 0`` gave a gradient of about
@@ -30,7 +30,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._checks import check_array, check_broadcastable, check_choice, check_number, check_reduction
-from .._xp import as_float, compute_dtype, namespace
+from .._xp import as_float, compute_dtype, namespace, subgrad_clip
+from .._xp import subgrad_abs as abs0  # |x| with derivative 0 at 0 (losskit._xp's convention)
 from ._common import ASPECT_K
 
 FORMATS = ("xyxy", "xywh", "cxcywh")
@@ -40,17 +41,9 @@ __all__ = ["FORMATS", "Pair", "convert", "prepare", "check_boxes", "check_eps", 
 
 
 def relu(x, xp):
-    """``max(x, 0)`` whose gradient is 1 where ``x >= 0`` on every backend (``xp.clip``
-    gives 1/2 at the boundary on JAX, 1 on torch)."""
-    return xp.where(x >= 0, x, xp.zeros_like(x))
-
-
-def abs0(x, xp):
-    """``|x|`` with derivative ``sign(x)``, 0 at 0, on every backend (JAX's ``abs`` has
-    derivative 1 at 0). At 0 the selected branch is ``x - x`` (0 with a zero derivative;
-    NaN stays NaN); no ``sign``, whose array-API form on torch indexes with a boolean mask,
-    which ``torch.func.vmap`` refuses."""
-    return xp.where(x > 0, x, xp.where(x < 0, -x, x - x))
+    """``max(x, 0)`` whose gradient passes where ``x >= 0``, on every backend (the
+    convention at ties of :mod:`losskit._xp`)."""
+    return subgrad_clip(x, xp, min=0.0)
 
 
 def guarded_ratio(num, den, eps: float, xp):
