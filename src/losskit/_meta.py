@@ -42,6 +42,12 @@ class LossInfo:
     fast_paths: tuple[str, ...] = ()
 
     @property
+    def shell_name(self) -> str:
+        """The class name of the loss's module form (``losskit.torch``, ``losskit.keras``):
+        ``"ciou_loss"`` -> ``"CIoULoss"``, ``"mse_loss"`` -> ``"MSELoss"``."""
+        return shell_name(self.name)
+
+    @property
     def path(self) -> str:
         """The public import path users call (``losskit.dice_loss``,
         ``losskit.textbook.mean_squared_error``): the flat name when ``losskit`` exports it,
@@ -80,6 +86,34 @@ class LossInfo:
     @property
     def grad(self) -> Callable[..., Any] | None:
         return getattr(self.fn, "__losskit_grad__", None)
+
+
+# Name parts written as in the class names (acronyms, the papers' own spelling); whole
+# names that follow no rule are in _SHELL_NAMES.
+_NAME_PARTS = {
+    "iou": "IoU", "ciou": "CIoU", "diou": "DIoU", "giou": "GIoU", "eiou": "EIoU",
+    "siou": "SIoU", "wiou": "WIoU", "piou": "PIoU", "mpdiou": "MPDIoU", "kfiou": "KFIoU",
+    "probiou": "ProbIoU", "nwd": "NWD", "gwd": "GWD", "kld": "KLD", "oks": "OKS",
+    "dpo": "DPO", "orpo": "ORPO", "simpo": "SimPO", "jsd": "JSD", "adasp": "AdaSP",
+    "arcface": "ArcFace", "cosface": "CosFace", "nll": "NLL", "mse": "MSE", "msle": "MSLE",
+    "l1": "L1", "ce": "CE", "nt": "NT", "kl": "KL", "ssim": "SSIM", "ms": "MS",
+    "cldice": "clDice",
+}
+_SHELL_NAMES = {
+    "binary_cross_entropy": "BCELoss",
+    "binary_cross_entropy_with_logits": "BCEWithLogitsLoss",
+    "kl_div": "KLDivLoss",
+}
+
+
+def shell_name(loss_name: str) -> str:
+    """The module class name for a loss name (see :attr:`LossInfo.shell_name`)."""
+    if loss_name in _SHELL_NAMES:
+        return _SHELL_NAMES[loss_name]
+    parts = loss_name.split("_")
+    if parts[-1] == "loss":
+        parts = parts[:-1]
+    return "".join(_NAME_PARTS.get(p, p[:1].upper() + p[1:]) for p in parts) + "Loss"
 
 
 def loss(

@@ -37,6 +37,7 @@ import inspect
 from typing import Any
 
 from . import registry
+from ._meta import shell_name as class_name  # the class names of losskit.torch
 
 __all__ = ["SUPPORTED_BACKENDS", "INDEX_TARGETS", "check_backend", "class_name", "custom_objects"]
 
@@ -69,32 +70,6 @@ INDEX_TARGETS = {
     "multi_similarity_loss": "always",
     "nt_xent_loss": "always",
 }
-
-# Name parts written as in losskit.torch's class names; whole names that do not follow
-# the rule are in _CLASS_NAMES.
-_PARTS = {
-    "iou": "IoU", "ciou": "CIoU", "diou": "DIoU", "giou": "GIoU", "eiou": "EIoU",
-    "siou": "SIoU", "wiou": "WIoU", "piou": "PIoU", "mpdiou": "MPDIoU", "kfiou": "KFIoU",
-    "probiou": "ProbIoU", "nwd": "NWD", "gwd": "GWD", "kld": "KLD", "oks": "OKS",
-    "dpo": "DPO", "orpo": "ORPO", "simpo": "SimPO", "jsd": "JSD", "adasp": "AdaSP",
-    "arcface": "ArcFace", "cosface": "CosFace", "nll": "NLL", "mse": "MSE", "msle": "MSLE",
-    "l1": "L1", "ce": "CE", "nt": "NT", "kl": "KL",
-}
-_CLASS_NAMES = {
-    "binary_cross_entropy": "BCELoss",
-    "binary_cross_entropy_with_logits": "BCEWithLogitsLoss",
-}
-
-
-def class_name(loss_name: str) -> str:
-    """The class name of a loss (``"ciou_loss"`` -> ``"CIoULoss"``), as in ``losskit.torch``."""
-    if loss_name in _CLASS_NAMES:
-        return _CLASS_NAMES[loss_name]
-    parts = loss_name.split("_")
-    if parts[-1] == "loss":
-        parts = parts[:-1]
-    return "".join(_PARTS.get(p, p[:1].upper() + p[1:]) for p in parts) + "Loss"
-
 
 def check_backend(backend: str) -> str:
     """``backend`` if losskit's Keras losses run on it, else ``ValueError`` naming the

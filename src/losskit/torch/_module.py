@@ -85,3 +85,22 @@ class LossModule(torch.nn.Module):
                 value = repr(value)
             parts.append(f"{name}={value}")
         return ", ".join(parts)
+
+
+def generate_shells(existing: dict[str, Any], module: str) -> dict[str, type]:
+    """A :class:`LossModule` shell for every registered loss that runs on torch and has no
+    hand-written module in ``existing`` (a module that owns state or parameters, or takes
+    more than the function's options), named :attr:`~losskit._meta.LossInfo.shell_name`.
+    The classes live in ``module`` (``losskit.torch``), so they pickle by reference."""
+    from .. import registry
+
+    written = {getattr(obj, "function", None) for obj in existing.values() if isinstance(obj, type)}
+    shells = {}
+    for info in registry.infos():
+        if "torch" not in info.backends or info.fn in written or info.shell_name in existing:
+            continue
+        shells[info.shell_name] = type(
+            info.shell_name, (LossModule,),
+            {"function": info.fn, "__module__": module, "__qualname__": info.shell_name},
+        )
+    return shells

@@ -2,14 +2,13 @@
 
 It is a classification loss (:func:`losskit.classification.linear_cross_entropy`, also
 ``losskit.linear_cross_entropy``); this module keeps the old import paths
-(``losskit.torch.linear_ce.linear_cross_entropy``, ``default_chunk_size``) working, and
-its shell is :class:`losskit.torch.LinearCrossEntropyLoss`.
+(``losskit.torch.linear_ce.linear_cross_entropy``, ``default_chunk_size``) working; its
+shell, :class:`losskit.torch.LinearCrossEntropyLoss`, is generated with the others.
 """
 
 from __future__ import annotations
 
 from ..classification import linear_cross_entropy
 from ..classification.linear import default_chunk_size
-from .classification import LinearCrossEntropyLoss
 
-__all__ = ["linear_cross_entropy", "default_chunk_size", "LinearCrossEntropyLoss"]
+__all__ = ["linear_cross_entropy", "default_chunk_size"]
