@@ -72,7 +72,7 @@ from .boxes import siou_loss
 from .boxes import wiou_loss
 from .boxes import wiou_update_mean
 
-# --- metric learning (losskit/metric_learning.py) ---
+# --- metric learning (losskit/metric_learning/) ---
 from .metric_learning import adasp_loss
 from .metric_learning import arcface_loss
 from .metric_learning import batch_hard_triplet_loss
