@@ -31,9 +31,9 @@ import math
 
 from array_api_compat import device as _device
 
-from .._checks import check_bool, check_floating, check_integer, check_ndim, check_number
+from .._checks import check_array, check_bool, check_floating, check_integer, check_ndim, check_number
 from .._fastpath import fast_path, select
-from .._xp import as_float, backend_name, stop_gradient
+from .._xp import as_float, backend_name, namespace, stop_gradient
 
 # ----------------------------------------------------------------------------------------
 # the Gram matrix and its torch fast path
@@ -224,6 +224,16 @@ def zero_graph(x, xp):
 # ----------------------------------------------------------------------------------------
 
 DISTANCES = ("euclidean", "cosine")
+
+
+def batch_namespace(embeddings, labels, **more):
+    """The namespace of a loss's arrays, each first checked to be an array (so that a list
+    is reported by its argument's name, not as a library mix-up)."""
+    check_array("embeddings", embeddings)
+    check_array("labels", labels)
+    for name, value in more.items():
+        check_array(name, value)
+    return namespace(embeddings, labels, *more.values())
 
 
 def check_batch(embeddings, labels, xp):

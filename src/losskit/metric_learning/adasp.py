@@ -5,8 +5,8 @@ from __future__ import annotations
 from .._checks import check_choice, check_reduction
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import namespace, softplus, stop_gradient
-from ._pairs import RowMask, check_batch, gram, l2_normalize, masked_logsumexp, number, zero_graph
+from .._xp import softplus, stop_gradient
+from ._pairs import RowMask, batch_namespace, check_batch, gram, l2_normalize, masked_logsumexp, number, zero_graph
 
 __all__ = ["adasp_loss"]
 
@@ -146,7 +146,7 @@ def adasp_loss(embeddings, labels, *, temperature: float = 0.04, variant: str = 
         0.904832
     """
     check_reduction(reduction)
-    xp = namespace(embeddings, labels)
+    xp = batch_namespace(embeddings, labels)
     x = check_batch(embeddings, labels, xp)
     temperature = number("temperature", temperature, low=0.0, low_open=True)
     check_choice("variant", variant, _ADASP_VARIANTS)

@@ -84,7 +84,7 @@ def local_anchor_loss(loss: Callable[..., Any], embeddings, labels, references, 
     full.update(options)
     # Validate exactly as the full-batch call would (shapes, dtypes, options; number options
     # become Python floats), on empty slices so that it costs nothing.
-    loss(embeddings[:0], labels[:0], **full)
+    loss(embeddings[:0, ...], labels[:0], **full)
     xp = namespace(embeddings, labels, references, reference_labels)
     q = check_batch(embeddings, labels, xp)
     r = check_batch(references, reference_labels, xp)

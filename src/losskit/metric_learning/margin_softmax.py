@@ -8,8 +8,8 @@ import math
 from .._checks import check_floating, check_labels_in_range, check_ndim, check_reduction
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import as_float, logsumexp, namespace
-from ._pairs import check_batch, device_of, gram, l2_normalize, number, safe_sqrt
+from .._xp import as_float, logsumexp
+from ._pairs import batch_namespace, check_batch, device_of, gram, l2_normalize, number, safe_sqrt
 
 __all__ = ["arcface_loss", "cosface_loss"]
 
@@ -101,7 +101,7 @@ def arcface_loss(embeddings, labels, weight, *, margin: float = 0.5, scale: floa
         0.693147
     """
     check_reduction(reduction)
-    xp = namespace(embeddings, labels, weight)
+    xp = batch_namespace(embeddings, labels, weight=weight)
     margin = number("margin", margin, low=0.0, high=math.pi / 2)
     scale = number("scale", scale, low=0.0, low_open=True)
     cos, onehot, c = _margin_softmax_setup(embeddings, labels, weight, xp)
@@ -169,7 +169,7 @@ def cosface_loss(embeddings, labels, weight, *, margin: float = 0.35, scale: flo
         0.693147
     """
     check_reduction(reduction)
-    xp = namespace(embeddings, labels, weight)
+    xp = batch_namespace(embeddings, labels, weight=weight)
     margin = number("margin", margin)
     scale = number("scale", scale, low=0.0, low_open=True)
     cos, onehot, c = _margin_softmax_setup(embeddings, labels, weight, xp)

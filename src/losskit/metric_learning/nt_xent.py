@@ -6,8 +6,8 @@ from __future__ import annotations
 from .._checks import check_reduction
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import namespace, softplus
-from ._pairs import RowMask, check_batch, device_of, masked_logsumexp, number, pair_masks, similarity, zero_graph
+from .._xp import softplus
+from ._pairs import RowMask, batch_namespace, check_batch, device_of, masked_logsumexp, number, pair_masks, similarity, zero_graph
 
 __all__ = ["nt_xent_loss"]
 
@@ -76,7 +76,7 @@ def nt_xent_loss(embeddings, labels, *, temperature: float = 0.07, reduction: st
         0.313262
     """
     check_reduction(reduction)
-    xp = namespace(embeddings, labels)
+    xp = batch_namespace(embeddings, labels)
     x = check_batch(embeddings, labels, xp)
     temperature = number("temperature", temperature, low=0.0, low_open=True)
     return _ntxent_from(x, labels, x, labels, 0, temperature=temperature, reduction=reduction, xp=xp)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from .._checks import check_choice, check_reduction
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import namespace, softplus, stop_gradient
+from .._xp import softplus, stop_gradient
 from ._pairs import (
+    batch_namespace,
     DISTANCES,
     RowMask,
     check_batch,
@@ -117,7 +118,7 @@ def batch_hard_triplet_loss(
         0.5
     """
     check_reduction(reduction)
-    xp = namespace(embeddings, labels)
+    xp = batch_namespace(embeddings, labels)
     x = check_batch(embeddings, labels, xp)
     margin = number("margin", margin)
     check_choice("distance", distance, DISTANCES)
@@ -144,7 +145,9 @@ def _triplet_from(q, lq, r, lr, offset, *, margin, distance, normalize, soft, re
     zero = xp.zeros_like(violation)
     if soft:
         per = xp.where(valid, softplus(violation, xp), zero)
-        counted = per > 0  # softplus is positive (a NaN reaches the sum through per * 0)
+        # softplus is positive unless it underflows; a NaN counts (so that it reaches the
+        # sum: a compiler may turn NaN * 0 into 0)
+        counted = positive_beyond(per, 0.0, xp)
     else:
         # The tie rule (see _pairs): a violation within the rounding error of the two
         # selected entries and of the sum is exactly 0, on every backend.
@@ -249,7 +252,7 @@ def contrastive_loss(
         1.5
     """
     check_reduction(reduction)
-    xp = namespace(embeddings, labels)
+    xp = batch_namespace(embeddings, labels)
     x = check_batch(embeddings, labels, xp)
     pos_margin = number("pos_margin", pos_margin)
     neg_margin = number("neg_margin", neg_margin)
@@ -364,7 +367,7 @@ def circle_loss(embeddings, labels, *, m: float = 0.25, gamma: float = 256.0, re
         0.794377
     """
     check_reduction(reduction)
-    xp = namespace(embeddings, labels)
+    xp = batch_namespace(embeddings, labels)
     x = check_batch(embeddings, labels, xp)
     m = number("m", m)
     gamma = number("gamma", gamma, low=0.0, low_open=True)
@@ -388,7 +391,8 @@ def _circle_from(q, lq, r, lr, offset, *, m, gamma, reduction, xp):
     zrow = xp.zeros_like(lse_p)
     per = softplus(xp.where(valid, lse_p + lse_n, zrow), xp)
     per = xp.where(valid, per, zrow)
-    return reduce_loss(per, reduction, xp, weight=xp.astype(per > 0, per.dtype))
+    # the non-zero mean; a NaN counts (positive_beyond), so that it reaches the value
+    return reduce_loss(per, reduction, xp, weight=xp.astype(positive_beyond(per, 0.0, xp), per.dtype))
 
 
 # ----------------------------------------------------------------------------------------
@@ -460,7 +464,7 @@ def multi_similarity_loss(
         1.268454
     """
     check_reduction(reduction)
-    xp = namespace(embeddings, labels)
+    xp = batch_namespace(embeddings, labels)
     x = check_batch(embeddings, labels, xp)
     alpha = number("alpha", alpha, low=0.0, low_open=True)
     beta = number("beta", beta, low=0.0, low_open=True)
