@@ -179,12 +179,11 @@ def local_anchor_objective(fn, opts):
     """Single-process reference for local_anchors: mean over ranks of each rank's loss of
     its anchors against all references (what DDP optimises in that mode)."""
     x, emb, w, bias, y = data()
-    form = ml._ANCHOR_FORMS[fn.__name__]
     full = {p: v for p, v in _defaults(fn).items()}
     full.update(opts)
 
     def objective(e):
-        vals = [form(e[rows(r)], y[rows(r)], e, y, rows(r).start, xp=ml.namespace(e), **full) for r in range(WORLD)]
+        vals = [ml.local_anchor_loss(fn, e[rows(r)], y[rows(r)], e, y, offset=rows(r).start, **full) for r in range(WORLD)]
         return vals, sum(vals) / WORLD
 
     e = emb.clone().requires_grad_(True)

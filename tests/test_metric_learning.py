@@ -1,5 +1,9 @@
-"""Metric learning: AdaSP against a loop implementation of the paper's closed form, the
-peers on hand-derived cases, reductions, validation, gradients, degenerate batches, shells."""
+"""Metric learning beyond the case table (``tests/cases/metric_learning.py`` holds the
+hand-derived values, bad inputs, empty batches and identities): AdaSP against a loop
+implementation of the paper's closed form, ArcFace / CosFace against the angle formula,
+reductions, gradients with detached terms, degenerate batches, rounding ties giving one
+value on every backend, NaN inputs, NumPy scalar options, flags, the local-anchor form,
+the shells that own a parameter, the self-Gram fast path."""
 
 import math
 
@@ -9,6 +13,7 @@ from helpers import check_gradient, numerical_grad
 
 import losskit
 from losskit import metric_learning as ml
+from helpers import Backend, backend_available
 
 RNG = np.random.default_rng(0)
 
@@ -87,24 +92,6 @@ def pk_batch(p, k, d, rng, spread=1.0):
 # ----------------------------------------------------------------------------------------
 # AdaSP
 # ----------------------------------------------------------------------------------------
-
-
-def test_adasp_hand_derived_values(xp):
-    e, y = xp.asarray(E_ORTH), xp.asarray(Y_ORTH)
-    # tau = 1. s_H = -log(4 e^-1) = 1 - log 4 < 0, so a = 0 and s_p = s_LH;
-    # m_i = -log(2 e^-1) = 1 - log 2, s_LH = log(2 e^(1 - log 2)) = 1; N = log(4 e^0) = log 4.
-    # AdaSP = SP-LH = log(1 + e^(log 4 - 1)) = log(1 + 4/e); SP-H = log(1 + e^(2 log 4 - 1)).
-    for variant, expected in [("adasp", math.log1p(4 / math.e)), ("sp-lh", math.log1p(4 / math.e)),
-                              ("sp-h", math.log1p(16 / math.e))]:
-        out = xp.call(losskit.adasp_loss, e, y, temperature=1.0, variant=variant)
-        xp.assert_close(out, expected)
-    # tau = 0.1: s_H = 1 - 0.1 log 4 >= 0 so the adaptive weight is live:
-    # s_LH = 0.1 log(2 e^((1 - 0.1 log 2) / 0.1)) = 1, a = 2 s_H / (s_H + 1).
-    s_h = 1 - 0.1 * math.log(4)
-    a = 2 * s_h / (s_h + 1)
-    s_p = a * s_h + (1 - a)
-    expected = math.log1p(4 * math.exp(-s_p / 0.1))
-    xp.assert_close(xp.call(losskit.adasp_loss, e, y, temperature=0.1), expected, rtol=1e-5 if xp.rtol > 1e-6 else 1e-10)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -193,61 +180,6 @@ def test_adasp_single_sample_identity_keeps_self_pair():
 # peers: hand-derived values
 # ----------------------------------------------------------------------------------------
 
-E_LINE = np.array([[0.0], [1.0], [3.0], [4.0]])
-Y_LINE = np.array([0, 0, 1, 1])
-
-
-def test_batch_hard_triplet_hand_values(xp):
-    e, y = xp.asarray(E_LINE), xp.asarray(Y_LINE)
-    # inner anchors (1 and 3): farthest positive at 1, nearest negative at 2: 1 - 2 + 1.5 = 0.5;
-    # outer anchors (0 and 4): positive at 1, negative at 3: -0.5 -> 0, left out of the mean
-    out = xp.call(losskit.batch_hard_triplet_loss, e, y, margin=1.5, normalize=False)
-    xp.assert_close(out, 0.5)
-    # soft: every anchor counts: (2 softplus(0.5) + 2 softplus(-0.5)) / 4
-    out = xp.call(losskit.batch_hard_triplet_loss, e, y, margin=1.5, normalize=False, soft=True)
-    xp.assert_close(out, (math.log1p(math.exp(0.5)) + math.log1p(math.exp(-0.5))) / 2)
-    # margin 0.5: 1 - 2 + 0.5 < 0 for all: nothing non-zero to average -> 0
-    xp.assert_close(xp.call(losskit.batch_hard_triplet_loss, e, y, margin=0.5, normalize=False), 0.0)
-    # cosine: s_ap = 1, s_an = 0 -> [0 - 1 + 1.5]_+ = 0.5
-    out = xp.call(losskit.batch_hard_triplet_loss, xp.asarray(E_ORTH), xp.asarray(Y_ORTH), margin=1.5, distance="cosine")
-    xp.assert_close(out, 0.5)
-    # normalised Euclidean: the four points of E_LINE normalise to 0 (eps), 1, 1, 1
-    none = xp.np(xp.call(losskit.batch_hard_triplet_loss, e, y, margin=0.0, reduction="none"))
-    # anchor 0 (zero vector): positive at 1, negative at 1 -> 0; anchor 1: pos 1, neg 0 -> 1;
-    # anchors 2, 3: pos 0, neg 0 (x1 normalises onto them) -> 0
-    np.testing.assert_allclose(none, [0.0, 1.0, 0.0, 0.0], atol=1e-6)
-
-
-def test_contrastive_hand_values(xp):
-    e, y = xp.asarray(np.array([[0.0], [1.0], [3.0]])), xp.asarray(np.array([0, 0, 1]))
-    # positives (0,1),(1,0) at d=1: [1 - 0]_+ = 1 each; negatives at 3 (0) and 2 (0.5).
-    # mean: nonzero mean of positives (1) + of negatives (0.5) = 1.5; sum = 1+1+0.5+0.5 = 3
-    kw = dict(neg_margin=2.5, normalize=False)
-    xp.assert_close(xp.call(losskit.contrastive_loss, e, y, **kw), 1.5)
-    xp.assert_close(xp.call(losskit.contrastive_loss, e, y, reduction="sum", **kw), 3.0)
-    none = xp.np(xp.call(losskit.contrastive_loss, e, y, reduction="none", **kw))
-    np.testing.assert_allclose(none, [[0, 1, 0], [1, 0, 0.5], [0, 0.5, 0]], atol=1e-6)
-    # cosine: positives at s=1 with pos_margin 1 cost 0; negatives at 0 with neg_margin -0.5: 0.5
-    out = xp.call(losskit.contrastive_loss, xp.asarray(E_ORTH), xp.asarray(Y_ORTH), distance="cosine",
-                  pos_margin=1.0, neg_margin=-0.5)
-    xp.assert_close(out, 0.5)
-
-
-def test_circle_ms_ntxent_hand_values(xp):
-    e, y = xp.asarray(E_ORTH), xp.asarray(Y_ORTH)
-    # circle, m = 0.25, gamma = 4: alpha_p = [1.25 - 1]_+ = 0.25, alpha_n = [0 + 0.25]_+;
-    # logits -4*0.25*(1 - 0.75) = -0.25 (1 positive), 4*0.25*(0 - 0.25) = -0.25 (2 negatives)
-    xp.assert_close(xp.call(losskit.circle_loss, e, y, m=0.25, gamma=4.0), math.log1p(2 * math.exp(-0.5)))
-    # MS, alpha = beta = 1, base 0.5: log(1 + e^-(1-0.5)) + log(1 + 2 e^(0-0.5))
-    expected = math.log1p(math.exp(-0.5)) + math.log1p(2 * math.exp(-0.5))
-    xp.assert_close(xp.call(losskit.multi_similarity_loss, e, y, alpha=1.0, beta=1.0), expected)
-    # NT-Xent, tau = 1: -log(e^1 / (e^1 + 2 e^0)) = log(1 + 2/e), every positive pair
-    xp.assert_close(xp.call(losskit.nt_xent_loss, e, y, temperature=1.0), math.log1p(2 / math.e))
-    none = xp.np(xp.call(losskit.nt_xent_loss, e, y, temperature=1.0, reduction="none"))
-    assert none.shape == (4, 4)
-    np.testing.assert_allclose(none, math.log1p(2 / math.e) * np.kron(np.eye(2), 1 - np.eye(2)), atol=1e-6)
-
-
 def test_arcface_cosface_against_angle_formula(xp):
     rng = np.random.default_rng(7)
     e, w = rng.normal(size=(5, 4)), rng.normal(size=(3, 4))
@@ -269,15 +201,6 @@ def test_arcface_cosface_against_angle_formula(xp):
     ce = np.log(np.exp(logits).sum(1)) - logits[np.arange(5), y]
     out = xp.call(losskit.cosface_loss, xp.asarray(e), xp.asarray(y), xp.asarray(w), margin=m, scale=s)
     xp.assert_close(out, ce.mean(), rtol=tol)
-
-
-def test_arcface_fallback_branch_beyond_pi_minus_m():
-    # embedding opposite its class centre: theta = pi > pi - m -> cos(pi) - m sin m
-    w = np.array([[1.0, 0.0], [0.0, 1.0]])
-    m = 0.5
-    out = losskit.arcface_loss(np.array([[-1.0, 0.0]]), np.array([0]), w, margin=m, scale=1.0)
-    t = -1.0 - m * math.sin(m)
-    np.testing.assert_allclose(out, math.log(math.exp(t) + math.exp(0.0)) - t, rtol=1e-12)
 
 
 def test_pairwise_helpers(xp):
@@ -414,23 +337,6 @@ def test_half_precision_inputs_give_finite_float32(xp, fn):
         assert np.isfinite(xp.np(out))
 
 
-@pytest.mark.parametrize("fn", PAIR_LOSSES, ids=lambda f: f.__name__)
-def test_empty_batch_is_zero(xp, fn):
-    e, y = xp.asarray(np.zeros((0, 4))), xp.asarray(np.zeros((0,), dtype=np.int64))
-    for red in ("mean", "sum"):
-        assert xp.np(fn(e, y, reduction=red)) == 0.0
-    assert xp.np(fn(e, y, reduction="none")).shape[0] == 0
-
-
-def test_empty_batch_keeps_torch_graph():
-    torch = pytest.importorskip("torch")
-    for fn in PAIR_LOSSES:
-        e = torch.zeros((0, 4), requires_grad=True)
-        out = fn(e, torch.zeros((0,), dtype=torch.int64))
-        out.backward()
-        assert e.grad is not None and e.grad.shape == (0, 4)
-
-
 DEGENERATE = {
     "one identity": (np.random.default_rng(12).normal(size=(4, 3)), np.array([1, 1, 1, 1])),
     "all distinct": (np.random.default_rng(13).normal(size=(4, 3)), np.array([0, 1, 2, 3])),
@@ -477,34 +383,15 @@ def test_degenerate_values_are_the_documented_ones():
     assert float(losskit.adasp_loss(*DEGENERATE["B = 1"])) == 0.0
 
 
-@pytest.mark.parametrize(
-    "call, exc, match",
-    [
-        (lambda e, y: losskit.adasp_loss(e, y, temperature=0.0), ValueError, "temperature: expected a number > 0"),
-        (lambda e, y: losskit.adasp_loss(e, y, variant="sp"), ValueError, "variant: expected one of 'adasp'"),
-        (lambda e, y: losskit.adasp_loss(e, y, reduction="avg"), ValueError, "reduction: expected one of"),
-        (lambda e, y: losskit.adasp_loss(e[0], y), ValueError, "embeddings: expected a 2-D array"),
-        (lambda e, y: losskit.adasp_loss(e, y * 1.0), TypeError, "labels: expected an integer array"),
-        (lambda e, y: losskit.adasp_loss(e, y[:3]), ValueError, r"labels: expected shape \(5,\)"),
-        (lambda e, y: losskit.adasp_loss(y, y), TypeError, "embeddings: expected a floating-point array"),
-        (lambda e, y: losskit.batch_hard_triplet_loss(e, y, distance="l1"), ValueError, "distance: expected one of"),
-        (lambda e, y: losskit.batch_hard_triplet_loss(e, y, soft="yes"), ValueError, "soft: expected one of"),
-        (lambda e, y: losskit.contrastive_loss(e, y, neg_margin=float("nan")), ValueError, "neg_margin: expected a finite"),
-        (lambda e, y: losskit.circle_loss(e, y, gamma=-1.0), ValueError, "gamma: expected a number > 0"),
-        (lambda e, y: losskit.multi_similarity_loss(e, y, alpha=0), ValueError, "alpha: expected a number > 0"),
-        (lambda e, y: losskit.nt_xent_loss(e, y, temperature="0.1"), TypeError, "temperature: expected a real number"),
-        (lambda e, y: losskit.arcface_loss(e, y, np.ones((3, 2))), ValueError, r"weight: expected shape \(num_classes, 4\)"),
-        (lambda e, y: losskit.arcface_loss(e, y, np.ones((2, 4))), ValueError, r"labels: expected class indices in \[0, 1\]"),
-        (lambda e, y: losskit.arcface_loss(e, y, np.ones((3, 4)), margin=2.0), ValueError, "margin: expected a number <="),
-        (lambda e, y: losskit.cosface_loss(e, y, np.ones((3, 4)), scale=0.0), ValueError, "scale: expected a number > 0"),
-        (lambda e, y: losskit.pairwise_distance(e, np.ones((2, 3))), ValueError, "y: expected 4 columns"),
-    ],
-)
-def test_invalid_arguments_raise(call, exc, match):
+def test_pairwise_helpers_reject_bad_arguments():
+    # the losses' bad inputs are rows of tests/cases/metric_learning.py
     e = np.random.default_rng(14).normal(size=(5, 4))
-    y = np.array([0, 1, 2, 1, 0])
-    with pytest.raises(exc, match=match):
-        call(e, y)
+    with pytest.raises(ValueError, match="y: expected 4 columns"):
+        losskit.pairwise_distance(e, np.ones((2, 3)))
+    with pytest.raises(TypeError, match="squared: expected a bool, got int"):
+        losskit.pairwise_distance(e, squared=1)
+    with pytest.raises(ValueError, match="eps: expected a number > 0"):
+        losskit.pairwise_cosine_similarity(e, eps=0.0)
 
 
 def test_losses_jit_under_jax_with_traced_labels():
@@ -557,17 +444,28 @@ def test_torch_modules_equal_functions_and_show_options():
 
 
 def test_torch_self_gram_fast_path_equals_generic_matmul():
+    # The pair losses' pinning is tests/test_fast_paths.py; here the Function itself, with an
+    # upstream gradient that is not symmetric (both terms of (G + G^T) x count).
     torch = pytest.importorskip("torch")
+    path = "metric_learning.torch_self_gram"
     x = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
-    up = torch.randn(6, 6, dtype=torch.float64)  # not symmetric: both terms of (G + G^T) x count
-    fast = ml._gram(x, x, ml.namespace(x))
-    (g_fast,) = torch.autograd.grad((fast * up).sum(), x)
-    x2 = x.detach().clone().requires_grad_(True)
-    ref = x2 @ x2.T
-    (g_ref,) = torch.autograd.grad((ref * up).sum(), x2)
+    up = torch.randn(6, 6, dtype=torch.float64)
+    with losskit.fast_paths(only=path) as used:
+        fast = losskit.pairwise_cosine_similarity(x)
+        (g_fast,) = torch.autograd.grad((fast * up).sum(), x)
+        assert torch.autograd.gradcheck(losskit.pairwise_cosine_similarity, (x,))
+    assert used == {path}
+    with losskit.fast_paths(False) as none:
+        ref = losskit.pairwise_cosine_similarity(x)
+        (g_ref,) = torch.autograd.grad((ref * up).sum(), x)
+    assert none == set()
     torch.testing.assert_close(fast, ref, rtol=0, atol=0)
     torch.testing.assert_close(g_fast, g_ref, rtol=1e-12, atol=1e-12)
-    assert torch.autograd.gradcheck(lambda a: ml._gram(a, a, ml.namespace(a)), (x,))
+    # the path is declared by every pair loss that computes its batch's Gram matrix
+    for name in ("adasp_loss", "batch_hard_triplet_loss", "contrastive_loss", "circle_loss",
+                 "multi_similarity_loss", "nt_xent_loss"):
+        assert losskit.get(name).fast_paths == (path,)
+    assert losskit.get("arcface_loss").fast_paths == () == losskit.get("cosface_loss").fast_paths
 
 
 def test_torch_autocast_bfloat16_backward_is_finite():
@@ -579,6 +477,195 @@ def test_torch_autocast_bfloat16_backward_is_finite():
     out.backward()
     assert x.grad.dtype == torch.float32 and torch.isfinite(x.grad).all()
     np.testing.assert_allclose(float(out.detach()), float(losskit.adasp_loss(e, y, temperature=0.1)), rtol=0.05)
+
+
+# ----------------------------------------------------------------------------------------
+# issue 20: rounding ties, NaN, NumPy scalar options, flags
+# ----------------------------------------------------------------------------------------
+
+ALL_LOSSES = PAIR_LOSSES + [losskit.arcface_loss, losskit.cosface_loss]
+
+# Options under which a tie is a hinge's kink: the margins on the distances that zero,
+# duplicate and collinear embeddings produce exactly (0 between duplicates, 1 between a
+# zero embedding and any other once normalised; cosine 1 and 0).
+TIE_OPTIONS = [
+    (losskit.contrastive_loss, {}),
+    (losskit.contrastive_loss, {"normalize": False}),
+    (losskit.contrastive_loss, {"distance": "cosine", "pos_margin": 1.0, "neg_margin": 0.0}),
+    (losskit.batch_hard_triplet_loss, {}),
+    (losskit.batch_hard_triplet_loss, {"margin": 0.0}),
+    (losskit.batch_hard_triplet_loss, {"margin": 0.0, "normalize": False}),
+    (losskit.batch_hard_triplet_loss, {"margin": 0.0, "distance": "cosine"}),
+    (losskit.batch_hard_triplet_loss, {"margin": 1.0, "distance": "cosine"}),
+    (losskit.circle_loss, {}),
+    (losskit.multi_similarity_loss, {}),
+    (losskit.nt_xent_loss, {}),
+    (losskit.adasp_loss, {}),
+]
+
+
+def tie_batch(d, seed):
+    """Zero, duplicate and collinear embeddings (and ordinary ones), labels mixing them."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(4, d)) * rng.uniform(0.1, 10.0, size=(4, 1))
+    e = np.concatenate([base, base[:2], 3.7 * base[2:], np.zeros((2, d))])
+    return e, rng.integers(0, 3, size=len(e))
+
+
+_TIE_BACKENDS = [b for b in ("numpy", "torch-float64", "jax") if backend_available(b)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("fn, opts", TIE_OPTIONS, ids=lambda v: getattr(v, "__name__", None) or "-".join(f"{k}={w}" for k, w in v.items()) or "defaults")
+def test_ties_give_one_value_on_every_backend(fn, opts, dtype):
+    # Issue 20: the mean over non-zero terms counted rounding noise that only one library
+    # produced (three values on three backends). Now every backend counts the same terms and
+    # gives the same value, in every reduction, for zero, duplicate and collinear rows.
+    if len(_TIE_BACKENDS) < 2:
+        pytest.skip("needs two backends")
+    tol = dict(rtol=2e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    for d, seed in ((3, 0), (64, 2), (300, 4)):
+        e, y = tie_batch(d, seed)
+        for reduction in ("mean", "sum", "none"):
+            values = []
+            for name in _TIE_BACKENDS:
+                b = Backend(name, float_dtype=dtype)
+                # eager (also on jax): the values, not the compiler, are under test here
+                values.append(b.np(fn(b.asarray(e), b.asarray(y), reduction=reduction, **opts)))
+            for v in values[1:]:
+                np.testing.assert_allclose(v, values[0], err_msg=f"{fn.__name__} {opts} d={d} {reduction}", **tol)
+
+
+def test_contrastive_ties_are_not_counted():
+    # The issue's reproducer class: the terms at the margins are exactly 0 (not 1e-16), so
+    # the non-zero mean counts the same pairs everywhere; the other terms are unchanged.
+    e = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0], [0.0, 2.0], [6.0, 8.0]])
+    y = np.array([0, 0, 1, 1, 0])
+    for name in _TIE_BACKENDS:
+        for dtype in ("float32", "float64"):
+            b = Backend(name, float_dtype=dtype)
+            none = b.np(b.call(losskit.contrastive_loss, b.asarray(e), b.asarray(y), reduction="none"))
+            assert int((none > 0).sum()) == 10, (name, dtype)  # 6 positive + 4 negative terms
+            assert none[0, 2] == 0.0 and none[0, 1] == 0.0 and none[2, 4] == 1.0
+
+
+def test_pairwise_distance_duplicates_are_exactly_zero_on_every_backend():
+    e, _ = tie_batch(64, 5)
+    for name in _TIE_BACKENDS:
+        for dtype in ("float32", "float64"):
+            b = Backend(name, float_dtype=dtype)
+            d = b.np(b.call(losskit.pairwise_distance, b.asarray(e)))
+            assert d[0, 4] == 0.0 and d[1, 5] == 0.0 and d[8, 9] == 0.0, (name, dtype)
+            ref = np.sqrt(((e[:, None, :] - e[None, :, :]) ** 2).sum(-1))
+            np.testing.assert_allclose(d, ref, rtol=1e-3 if dtype == "float32" else 1e-7, atol=0)
+
+
+def _inputs(fn, e, y):
+    if fn in (losskit.arcface_loss, losskit.cosface_loss):
+        return (e, y % 3, np.random.default_rng(15).normal(size=(3, e.shape[1])))
+    return (e, y)
+
+
+@pytest.mark.parametrize("fn", ALL_LOSSES, ids=lambda f: f.__name__)
+def test_nan_input_gives_nan_loss(xp, fn):
+    # Issue 20 class 11: a NaN embedding reached triplet and contrastive as distance 0 (a
+    # finite loss with a NaN gradient). It is NaN in the value, in every reduction.
+    e, y = batch()
+    e[3, 1] = np.nan
+    args = [xp.asarray(a) for a in _inputs(fn, e, y)]
+    for reduction in ("mean", "sum"):
+        assert np.isnan(xp.np(xp.call(fn, *args, reduction=reduction))), reduction
+    assert np.isnan(xp.np(xp.call(fn, *args, reduction="none"))).any()
+    for distance in ("euclidean", "cosine") if "distance" in fn.__losskit__.options else ():
+        assert np.isnan(xp.np(xp.call(fn, *args, distance=distance)))
+    if fn in (losskit.batch_hard_triplet_loss,):
+        assert np.isnan(xp.np(xp.call(fn, *args, soft=True)))
+
+
+# every number option of every loss, with a valid value
+NUMBER_OPTIONS = {
+    losskit.adasp_loss: {"temperature": 0.3},
+    losskit.batch_hard_triplet_loss: {"margin": 0.3},
+    losskit.contrastive_loss: {"pos_margin": 0.2, "neg_margin": 1.0},
+    losskit.circle_loss: {"m": 0.25, "gamma": 16.0},
+    losskit.multi_similarity_loss: {"alpha": 2.0, "beta": 40.0, "base": 0.5},
+    losskit.nt_xent_loss: {"temperature": 0.5},
+    losskit.arcface_loss: {"margin": 0.5, "scale": 16.0},
+    losskit.cosface_loss: {"margin": 0.25, "scale": 16.0},
+}
+
+
+@pytest.mark.parametrize("fn", ALL_LOSSES, ids=lambda f: f.__name__)
+def test_numpy_scalar_options_work_on_every_backend(xp, fn):
+    # Issue 20 class 7: a NumPy scalar option is a number wherever a number is accepted.
+    e, y = batch()
+    args = [xp.asarray(a) for a in _inputs(fn, e, y)]
+    opts = NUMBER_OPTIONS[fn]
+    assert set(opts) == {k for k, v in fn.__losskit__.options.items() if isinstance(v, float)}
+    ref = xp.np(xp.call(fn, *args, **opts))
+    for cast in (np.float64, np.float32, float):
+        for name in opts:
+            out = xp.call(fn, *args, **{**opts, name: cast(opts[name])})
+            np.testing.assert_allclose(xp.np(out), ref, rtol=1e-6, err_msg=f"{name}={cast.__name__}")
+    out = xp.call(fn, *args, **{**opts, next(iter(opts)): np.int64(1)})  # integers are numbers too
+    assert np.isfinite(xp.np(out))
+
+
+FLAGS = [
+    (losskit.batch_hard_triplet_loss, "normalize"),
+    (losskit.batch_hard_triplet_loss, "soft"),
+    (losskit.contrastive_loss, "normalize"),
+    (losskit.pairwise_distance, "squared"),
+]
+
+
+@pytest.mark.parametrize("fn, name", FLAGS, ids=lambda v: getattr(v, "__name__", v))
+def test_flags_accept_only_bools(fn, name):
+    # Issue 20 class 6: every flag goes through the one bool check.
+    e, y = batch()
+    args = (e,) if fn is losskit.pairwise_distance else (e, y)
+    for bad in ("False", 0, 1, None, np.bool_(True), np.array(True)):
+        with pytest.raises(TypeError, match=f"{name}: expected a bool, got"):
+            fn(*args, **{name: bad})
+    for good in (True, False):
+        assert np.all(np.isfinite(fn(*args, **{name: good})))
+
+
+# ----------------------------------------------------------------------------------------
+# the local-anchor form (losskit.torch.distributed's "local_anchors" mode)
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", PAIR_LOSSES, ids=lambda f: f.__name__)
+def test_local_anchor_loss_is_the_loss_on_the_whole_batch(xp, fn):
+    assert fn.__name__ in ml.LOCAL_ANCHOR_LOSSES
+    e, y = batch()
+    ee, yy = xp.asarray(e), xp.asarray(y)
+    opts = OPTS[fn.__name__]
+    tol = 2e-5 if xp.float_dtype == "float32" else 1e-10
+    whole = xp.call(lambda a, b: ml.local_anchor_loss(fn, a, b, a, b, offset=0, **opts), ee, yy)
+    xp.assert_close(whole, xp.np(xp.call(fn, ee, yy, **opts)), rtol=tol, atol=1e-7)
+    if fn is losskit.adasp_loss:
+        return  # its per-sample shares divide by the anchors of an identity
+    # per-anchor (or per-row) values of a slice are the rows of the full batch's
+    full = xp.np(xp.call(fn, ee, yy, reduction="none", **opts))
+    rows = xp.np(xp.call(lambda a, b, r, s: ml.local_anchor_loss(fn, a, b, r, s, offset=3, reduction="none", **opts),
+                         ee[3:7, ...], yy[3:7], ee, yy))
+    np.testing.assert_allclose(rows, full[3:7], rtol=tol, atol=1e-7)
+
+
+def test_local_anchor_loss_rejects_bad_arguments():
+    e, y = batch()
+    with pytest.raises(ValueError, match="loss: expected one of the losskit pair losses"):
+        ml.local_anchor_loss(losskit.arcface_loss, e, y, e, y, offset=0)
+    with pytest.raises(ValueError, match=r"offset: expected an int <= 5"):
+        ml.local_anchor_loss(losskit.nt_xent_loss, e[:4], y[:4], e, y, offset=6)
+    with pytest.raises(TypeError, match="offset: expected an int"):
+        ml.local_anchor_loss(losskit.nt_xent_loss, e[:4], y[:4], e, y, offset=1.0)
+    with pytest.raises(TypeError, match="nt_xent_loss: unexpected options margin"):
+        ml.local_anchor_loss(losskit.nt_xent_loss, e, y, e, y, offset=0, margin=0.1)
+    with pytest.raises(ValueError, match="temperature: expected a number > 0"):
+        ml.local_anchor_loss(losskit.nt_xent_loss, e, y, e, y, offset=0, temperature=0.0)
 
 
 hypothesis = pytest.importorskip("hypothesis")

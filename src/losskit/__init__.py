@@ -75,7 +75,7 @@ from .boxes import wiou_update_mean
 from .boxes import nwd_loss
 from .boxes import piou_loss
 
-# --- metric learning (losskit/metric_learning.py) ---
+# --- metric learning (losskit/metric_learning/) ---
 from .metric_learning import adasp_loss
 from .metric_learning import arcface_loss
 from .metric_learning import batch_hard_triplet_loss

@@ -29,6 +29,8 @@ from typing import Any, Callable
 import torch
 import torch.distributed as dist
 
+from ..metric_learning import LOCAL_ANCHOR_LOSSES, local_anchor_loss
+
 __all__ = ["is_distributed", "all_gather_with_grad", "all_reduce_with_grad", "GlobalBatchLoss"]
 
 MODES = ("exact", "local_anchors")
@@ -217,24 +219,19 @@ class GlobalBatchLoss(torch.nn.Module):
         return self._local_anchors(embeddings, labels, sizes, args, options)
 
     def _local_anchors(self, embeddings, labels, sizes, args, options):
-        from .. import metric_learning as ml
-        from .._xp import namespace
-
         fn, opts = _function_and_options(self.loss, options)
-        form = ml._ANCHOR_FORMS.get(getattr(fn, "__name__", ""))
-        if form is None:
-            if getattr(fn, "__name__", "") in ("arcface_loss", "cosface_loss"):
+        name = getattr(fn, "__name__", "")
+        if name not in LOCAL_ANCHOR_LOSSES:
+            if name in ("arcface_loss", "cosface_loss"):
                 return self.loss(embeddings, labels, *args, **options)
             raise ValueError(
                 "mode: 'local_anchors' supports the losskit pair losses "
-                f"({', '.join(sorted(ml._ANCHOR_FORMS))}), got {getattr(fn, '__name__', fn)!r}"
+                f"({', '.join(LOCAL_ANCHOR_LOSSES)}), got {getattr(fn, '__name__', fn)!r}"
             )
         # Validate exactly as the full-batch call would (shapes, dtypes, options), on an
-        # empty slice so that it costs nothing.
+        # empty slice so that it costs nothing, before any collective.
         fn(embeddings[:0], labels[:0], **opts)
-        xp = namespace(embeddings, labels)
-        q = ml._check_batch(embeddings, labels, xp)
-        all_e = _AllGatherWithGrad.apply(q, sizes, self.group) if q.requires_grad else _gather(q, sizes, self.group)
+        all_e = _AllGatherWithGrad.apply(embeddings, sizes, self.group) if embeddings.requires_grad else _gather(embeddings, sizes, self.group)
         all_y = _gather(labels, sizes, self.group)
         offset = sum(sizes[: dist.get_rank(self.group)])
-        return form(q, labels, all_e, all_y, offset, xp=xp, **opts)
+        return local_anchor_loss(fn, embeddings, labels, all_e, all_y, offset=offset, **opts)

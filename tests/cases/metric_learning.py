@@ -1,0 +1,285 @@
+"""Case-table rows of the metric-learning family (see ``tests/cases/__init__.py``).
+
+Every expected value is derived by hand (with ``math`` on the formula) in ``why``; none was
+produced by losskit. Pair losses take ``(embeddings, labels)``; ArcFace and CosFace also
+the (C, D) class-centre weight. Cases named ``fast-...`` are ordinary random batches: on
+torch every pair loss computes the Gram matrix of its batch with itself, the fast path
+``metric_learning.torch_self_gram`` (``tests/test_fast_paths.py`` pins it on every case).
+
+Reductions: ``expected`` is the ``reduction="none"`` output; ``mean`` is given where the
+loss's mean is not the plain mean of it (AdaSP: over identities; triplet and contrastive:
+over the non-zero terms, PML's AvgNonZeroReducer; NT-Xent: over positive pairs).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import losskit
+
+from . import Bad, Case, Identity, LossCases
+
+SP = lambda x: math.log1p(math.exp(x))  # noqa: E731  softplus
+
+# Two identities whose two samples coincide: s = 1 within an identity, 0 across.
+E_ORTH = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+Y_ORTH = np.array([0, 0, 1, 1])
+# Points 0, 1 | 3, 4 on a line.
+E_LINE = np.array([[0.0], [1.0], [3.0], [4.0]])
+Y_LINE = Y_ORTH
+# Three points on a line, two of identity 0.
+E_3 = np.array([[0.0], [1.0], [3.0]])
+Y_3 = np.array([0, 0, 1])
+# Issue 20 class 3: zero, duplicate and collinear embeddings. Normalised: z0 = z1 = 0,
+# a = (0.6, 0.8), b = (0, 1), c = (0.6, 0.8) (c = 2 a: collinear, a duplicate direction).
+E_TIE = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0], [0.0, 2.0], [6.0, 8.0]])
+Y_TIE = np.array([0, 0, 1, 1, 0])
+R04 = math.sqrt(0.4)  # |a - b| = |b - c| = sqrt(0.6^2 + 0.2^2)
+# One sample per identity.
+E_DISTINCT = np.random.default_rng(13).normal(size=(4, 3))
+Y_DISTINCT = np.array([0, 1, 2, 3])
+# Random batches: gradients away from kinks and ties (G), the fast-path inputs (F).
+_rng = np.random.default_rng(10)
+G_E, G_Y = _rng.normal(size=(7, 3)), np.array([0, 1, 0, 2, 1, 0, 2])
+F_E = np.random.default_rng(20).normal(size=(12, 5))
+F_Y = np.array([3, 0, 1, 3, 2, 0, 1, 2, 3, 0, 2, 1])
+# Pre-normalised rows: normalize=True changes nothing.
+_u = np.random.default_rng(21).normal(size=(8, 4))
+E_UNIT = _u / np.linalg.norm(_u, axis=1, keepdims=True)
+Y_UNIT = np.array([0, 1, 0, 1, 2, 2, 0, 1])
+# Bad-input batch.
+B_E = np.random.default_rng(14).normal(size=(5, 4))
+B_Y = np.array([0, 1, 2, 1, 0])
+EMPTY = (np.zeros((0, 4)), np.zeros((0,), dtype=np.int64))
+# ArcFace / CosFace
+W2 = np.array([[1.0, 0.0], [0.0, 1.0]])
+_rw = np.random.default_rng(11)
+M_E, M_W, M_Y = _rw.normal(size=(4, 3)), _rw.normal(size=(3, 3)), np.array([0, 2, 1, 2])
+
+
+def _batch_bad(fn_name, extra=()):
+    """Bad inputs every pair loss shares (shapes, dtypes, reduction)."""
+    return [
+        Bad((B_E, B_Y), {"reduction": "avg"}, ValueError, "reduction: expected one of 'mean', 'sum', 'none', got 'avg'", id="reduction"),
+        Bad((B_E[0], B_Y), error=ValueError, match="embeddings: expected a 2-D array", id="embeddings-1d"),
+        Bad((B_E, B_Y * 1.0), error=TypeError, match="labels: expected an integer array", id="float-labels"),
+        Bad((B_E, B_Y[:3]), error=ValueError, match=r"labels: expected shape \(5,\) to match embeddings' batch size", id="labels-shape"),
+        Bad((B_Y, B_Y), error=TypeError, match="embeddings: expected a floating-point array", id="int-embeddings"),
+        Bad(([[0.0, 1.0]], B_Y[:1]), error=TypeError, match="embeddings: expected an array", id="list"),
+        *extra,
+    ]
+
+
+def _margin_bad(extra=()):
+    return [
+        Bad((B_E, B_Y, np.ones((3, 2))), error=ValueError, match=r"weight: expected shape \(num_classes, 4\)", id="weight-shape"),
+        Bad((B_E, B_Y, np.ones((2, 4))), error=ValueError, match=r"labels: expected class indices in \[0, 1\]", id="labels-range"),
+        Bad((B_E, B_Y, np.ones(4)), error=ValueError, match="weight: expected a 2-D array", id="weight-1d"),
+        Bad((B_E, B_Y, np.ones((3, 4))), {"reduction": "avg"}, ValueError, "reduction: expected one of", id="reduction"),
+        Bad((B_E, B_Y * 1.0, np.ones((3, 4))), error=TypeError, match="labels: expected an integer array", id="float-labels"),
+        *extra,
+    ]
+
+
+_L4E = math.log1p(4 / math.e)
+_L16E = math.log1p(16 / math.e)
+# tau = 0.1 on E_ORTH: s_H = 1 - 0.1 log 4 >= 0, s_LH = 1, a = 2 s_H / (s_H + 1).
+_SH = 1 - 0.1 * math.log(4)
+_A = 2 * _SH / (_SH + 1)
+_L01 = math.log1p(4 * math.exp(-(_A * _SH + (1 - _A)) / 0.1))
+_ADASP_WHY = ("tau = 1: s_H = -log(4 e^-1) = 1 - log 4 < 0 so a = 0, s_p = s_LH; m_i = -log(2 e^-1) = "
+              "1 - log 2, s_LH = log(2 e^(1 - log 2)) = 1; N = log(4 e^0) = log 4; L_c = log(1 + 4/e); "
+              "none: each of the K = 2 samples holds L_c / 2; mean over the 2 identities")
+
+_TRIPLET_WHY = ("inner anchors (1 and 3): farthest positive at 1, nearest negative at 2: 1 - 2 + 1.5 = 0.5; "
+                "outer anchors: 1 - 3 + 1.5 < 0 -> 0, left out of the mean")
+
+_V_NT = math.log1p(2 / math.e)
+_CIRCLE = math.log1p(2 * math.exp(-0.5))
+_MS = math.log1p(math.exp(-0.5)) + math.log1p(2 * math.exp(-0.5))
+
+# contrastive on E_TIE with the defaults (pos_margin 0, neg_margin 1, normalised):
+# positives z0-z1 d = 0 (tie: 0), z0-c, z1-c d = 1 (1 each), a-b d = R04; negatives
+# z-a, z-b d = 1 = neg_margin (tie: 0), c-a d = 0 (1), c-b d = R04 (1 - R04).
+_TIE = np.array([
+    [0.0, 0.0, 0.0, 0.0, 1.0],
+    [0.0, 0.0, 0.0, 0.0, 1.0],
+    [0.0, 0.0, 0.0, R04, 1.0],
+    [0.0, 0.0, R04, 0.0, 1 - R04],
+    [1.0, 1.0, 1.0, 1 - R04, 0.0],
+])
+_TIE_MEAN = (4 * 1.0 + 2 * R04) / 6 + (2 * 1.0 + 2 * (1 - R04)) / 4
+
+CASES = [
+    LossCases(
+        "adasp_loss",
+        cases=[
+            Case((E_ORTH, Y_ORTH), {"temperature": 1.0}, expected=[_L4E / 2] * 4, mean=_L4E, why=_ADASP_WHY, id="hand-adasp"),
+            Case((E_ORTH, Y_ORTH), {"temperature": 1.0, "variant": "sp-lh"}, expected=[_L4E / 2] * 4, mean=_L4E,
+                 why="SP-LH: s_p = s_LH = 1 (see hand-adasp): log(1 + 4/e)", id="hand-sp-lh"),
+            Case((E_ORTH, Y_ORTH), {"temperature": 1.0, "variant": "sp-h"}, expected=[_L16E / 2] * 4, mean=_L16E,
+                 why="SP-H: s_p = s_H = 1 - log 4: log(1 + e^(log 4 - (1 - log 4))) = log(1 + 16/e)", id="hand-sp-h"),
+            Case((E_ORTH, Y_ORTH), {"temperature": 0.1}, expected=[_L01 / 2] * 4, mean=_L01, grad=False,
+                 why="tau = 0.1: s_H = 1 - 0.1 log 4 >= 0, the adaptive weight is live: a = 2 s_H / (s_H + 1), "
+                     "s_p = a s_H + (1 - a), N = log 4 + 0 -> log(1 + 4 e^(-s_p / 0.1)) (a detached: no gradient check)",
+                 id="hand-adaptive"),
+            Case((G_E, G_Y), {"temperature": 0.3, "variant": "sp-lh"}, id="grad"),
+            Case((F_E, F_Y), {"temperature": 0.2}, grad=False, id="fast-random"),
+        ],
+        bad=_batch_bad("adasp_loss", [
+            Bad((B_E, B_Y), {"temperature": 0.0}, ValueError, "temperature: expected a number > 0", id="temperature-0"),
+            Bad((B_E, B_Y), {"variant": "sp"}, ValueError, "variant: expected one of 'adasp'", id="variant"),
+            Bad((B_E, B_Y), {"temperature": "0.1"}, TypeError, "temperature: expected a real number, got str", id="temperature-str"),
+        ]),
+        empty=EMPTY,
+        identities=[Identity((E_DISTINCT, Y_DISTINCT), rhs=losskit.adasp_loss,
+                             options={"temperature": 0.2, "variant": "sp-h"}, rhs_options={"temperature": 0.2, "variant": "sp-lh"},
+                             why="one sample per identity: the self-pair is the only positive, s_H = s_LH = 1", id="sph-eq-splh")],
+    ),
+    LossCases(
+        "batch_hard_triplet_loss",
+        cases=[
+            Case((E_LINE, Y_LINE), {"margin": 1.5, "normalize": False}, expected=[0.0, 0.5, 0.5, 0.0], mean=0.5,
+                 why=_TRIPLET_WHY, id="hand"),
+            Case((E_LINE, Y_LINE), {"margin": 1.5, "normalize": False, "soft": True},
+                 expected=[SP(-0.5), SP(0.5), SP(0.5), SP(-0.5)],
+                 why="soft: softplus of the violations -0.5, 0.5, 0.5, -0.5; every anchor counts", id="soft"),
+            Case((E_LINE, Y_LINE), {"margin": 0.5, "normalize": False}, expected=[0.0] * 4, grad=False,
+                 why="margin 0.5: 1 - 2 + 0.5 < 0 for every anchor: nothing non-zero to average -> 0", id="margin-small"),
+            Case((E_ORTH, Y_ORTH), {"margin": 1.5, "distance": "cosine"}, expected=[0.5] * 4, grad=False,
+                 why="cosine: s_ap = 1, s_an = 0 -> [0 - 1 + 1.5]_+ = 0.5 (two negatives tie: no gradient check)", id="cosine"),
+            Case((E_LINE, Y_LINE), {"margin": 0.0}, expected=[0.0, 1.0, 0.0, 0.0], mean=1.0, grad=False,
+                 why="normalised: the points become 0 (zero vector), 1, 1, 1. anchor 0: positive at 1, negative at 1 "
+                     "-> a tie, 0; anchor 1: positive at 1 (the zero vector), negative at 0 -> 1; anchors 2, 3: "
+                     "positive at 0, negative at 0 (x1 normalises onto them) -> a tie, 0", id="normalized-ties"),
+            Case((G_E, G_Y), {"margin": 0.5}, id="grad"),
+            Case((F_E, F_Y), {"margin": 0.3}, grad=False, id="fast-random"),
+            Case((F_E, F_Y), {"margin": 0.3, "distance": "cosine"}, grad=False, id="fast-cosine"),
+        ],
+        bad=_batch_bad("batch_hard_triplet_loss", [
+            Bad((B_E, B_Y), {"distance": "l1"}, ValueError, "distance: expected one of 'euclidean', 'cosine'", id="distance"),
+            Bad((B_E, B_Y), {"soft": "yes"}, TypeError, "soft: expected a bool, got str", id="soft-str"),
+            Bad((B_E, B_Y), {"normalize": 1}, TypeError, "normalize: expected a bool, got int", id="normalize-int"),
+            Bad((B_E, B_Y), {"margin": None}, TypeError, "margin: expected a real number, got NoneType", id="margin-none"),
+        ]),
+        empty=EMPTY,
+        identities=[Identity((E_UNIT, Y_UNIT), rhs=losskit.batch_hard_triplet_loss, options={"margin": 0.3},
+                             rhs_options={"margin": 0.3, "normalize": False},
+                             why="unit rows: normalising changes nothing", id="normalize-unit-rows")],
+    ),
+    LossCases(
+        "contrastive_loss",
+        cases=[
+            Case((E_3, Y_3), {"neg_margin": 2.5, "normalize": False}, expected=[[0, 1, 0], [1, 0, 0.5], [0, 0.5, 0]],
+                 mean=1.5, why="positives (0,1),(1,0) at d = 1: [1 - 0]_+ = 1 each; negatives at 3 (0) and 2 (0.5); "
+                               "mean: non-zero mean of positives (1) + of negatives (0.5); sum 1 + 1 + 0.5 + 0.5", id="hand"),
+            Case((E_ORTH, Y_ORTH), {"distance": "cosine", "pos_margin": 1.0, "neg_margin": -0.5},
+                 expected=0.5 * np.kron(1 - np.eye(2), np.ones((2, 2))), mean=0.5, grad=False,
+                 why="cosine: positives at s = 1 with pos_margin 1 are a tie (0, not counted); negatives at 0 "
+                     "with neg_margin -0.5: 0.5 each; mean 0 + 0.5", id="cosine"),
+            Case((E_TIE, Y_TIE), {}, expected=_TIE, mean=_TIE_MEAN, grad=False,
+                 why="defaults (pos_margin 0, neg_margin 1, normalised): z0 = z1 = 0, a = c = (0.6, 0.8), b = (0, 1); "
+                     "positives: z-z d = 0 (tie), z-c d = 1 (1), a-b d = sqrt(0.4); negatives: z-a, z-b d = 1 = "
+                     "neg_margin (tie), c-a d = 0 (1), c-b 1 - sqrt(0.4); mean (4 + 2 sqrt(0.4)) / 6 + "
+                     "(2 + 2 (1 - sqrt(0.4))) / 4, the same terms counted on every backend (issue 20)", id="zero-duplicate-collinear"),
+            Case((G_E, G_Y), {"pos_margin": 0.2, "neg_margin": 1.2}, id="grad"),
+            Case((F_E, F_Y), {"pos_margin": 0.2, "neg_margin": 1.2}, grad=False, id="fast-random"),
+        ],
+        bad=_batch_bad("contrastive_loss", [
+            Bad((B_E, B_Y), {"neg_margin": float("nan")}, ValueError, "neg_margin: expected a finite number", id="nan-margin"),
+            Bad((B_E, B_Y), {"distance": "l1"}, ValueError, "distance: expected one of", id="distance"),
+            Bad((B_E, B_Y), {"normalize": "False"}, TypeError, "normalize: expected a bool, got str", id="normalize-str"),
+        ]),
+        empty=EMPTY,
+        identities=[Identity((E_UNIT, Y_UNIT), rhs=losskit.contrastive_loss, options={"neg_margin": 1.2},
+                             rhs_options={"neg_margin": 1.2, "normalize": False},
+                             why="unit rows: normalising changes nothing", id="normalize-unit-rows")],
+    ),
+    LossCases(
+        "circle_loss",
+        cases=[
+            Case((E_ORTH, Y_ORTH), {"m": 0.25, "gamma": 4.0}, expected=[_CIRCLE] * 4, grad=False,
+                 why="m = 0.25, gamma = 4: alpha_p = [1.25 - 1]_+ = 0.25, alpha_n = [0 + 0.25]_+ = 0.25; logits "
+                     "-4 * 0.25 * (1 - 0.75) = -0.25 (one positive), 4 * 0.25 * (0 - 0.25) = -0.25 (two negatives): "
+                     "log(1 + 2 e^-0.5) (alphas detached: the gradient is checked in test_metric_learning)", id="hand"),
+            Case((F_E, F_Y), {"m": 0.25, "gamma": 16.0}, grad=False, id="fast-random"),
+        ],
+        bad=_batch_bad("circle_loss", [
+            Bad((B_E, B_Y), {"gamma": -1.0}, ValueError, "gamma: expected a number > 0", id="gamma-neg"),
+            Bad((B_E, B_Y), {"m": "0.25"}, TypeError, "m: expected a real number, got str", id="m-str"),
+        ]),
+        empty=EMPTY,
+    ),
+    LossCases(
+        "multi_similarity_loss",
+        cases=[
+            Case((E_ORTH, Y_ORTH), {"alpha": 1.0, "beta": 1.0}, expected=[_MS] * 4,
+                 why="alpha = beta = 1, base 0.5; one positive at s = 1, two negatives at 0: "
+                     "log(1 + e^-(1 - 0.5)) + log(1 + 2 e^(0 - 0.5))", id="hand"),
+            Case((G_E, G_Y), {}, id="grad"),
+            Case((F_E, F_Y), {}, grad=False, id="fast-random"),
+        ],
+        bad=_batch_bad("multi_similarity_loss", [
+            Bad((B_E, B_Y), {"alpha": 0}, ValueError, "alpha: expected a number > 0", id="alpha-0"),
+            Bad((B_E, B_Y), {"base": True}, TypeError, "base: expected a real number, got bool", id="base-bool"),
+        ]),
+        empty=EMPTY,
+    ),
+    LossCases(
+        "nt_xent_loss",
+        cases=[
+            Case((E_ORTH, Y_ORTH), {"temperature": 1.0}, expected=_V_NT * np.kron(np.eye(2), 1 - np.eye(2)), mean=_V_NT,
+                 why="tau = 1: -log(e^1 / (e^1 + 2 e^0)) = log(1 + 2/e) at each of the 4 positive pairs, 0 elsewhere; "
+                     "mean over the positive pairs", id="hand"),
+            Case((E_ORTH[:3], Y_3), {"temperature": 1.0}, expected=math.log1p(1 / math.e) * np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]]),
+                 mean=math.log1p(1 / math.e), why="positives at s = 1, one negative at 0 per anchor, tau = 1: "
+                                                 "-log(e / (e + 1)) = log(1 + 1/e) at the two positive pairs", id="one-negative"),
+            Case((G_E, G_Y), {"temperature": 0.5}, id="grad"),
+            Case((F_E, F_Y), {"temperature": 0.5}, grad=False, id="fast-random"),
+        ],
+        bad=_batch_bad("nt_xent_loss", [
+            Bad((B_E, B_Y), {"temperature": "0.1"}, TypeError, "temperature: expected a real number", id="temperature-str"),
+            Bad((B_E, B_Y), {"temperature": -0.1}, ValueError, "temperature: expected a number > 0", id="temperature-neg"),
+        ]),
+        empty=EMPTY,
+    ),
+    LossCases(
+        "arcface_loss",
+        cases=[
+            Case((np.array([[2.0, 0.0]]), np.array([0]), W2), {"margin": math.pi / 2, "scale": 1.0}, expected=[math.log(2)], grad=False,
+                 why="on its class centre (theta = 0), orthogonal to the other; m = pi/2, s = 1: psi = cos(pi/2) = 0, "
+                     "logits (0, 0): log 2", id="hand"),
+            Case((np.array([[-1.0, 0.0]]), np.array([0]), W2), {"margin": 0.5, "scale": 1.0},
+                 expected=[math.log(math.exp(-1.0 - 0.5 * math.sin(0.5)) + 1.0) - (-1.0 - 0.5 * math.sin(0.5))], grad=False,
+                 why="opposite its class centre: theta = pi > pi - m, the fallback cos(theta) - m sin m = -1 - 0.5 sin 0.5 = t; "
+                     "the other logit 0: log(e^t + e^0) - t", id="fallback"),
+            Case((M_E, M_Y, M_W), {"margin": 0.3, "scale": 4.0}, id="grad"),
+        ],
+        bad=_margin_bad([
+            Bad((B_E, B_Y, np.ones((3, 4))), {"margin": 2.0}, ValueError, "margin: expected a number <=", id="margin-big"),
+            Bad((B_E, B_Y, np.ones((3, 4))), {"scale": "64"}, TypeError, "scale: expected a real number, got str", id="scale-str"),
+        ]),
+        empty=(np.zeros((0, 2)), np.zeros((0,), dtype=np.int64), W2),
+        identities=[Identity((M_E, M_Y, M_W), rhs=losskit.cosface_loss, options={"margin": 0.0, "scale": 4.0},
+                             rhs_options={"margin": 0.0, "scale": 4.0},
+                             why="no margin: both are the scaled cosine softmax cross-entropy", id="margin0-cosface")],
+        why_no_shell="ArcFaceLoss owns its (num_classes, embedding_dim) weight as a parameter; its module test is "
+                     "in tests/test_metric_learning.py",
+    ),
+    LossCases(
+        "cosface_loss",
+        cases=[
+            Case((np.array([[2.0, 0.0]]), np.array([0]), W2), {"margin": 1.0, "scale": 1.0}, expected=[math.log(2)],
+                 why="on its class centre (cos 1), orthogonal to the other (cos 0); m = 1, s = 1: logits (0, 0): log 2", id="hand"),
+            Case((M_E, M_Y, M_W), {"margin": 0.3, "scale": 4.0}, id="grad"),
+        ],
+        bad=_margin_bad([
+            Bad((B_E, B_Y, np.ones((3, 4))), {"scale": 0.0}, ValueError, "scale: expected a number > 0", id="scale-0"),
+        ]),
+        empty=(np.zeros((0, 2)), np.zeros((0,), dtype=np.int64), W2),
+        why_no_shell="CosFaceLoss owns its (num_classes, embedding_dim) weight as a parameter; its module test is "
+                     "in tests/test_metric_learning.py",
+    ),
+]
