@@ -83,11 +83,18 @@ def check_backend(backend: str) -> str:
     return backend
 
 
+# Losses without a per-element form (reduction="none"), which Keras' own reduction and
+# sample_weight need: dice_ce_loss mixes per-(sample, class) Dice terms with per-pixel
+# cross-entropy terms (MONAI's DiceCELoss has no "none" either).
+_NO_ELEMENTWISE = frozenset({"dice_ce_loss"})
+
+
 def _eligible(info, backend: str) -> bool:
     return (
         backend in info.backends
         and len(info.arguments) == 2
         and "reduction" in info.options
+        and info.name not in _NO_ELEMENTWISE
     )
 
 
