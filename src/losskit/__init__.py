@@ -94,6 +94,12 @@ from .rotated_boxes import rotated_box_iou_matrix
 from .rotated_boxes import rotated_box_to_gaussian
 from .rotated_boxes import rotated_iou_loss
 
+# --- image (losskit/image/) ---
+from .image import ms_ssim_l1_loss
+from .image import ms_ssim_loss
+from .image import ssim_loss
+from .image import total_variation_loss
+
 __all__ = sorted(
     name for name, value in globals().items()
     if not name.startswith("_") and callable(value) and not isinstance(value, type)

@@ -25,6 +25,7 @@ _FAMILY_MODULES = (
     "losskit.boxes",
     "losskit.metric_learning",
     "losskit.rotated_boxes",
+    "losskit.image",
 )
 
 # Losses that exist only for PyTorch tensors; listed when torch is installed (looking them up

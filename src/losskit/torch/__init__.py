@@ -69,6 +69,12 @@ from .rotated_boxes import KLDLoss
 from .rotated_boxes import ProbIoULoss
 from .rotated_boxes import RotatedIoULoss
 
+# --- image shells ---
+from .image import MSSSIML1Loss
+from .image import MSSSIMLoss
+from .image import SSIMLoss
+from .image import TotalVariationLoss
+
 # --- metric learning shells ---
 from .metric_learning import AdaSPLoss
 from .metric_learning import ArcFaceLoss
