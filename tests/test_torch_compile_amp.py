@@ -148,6 +148,9 @@ B = {
     "seg_binary_logits_ch": lambda r: (r.standard_normal((2, 1, 5, 5)), _binary(r, (2, 1, 5, 5))),
     # boxes
     "boxes": lambda r: _boxes(r, N),
+    # image: (N, C, H, W) in [0, 1], targets correlated with the inputs
+    "image_pair": lambda r: (lambda x: (x, np.clip(x + 0.1 * r.standard_normal(x.shape), 0.0, 1.0)))(r.random((2, 3, 16, 16))),
+    "image": lambda r: (r.random((2, 3, 8, 8)),),
     # metric learning: 4 identities x 2 samples
     "embeddings": lambda r: (r.standard_normal((8, 5)), np.array([0, 0, 1, 1, 2, 2, 3, 3], dtype=np.int64)),
 }
@@ -164,6 +167,7 @@ _FAMILY_DEFAULTS = {
     ],
     "boxes": ["boxes"],
     "metric_learning": ["embeddings"],
+    "image": ["image_pair", "image"],
 }
 
 # Per loss (function name): the input kinds it is meant for, tried before the family's.
@@ -187,6 +191,10 @@ _PREFERRED = {
 # Required constructor options (keyword-only options without a default), per loss.
 _REQUIRED_OPTIONS = {
     "mpdiou_loss": {"image_size": (20.0, 20.0)},
+    "ssim_loss": {"data_range": 1.0},
+    # two scales and a 3-tap window fit a 16 x 16 image (the defaults need 161 x 161)
+    "ms_ssim_loss": {"data_range": 1.0, "kernel_size": 3, "weights": (0.5, 0.5)},
+    "ms_ssim_l1_loss": {"data_range": 1.0, "kernel_size": 3, "weights": (0.5, 0.5)},
 }
 
 

@@ -26,8 +26,11 @@ def filter_maps(maps: torch.Tensor, window: tuple[float, ...], spatial: int) -> 
     x = maps.reshape((1, b) + sizes)
     w = torch.tensor(window, dtype=maps.dtype, device=maps.device)
     conv = F.conv2d if spatial == 2 else F.conv3d
-    for i in range(spatial):
-        view = [1, 1] + [1] * spatial
-        view[2 + i] = len(window)
-        x = conv(x, w.view(view).expand([b] + view[1:]), groups=b)
+    # Not under autocast's reduced precision: the losses take variances as E[x^2] - mu^2
+    # of these maps, a difference that bfloat16's 8 significand bits would leave as noise.
+    with torch.autocast(maps.device.type, enabled=False):
+        for i in range(spatial):
+            view = [1, 1] + [1] * spatial
+            view[2 + i] = len(window)
+            x = conv(x, w.view(view).expand([b] + view[1:]), groups=b)
     return x.reshape(lead + tuple(x.shape[2:]))
