@@ -164,9 +164,10 @@ def _ms_ssim(x, y, window, weights, c1, c2, shift, xp):
     for j, w in enumerate(weights):
         ssim, cs = _ssim_and_cs(x, y, window, spatial, c1, c2, shift, xp)
         term = ssim if j == len(weights) - 1 else cs
-        # A negative cs (anti-correlated images) has no real fractional power: clamp it at 0,
-        # as piq (and pytorch-msssim) do; safe_pow gives 0 a zero gradient instead of the
-        # 0 * inf = NaN of relu followed by x ** w (pytorch-msssim #7, #11).
+        # A negative cs (anti-correlated images) has no real fractional power (the NaN of
+        # pytorch-msssim #7, #11): clamp it at 0, as piq and pytorch-msssim now do. The
+        # derivative w x^(w - 1) is infinite at the clamped 0; safe_pow gives it 0 there, so
+        # no backend's chain rule can meet 0 * inf.
         term = safe_pow(xp.clip(term, min=0.0), w, xp)
         out = term if out is None else out * term
         if j < len(weights) - 1:
@@ -221,8 +222,9 @@ def ms_ssim_loss(input, target, *, data_range: float, kernel_size: int = 11, sig
         target: images of the same shape and range.
         data_range, kernel_size, sigma, k1, k2, gaussian: as in :func:`ssim_loss`.
         weights: the exponents per scale, finest first (default Wang et al.'s five:
-            0.0448, 0.2856, 0.3001, 0.2363, 0.1333); used as given (piq rescales custom
-            weights to sum 1).
+            0.0448, 0.2856, 0.3001, 0.2363, 0.1333, which sum to 1.0001); used as given.
+            piq's ``MultiScaleSSIMLoss`` rescales them to sum 1 (its defaults too): pass
+            ``weights=tuple(w / sum(MS_SSIM_WEIGHTS) for w in MS_SSIM_WEIGHTS)`` for its values.
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
 
     Returns:
@@ -232,7 +234,9 @@ def ms_ssim_loss(input, target, *, data_range: float, kernel_size: int = 11, sig
     Conventions: MS-SSIM is taken per channel, then averaged over channels (pytorch-msssim,
     piq). A negative :math:`cs_j` (anti-correlated images) has no real fractional power and
     gave NaN in pytorch-msssim (#7, #11): it is clamped at 0, as piq does, with a zero
-    gradient at the clamp, so the loss and its gradient stay finite. pytorch-msssim pads
+    gradient at the clamp, so the loss and its gradient stay finite (the coarsest SSIM is
+    clamped too, as in piq and pytorch-msssim; torchmetrics clamps nothing by default and
+    takes its coarsest SSIM over reflect-padded borders). pytorch-msssim pads
     odd sizes with zeros before pooling, piq replicates the first row and column, and
     torchmetrics drops the last one and pools the channels; for sizes that stay even down
     to the coarsest scale (multiples of 16 for five scales) losskit, pytorch-msssim and piq
