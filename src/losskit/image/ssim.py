@@ -272,8 +272,10 @@ def ms_ssim_loss(input, target, *, data_range: float, kernel_size: int = 11, sig
 def ms_ssim_l1_loss(input, target, *, data_range: float, alpha: float = 0.84, kernel_size: int = 11,
                     sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03, gaussian: bool = True,
                     weights=MS_SSIM_WEIGHTS, reduction: str = "mean"):
-    r"""MS-SSIM + L1 loss of Zhao et al.: MS-SSIM for structure, a Gaussian-weighted L1 for
-    colour and brightness.
+    r"""MS-SSIM + L1 loss of Zhao et al.: MS-SSIM plus a Gaussian-weighted absolute error.
+
+    MS-SSIM keeps structure and the L1 term keeps colour and brightness, which MS-SSIM
+    alone lets drift.
 
     .. math::
 
