@@ -114,6 +114,12 @@ from .preference import orpo_loss
 from .preference import sequence_logprobs
 from .preference import simpo_loss
 
+# --- image (losskit/image/) ---
+from .image import ms_ssim_l1_loss
+from .image import ms_ssim_loss
+from .image import ssim_loss
+from .image import total_variation_loss
+
 __all__ = sorted(
     name for name, value in globals().items()
     if not name.startswith("_") and callable(value) and not isinstance(value, type)

@@ -13,7 +13,7 @@ import inspect
 from typing import Any, Callable
 
 FAMILIES = ("textbook", "regression", "classification", "segmentation", "boxes", "metric_learning",
-            "rotated_boxes", "detection", "distillation", "preference")
+            "rotated_boxes", "detection", "distillation", "preference", "image")
 
 # The array libraries a loss runs on: "array-api" is any other library that follows the
 # array API standard (the tests run it as array_api_strict).

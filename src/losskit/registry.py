@@ -27,6 +27,7 @@ _FAMILY_MODULES = (
     "losskit.detection",
     "losskit.distillation",
     "losskit.preference",
+    "losskit.image",
 )
 
 _by_name: dict[str, LossInfo] = {}

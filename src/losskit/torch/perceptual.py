@@ -20,6 +20,12 @@ Conventions shared by the three modules:
   do not (autocast is turned off for them).
 - ``reduction``: ``"mean"`` over the batch (default), ``"sum"``, or ``"none"`` for the
   per-image losses ``(N,)``.
+
+These are the PyTorch members of the image family (:mod:`losskit.image`), whose
+array-API losses compare images by their pixels rather than by network features:
+:func:`losskit.ssim_loss`, :func:`losskit.ms_ssim_loss`, :func:`losskit.ms_ssim_l1_loss`
+(structural similarity) and :func:`losskit.total_variation_loss` (a smoothness
+regulariser, often added to a perceptual or style loss).
 """
 
 from __future__ import annotations
