@@ -21,6 +21,8 @@ from .regression import PoissonNLLLoss
 from .regression import GaussianNLLLoss
 
 # --- classification shells ---
+from .classification import AsymmetricLoss
+from .classification import AsymmetricSingleLabelLoss
 from .classification import BCELoss
 from .classification import BCEWithLogitsLoss
 from .classification import CrossEntropyLoss

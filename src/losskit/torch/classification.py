@@ -24,6 +24,8 @@ __all__ = [
     "Poly1CrossEntropyLoss",
     "ZeroOneLoss",
     "LinearCrossEntropyLoss",
+    "AsymmetricLoss",
+    "AsymmetricSingleLabelLoss",
 ]
 
 
@@ -94,3 +96,11 @@ class LinearCrossEntropyLoss(LossModule):
     """
 
     function = _clf.linear_cross_entropy
+
+
+class AsymmetricLoss(LossModule):
+    function = _clf.asymmetric_loss
+
+
+class AsymmetricSingleLabelLoss(LossModule):
+    function = _clf.asymmetric_single_label_loss
