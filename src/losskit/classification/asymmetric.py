@@ -65,8 +65,10 @@ def asymmetric_loss(
     eps: float | None = None,
     reduction: str = "mean",
 ) -> Any:
-    r"""Asymmetric loss (ASL) for multi-label logits: focusing that differs for positives
-    and negatives, and a probability margin that discards easy negatives.
+    r"""Asymmetric loss (ASL) for multi-label logits, with a margin on the negatives.
+
+    Focusing that differs for positives and negatives, and a probability margin that
+    discards easy negatives.
 
     .. math::
 

@@ -39,11 +39,13 @@ How (a custom ``torch.autograd.Function``):
 * Nothing is computed for an input that does not need a gradient, and no gradient at all
   when autograd is off (``torch.no_grad``, evaluation).
 
-Where the memory goes (mean/sum, float32): the (T, H) and (V, H) gradients, which any
-method returns, plus one (chunk, V) buffer; ``backward`` hands out ``grad * grad_output``
-out of place (the stored gradients stay valid for ``retain_graph=True``), so for a moment
-it holds the gradients twice. The default budget of the buffer (64 MiB) keeps the forward
-pass's peak below that moment's (measurements: ``benchmarks/bench_linear_cross_entropy.py``).
+Where the memory goes (mean/sum): the (T, H) and (V, H) gradients, which any method
+returns, plus one (chunk, V) buffer (two with soft-capping, at half the chunk) and a few
+(chunk, H) operands. ``backward`` scales the stored gradients in place and hands them to
+autograd when it is the graph's last (no second copy of the (V, H) gradient); under
+``retain_graph=True`` it multiplies out of place, so that the stored gradients stay valid
+for the next backward. The saved log-sum-exp (T,) is kept for ``reduction="none"`` only.
+(The measurements behind the 64 MiB budget: ``benchmarks/bench_linear_cross_entropy.py``.)
 """
 
 from __future__ import annotations

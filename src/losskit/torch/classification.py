@@ -90,9 +90,10 @@ class LinearCrossEntropyLoss(LossModule):
     head's logits without materialising them.
 
     ``forward(hidden, weight, target)``; options are the keyword arguments of
-    ``losskit.torch.linear_cross_entropy`` (``bias`` as a tensor option is a buffer here;
-    pass a trainable bias to the function instead). See its docstring for the formula
-    and conventions.
+    ``losskit.torch.linear_cross_entropy`` (``bias`` and ``class_weight`` as tensor
+    options are buffers here; pass a trainable bias to the function instead; with
+    ``return_lse`` / ``return_z_loss`` the forward returns the function's tuple). See its
+    docstring for the formula and conventions.
     """
 
     function = _clf.linear_cross_entropy
