@@ -143,3 +143,82 @@ def load_ultralytics_losses():
                 sys.modules[n] = m
     return types.SimpleNamespace(DFLoss=mod.DFLoss, VarifocalLoss=mod.VarifocalLoss, KeypointLoss=mod.KeypointLoss,
                                  OKS_SIGMA=metrics.OKS_SIGMA, version=importlib.metadata.version("ultralytics"))
+
+
+# --------------------------------------------------------------------------- timm (issue 16)
+
+
+def _pip_wheel_dirs() -> list[str]:
+    """The local directories pip itself installs from offline: its ``find-links`` and the
+    ``file://`` package indexes, read from pip's environment variables and configuration
+    files (nothing is downloaded, nothing installed)."""
+    import configparser
+    import urllib.parse
+
+    values = [os.environ.get(k, "") for k in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")]
+    files = ["/etc/pip.conf", "/etc/xdg/pip/pip.conf", os.path.expanduser("~/.pip/pip.conf"),
+             os.path.expanduser("~/.config/pip/pip.conf")]
+    if os.environ.get("PIP_CONFIG_FILE"):
+        files.append(os.environ["PIP_CONFIG_FILE"])
+    for path in files:
+        cfg = configparser.ConfigParser()
+        try:
+            cfg.read(path)
+        except configparser.Error:
+            continue
+        for key in ("find-links", "index-url", "extra-index-url"):
+            values.append(cfg.get("global", key, fallback="") or "")
+    dirs = []
+    for entry in " ".join(values).split():
+        path = urllib.parse.urlparse(entry).path if entry.startswith("file:") else entry
+        if os.path.isdir(path):
+            dirs.append(path)
+    return dirs
+
+
+def _find_wheel(dist: str) -> str | None:
+    """A wheel of ``dist`` in pip's local directories: a find-links folder holds the wheel,
+    a simple index ``<index>/<dist>/index.html`` links to it."""
+    import re
+
+    for d in _pip_wheel_dirs():
+        candidates = [os.path.join(d, f) for f in sorted(os.listdir(d))]
+        page = os.path.join(d, dist, "index.html")
+        if os.path.exists(page):
+            with open(page) as f:
+                candidates += [os.path.normpath(os.path.join(d, dist, h.split("#")[0]))
+                               for h in re.findall(r'href="([^"]+\.whl[^"]*)"', f.read())]
+        for path in candidates:
+            if os.path.basename(path).startswith(dist + "-") and path.endswith(".whl") and os.path.exists(path):
+                return path
+    return None
+
+
+def load_timm_asymmetric_loss():
+    """timm's ``AsymmetricLossMultiLabel`` and ``AsymmetricLossSingleLabel`` from
+    ``timm/loss/asymmetric_loss.py`` (it imports only torch).
+
+    timm itself is not installed (it requires torchvision's binary extension): the file is
+    read from an installed timm if there is one, else from the timm wheel in pip's local
+    wheel directories, and executed under a private module name. ``None`` if neither exists.
+    """
+    import zipfile
+
+    member = "timm/loss/asymmetric_loss.py"
+    site = _site_dir("timm")
+    if site is not None and os.path.exists(os.path.join(site, member)):
+        with open(os.path.join(site, member)) as f:
+            source, version = f.read(), importlib.metadata.version("timm")
+    else:
+        wheel = _find_wheel("timm")
+        if wheel is None:
+            return None
+        with zipfile.ZipFile(wheel) as zf:
+            if member not in zf.namelist():
+                return None
+            source = zf.read(member).decode()
+        version = os.path.basename(wheel).split("-")[1]
+    mod = types.ModuleType("_lk_timm_asymmetric_loss")
+    exec(compile(source, f"timm-{version}/{member}", "exec"), mod.__dict__)
+    return types.SimpleNamespace(multi_label=mod.AsymmetricLossMultiLabel, single_label=mod.AsymmetricLossSingleLabel,
+                                 version=version)

@@ -832,3 +832,168 @@ def test_ignore_index_outside_the_label_dtype_ignores_nothing(xp, name):
         fn(xp.asarray(x), xp.asarray(y), ignore_index=2**63)
     out = xp.np(fn(xp.asarray(x), xp.asarray(y), ignore_index=np.int64(3), reduction="none"))
     assert out[1] == 0.0  # a NumPy integer is an int
+
+
+# ----------------------------------------------------------------- asymmetric loss (issue 16)
+# Hand-derived values, bad inputs, identities and the empty batch are in the case table;
+# here: independent float64 closed forms on random batches, the extremes where the
+# reference code gives NaN, and parity with timm (its loss file, read from the wheel).
+
+
+def ref_asymmetric(x, y, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=None, reduction="mean"):
+    """The paper's formula, element by element in float64 (math module only)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    out = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        p = 1.0 / (1.0 + math.exp(-x[i]))
+        pm = max(p - clip, 0.0)
+        logp, logq = math.log(p), math.log(1.0 - pm)
+        if eps is not None:
+            logp, logq = max(logp, math.log(eps)), max(logq, math.log(eps))
+        out[i] = -y[i] * (1.0 - p) ** gamma_pos * logp - (1.0 - y[i]) * pm**gamma_neg * logq
+    return {"none": out, "sum": out.sum(), "mean": out.mean()}[reduction]
+
+
+def ref_asymmetric_single(x, y, gamma_neg=4.0, gamma_pos=1.0, label_smoothing=0.0, reduction="mean"):
+    x = np.asarray(x, np.float64)
+    n, c = x.shape
+    out = np.zeros(n)
+    for i in range(n):
+        logp = _log_softmax_last(x[i])
+        for k in range(c):
+            p = math.exp(logp[k])
+            q = (1.0 - label_smoothing) * (k == y[i]) + label_smoothing / c
+            w = (1.0 - p) ** gamma_pos if k == y[i] else p**gamma_neg
+            out[i] -= q * w * logp[k]
+    return {"none": out, "sum": out.sum(), "mean": out.mean()}[reduction]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("opts", [{}, {"gamma_neg": 2.0, "gamma_pos": 0.0, "clip": 0.0}, {"clip": 0.2, "gamma_pos": 0.5},
+                                  {"eps": 1e-3}])
+def test_asymmetric_loss_batched_matches_reference(xp, reduction, opts):
+    x = RNG.normal(size=(5, 7)) * 2.5
+    y = (RNG.uniform(size=(5, 7)) < 0.4).astype(np.float64)
+    got = run(xp, losskit.asymmetric_loss, x, y, reduction=reduction, **opts)
+    tol = 1e-5 if xp.float_dtype == "float32" else 1e-10
+    np.testing.assert_allclose(got, ref_asymmetric(x, y, reduction=reduction, **opts), rtol=tol, atol=tol)
+
+
+def test_asymmetric_loss_soft_targets_interpolate(xp):
+    x = RNG.normal(size=(3, 4))
+    y = RNG.uniform(size=(3, 4))
+    got = run(xp, losskit.asymmetric_loss, x, y, reduction="none")
+    pos = ref_asymmetric(x, np.ones_like(y), reduction="none")
+    neg = ref_asymmetric(x, np.zeros_like(y), reduction="none")
+    tol = 1e-5 if xp.float_dtype == "float32" else 1e-10
+    np.testing.assert_allclose(got, y * pos + (1 - y) * neg, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("opts", [{}, {"label_smoothing": 0.1}, {"gamma_neg": 1.5, "gamma_pos": 0.5, "label_smoothing": 0.3}])
+def test_asymmetric_single_label_batched_matches_reference(xp, reduction, opts):
+    x = RNG.normal(size=(6, 5)) * 2.0
+    y = RNG.integers(0, 5, size=6)
+    got = run(xp, losskit.asymmetric_single_label_loss, x, y, reduction=reduction, **opts)
+    tol = 1e-5 if xp.float_dtype == "float32" else 1e-10
+    np.testing.assert_allclose(got, ref_asymmetric_single(x, y, reduction=reduction, **opts), rtol=tol, atol=tol)
+    # the class axis last (timm's layout) equals axis 1 on the transposed input
+    got_last = run(xp, losskit.asymmetric_single_label_loss, x, y, reduction=reduction, axis=-1, **opts)
+    np.testing.assert_allclose(got_last, got, rtol=tol, atol=tol)
+
+
+_ASL_EXTREMES = [
+    ("asymmetric_loss", {"gamma_pos": 0.5, "gamma_neg": 0.5, "clip": 0.0}),
+    ("asymmetric_loss", {"gamma_pos": 0.0, "gamma_neg": 4.0, "clip": 0.05}),
+    ("asymmetric_loss", {}),
+    ("asymmetric_single_label_loss", {"gamma_pos": 0.5, "gamma_neg": 0.5, "label_smoothing": 0.1}),
+    ("asymmetric_single_label_loss", {}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("name, opts", _ASL_EXTREMES)
+def test_asymmetric_extreme_logits_finite_loss_and_gradient(name, opts, dtype):
+    # Saturated probabilities (p = 0 or 1 exactly in float32), gammas below 1 and no
+    # clip: where timm's log of clamped probabilities and pow(0, gamma) give NaN
+    # (Alibaba-MIIL/ASL #87, #112), the log-sigmoid forms stay finite.
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([[-200.0, 200.0, 0.0, 40.0], [-40.0, 90.0, -90.0, 1e4]]).to(getattr(torch, dtype))
+    x.requires_grad_(True)
+    if name == "asymmetric_loss":
+        y = torch.tensor([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 0.0]])
+    else:
+        y = torch.tensor([0, 3])
+    out = getattr(losskit, name)(x, y, reduction="sum", **opts)
+    (g,) = torch.autograd.grad(out, x)
+    assert torch.isfinite(out) and torch.isfinite(g).all()
+
+
+def _timm():
+    pytest.importorskip("torch")
+    from peers import load_timm_asymmetric_loss
+
+    timm = load_timm_asymmetric_loss()
+    if timm is None:
+        pytest.skip("timm's asymmetric_loss.py is neither installed nor in pip's local wheels")
+    return timm
+
+
+@pytest.mark.parametrize("opts", [dict(gamma_neg=4, gamma_pos=1, clip=0.05), dict(gamma_neg=2, gamma_pos=0, clip=0.0),
+                                  dict(gamma_neg=1.5, gamma_pos=0.5, clip=0.2), dict(gamma_neg=0, gamma_pos=0, clip=0.1)])
+def test_asymmetric_loss_matches_timm(opts):
+    import torch
+
+    timm = _timm()
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(8, 6, generator=g, dtype=torch.float64) * 3).requires_grad_(True)
+    y = (torch.rand(8, 6, generator=g) < 0.4).double()
+    theirs = timm.multi_label(eps=1e-8, **opts)(x, y)
+    ours = losskit.asymmetric_loss(x, y, reduction="sum", eps=1e-8, **opts)  # timm returns the sum
+    torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(torch.autograd.grad(ours, x)[0], torch.autograd.grad(theirs, x)[0], rtol=1e-12, atol=1e-12)
+    # without timm's clamp the same where the clamp does not bite (moderate logits)
+    torch.testing.assert_close(losskit.asymmetric_loss(x, y, reduction="sum", **opts), theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("opts", [dict(gamma_neg=4, gamma_pos=1, eps=0.1), dict(gamma_neg=4, gamma_pos=1, eps=0.0),
+                                  dict(gamma_neg=2.5, gamma_pos=0.5, eps=0.2)])
+def test_asymmetric_single_label_loss_matches_timm(opts):
+    import torch
+
+    timm = _timm()
+    g = torch.Generator().manual_seed(1)
+    x = (torch.randn(8, 5, generator=g, dtype=torch.float64) * 2).requires_grad_(True)
+    y = torch.randint(0, 5, (8,), generator=g)
+    theirs = timm.single_label(**opts)(x, y)  # mean over samples
+    ours = losskit.asymmetric_single_label_loss(x, y, gamma_neg=opts["gamma_neg"], gamma_pos=opts["gamma_pos"],
+                                                label_smoothing=opts["eps"])
+    torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(torch.autograd.grad(ours, x)[0], torch.autograd.grad(theirs, x)[0], rtol=1e-12, atol=1e-12)
+
+
+def test_timm_gives_nan_where_asymmetric_loss_is_finite():
+    # The defect the log-sigmoid forms fix: a saturated positive with gamma_pos < 1.
+    import torch
+
+    timm = _timm()
+    x = torch.tensor([[200.0, -3.0]], requires_grad=True)
+    y = torch.tensor([[1.0, 0.0]])
+    (g_theirs,) = torch.autograd.grad(timm.multi_label(gamma_pos=0.5, gamma_neg=4, clip=0.05)(x, y), x)
+    (g_ours,) = torch.autograd.grad(losskit.asymmetric_loss(x, y, gamma_pos=0.5, reduction="sum"), x)
+    assert torch.isnan(g_theirs).any()
+    assert torch.isfinite(g_ours).all()
+
+
+def test_asymmetric_torch_shells():
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+
+    x = torch.tensor([[0.3, -1.2, 2.0]])
+    y = torch.tensor([[1.0, 0.0, 0.0]])
+    m = lt.AsymmetricLoss(gamma_neg=3.0, clip=0.1, reduction="sum")
+    torch.testing.assert_close(m(x, y), losskit.asymmetric_loss(x, y, gamma_neg=3.0, clip=0.1, reduction="sum"))
+    assert "gamma_neg=3.0" in repr(m) and "clip=0.1" in repr(m)
+    s = lt.AsymmetricSingleLabelLoss(label_smoothing=0.1)
+    torch.testing.assert_close(s(x, torch.tensor([2])),
+                               losskit.asymmetric_single_label_loss(x, torch.tensor([2]), label_smoothing=0.1))

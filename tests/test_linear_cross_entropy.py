@@ -1,8 +1,11 @@
 """losskit.torch.linear_cross_entropy: equal to matmul + F.cross_entropy (values and
-gradients, every option), without ever materialising the (tokens x vocabulary) logits."""
+gradients, every option: class weights, z-loss, soft-capping, shift, and their
+combinations, written out on the materialised logits), without ever materialising the
+(tokens x vocabulary) logits."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -223,9 +226,9 @@ def test_never_materialises_the_logits(reduction):
 
 
 def test_default_chunk_size_follows_the_memory_budget():
-    # ~256 MiB of one (chunk, V) float32 buffer: V = 32768 -> 2048 tokens.
-    assert default_chunk_size(8192, 32768) == 2048
-    assert default_chunk_size(8192, 32768, itemsize=8) == 1024  # float64
+    # ~64 MiB of one (chunk, V) float32 buffer: V = 32768 -> 512 tokens.
+    assert default_chunk_size(8192, 32768) == 512
+    assert default_chunk_size(8192, 32768, itemsize=8) == 256  # float64, or soft-capping's two buffers
     assert default_chunk_size(10, 32768) == 10  # never more than the tokens
     assert default_chunk_size(0, 32768) == 1
     assert default_chunk_size(10**6, 2**27) == 1  # a gigantic vocabulary: one token at a time
@@ -295,3 +298,260 @@ def test_invalid_arrays_raise():
         linear_cross_entropy(h, w, torch.full_like(t, V))
     with pytest.raises(ValueError, match=r"target: expected class indices in \[0, 8\] or ignore_index=-1, got -2"):
         linear_cross_entropy(h, w, torch.full_like(t, -2), ignore_index=-1)
+
+
+# --------------------------------------------------------------------------- LLM options (issue 16)
+
+
+def _reference_full(h, w, b, t, *, class_weight=None, ignore_index=None, label_smoothing=0.0, z_loss=0.0,
+                    softcap=None, shift=False, reduction="mean"):
+    """Everything written out on the materialised logits: optional shift, the soft-capped
+    logits, F.cross_entropy with the class weights, plus z_loss * lse^2 per kept token
+    (averaged over the kept tokens with "mean")."""
+    if shift:
+        h, t = h[..., :-1, :], t[..., 1:]
+    u = h @ w.T + (b if b is not None else 0)
+    z = softcap * torch.tanh(u / softcap) if softcap is not None else u
+    ign = -100 if ignore_index is None else ignore_index
+    zf, tf = z.reshape(-1, z.shape[-1]), t.reshape(-1)
+    ce = F.cross_entropy(zf, tf, weight=class_weight, ignore_index=ign, label_smoothing=label_smoothing,
+                         reduction=reduction)
+    keep = (tf != ign).to(z.dtype)
+    zterm = z_loss * torch.logsumexp(zf, dim=-1) ** 2 * keep
+    if reduction == "none":
+        return (ce + zterm).reshape(t.shape)
+    if reduction == "sum":
+        return ce + zterm.sum()
+    return ce + zterm.sum() / keep.sum().clamp(min=1)
+
+
+def _data3(seed=0, B=2, S=7, H=H, V=V, dtype=torch.float32, ignore=None):
+    g = torch.Generator().manual_seed(seed)
+    h = torch.randn(B, S, H, generator=g, dtype=torch.float64).to(dtype)
+    w = (torch.randn(V, H, generator=g, dtype=torch.float64) * 0.9).to(dtype)
+    b = torch.randn(V, generator=g, dtype=torch.float64).to(dtype)
+    t = torch.randint(0, V, (B, S), generator=g)
+    if ignore is not None:
+        t[:, ::3] = ignore
+    cw = (torch.rand(V, generator=g, dtype=torch.float64) + 0.25).to(dtype)
+    return h, w, b, t, cw
+
+
+_OPTIONS = {
+    "class_weight": dict(class_weight=True),
+    "z_loss": dict(z_loss=1e-2),
+    "softcap": dict(softcap=2.0),
+    "shift": dict(shift=True),
+    "smoothing": dict(label_smoothing=0.1),
+    "ignore": dict(ignore_index=4),
+}
+# every option alone, every pair, and all of them together
+_COMBOS = [(k,) for k in _OPTIONS] + list(itertools.combinations(_OPTIONS, 2)) + [tuple(_OPTIONS)]
+
+
+def _options(combo, cw):
+    opts = {}
+    for k in combo:
+        opts.update(_OPTIONS[k])
+    if opts.pop("class_weight", False):
+        opts["class_weight"] = cw
+    return opts
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("combo", _COMBOS, ids=["+".join(c) for c in _COMBOS])
+def test_llm_options_match_the_materialised_logits(combo, reduction):
+    h, w, b, t, cw = _data3(ignore=4 if "ignore" in combo else None)
+    opts = _options(combo, cw)
+    upstream = None
+    if reduction == "none":
+        shape = (2, 6) if opts.get("shift") else (2, 7)
+        upstream = torch.randn(shape, generator=torch.Generator().manual_seed(3))
+    out, grads = _grads(
+        lambda h, w, b: linear_cross_entropy(h, w, t, bias=b, reduction=reduction, chunk_size=3, **opts),
+        [h, w, b], upstream)
+    ref, ref_grads = _grads(lambda h, w, b: _reference_full(h, w, b, t, reduction=reduction, **opts),
+                            [h, w, b], upstream)
+    assert out.shape == ref.shape
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    for g, r in zip(grads, ref_grads):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("chunk_size", [1, 5, None])
+def test_every_option_at_once_2d_and_default_chunk(reduction, chunk_size):
+    # (tokens, H) input, no bias, every option on; the default chunk covers all tokens.
+    h, w, _, t, cw = _data3(B=1, S=13, ignore=2)
+    h, t = h[0], t[0]
+    opts = dict(class_weight=cw, ignore_index=2, label_smoothing=0.2, z_loss=1e-3, softcap=1.5, shift=True)
+    upstream = torch.randn(12, generator=torch.Generator().manual_seed(5)) if reduction == "none" else None
+    out, grads = _grads(lambda h, w: linear_cross_entropy(h, w, t, reduction=reduction, chunk_size=chunk_size, **opts),
+                        [h, w], upstream)
+    ref, ref_grads = _grads(lambda h, w: _reference_full(h, w, None, t, reduction=reduction, **opts), [h, w], upstream)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    for g, r in zip(grads, ref_grads):
+        torch.testing.assert_close(g, r, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_gradcheck_float64_every_option(reduction):
+    h, w, b, t, cw = _data3(B=2, S=4, H=3, V=5, dtype=torch.float64, ignore=1)
+    leaves = [x.clone().requires_grad_(True) for x in (h, w, b)]
+    assert torch.autograd.gradcheck(
+        lambda h, w, b: linear_cross_entropy(
+            h, w, t, bias=b, reduction=reduction, class_weight=cw, z_loss=0.05, softcap=1.5, shift=True,
+            label_smoothing=0.1, ignore_index=1, chunk_size=3,
+        ),
+        leaves,
+    )
+
+
+def test_shift_none_shape_and_no_copy_of_hidden():
+    h, w, b, t, _ = _data3(B=3, S=5)
+    out = linear_cross_entropy(h, w, t, bias=b, shift=True, reduction="none")
+    assert out.shape == (3, 4)  # (batch, seq - 1)
+    torch.testing.assert_close(out, _reference_full(h, w, b, t, shift=True, reduction="none"), rtol=1e-5, atol=1e-6)
+    # the shifted hidden states are never copied: no (batch * (seq - 1), H) tensor is made
+    # from hidden (the recorder sees every tensor an op produces)
+    with _LargestShapes() as mode:
+        linear_cross_entropy(h.requires_grad_(True), w, t, bias=b, shift=True, chunk_size=2).backward()
+    assert (3 * 4, H) not in mode.shapes and (3, 4, H) not in mode.shapes
+    # the first target is never read (only target[..., 1:]): it may be anything in range
+    t2 = t.clone()
+    t2[:, 0] = 0
+    torch.testing.assert_close(linear_cross_entropy(h, w, t2, bias=b, shift=True, reduction="none"), out.detach())
+
+
+class _LargestShapes(TorchDispatchMode):
+    """Records the shapes of the tensors every aten op produces."""
+
+    def __init__(self):
+        super().__init__()
+        self.shapes = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for o in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(o, torch.Tensor):
+                self.shapes.add(tuple(o.shape))
+        return out
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_return_lse_and_z_loss(reduction):
+    h, w, b, t, cw = _data3(ignore=4)
+    opts = dict(bias=b, ignore_index=4, z_loss=1e-2, softcap=3.0, class_weight=cw, reduction=reduction)
+    loss, lse, zl = linear_cross_entropy(h, w, t, return_lse=True, return_z_loss=True, chunk_size=4, **opts)
+    z = 3.0 * torch.tanh((h @ w.T + b) / 3.0)
+    ref_lse = torch.logsumexp(z, dim=-1)
+    torch.testing.assert_close(lse, ref_lse, rtol=1e-5, atol=1e-6)  # every token, ignored ones too
+    keep = (t != 4).float()
+    per = 1e-2 * ref_lse**2 * keep
+    expect_z = {"none": per, "sum": per.sum(), "mean": per.sum() / keep.sum()}[reduction]
+    torch.testing.assert_close(zl, expect_z, rtol=1e-5, atol=1e-7)
+    assert not lse.requires_grad and not zl.requires_grad
+    # the order of the tuple, and the loss unchanged by the flags
+    only_lse = linear_cross_entropy(h, w, t, return_lse=True, chunk_size=4, **opts)
+    only_z = linear_cross_entropy(h, w, t, return_z_loss=True, chunk_size=4, **opts)
+    torch.testing.assert_close(only_lse[1], lse)
+    torch.testing.assert_close(only_z[1], zl)
+    torch.testing.assert_close(only_z[0], linear_cross_entropy(h, w, t, chunk_size=4, **opts))
+    # with shift: lse per predicting position, (batch, seq - 1)
+    _, lse_s = linear_cross_entropy(h, w, t, return_lse=True, shift=True, **opts)
+    torch.testing.assert_close(lse_s, ref_lse[:, :-1], rtol=1e-5, atol=1e-6)
+    # z_loss = 0: the returned term is 0
+    assert torch.all(linear_cross_entropy(h, w, t, return_z_loss=True, reduction=reduction)[1] == 0)
+
+
+def test_gradients_through_the_returned_lse_are_not_supported_but_the_loss_trains():
+    h, w, b, t, _ = _data3()
+    h.requires_grad_(True)
+    loss, lse = linear_cross_entropy(h, w, t, bias=b, return_lse=True, z_loss=1e-2)
+    loss.backward()
+    ref_h = h.detach().clone().requires_grad_(True)
+    _reference_full(ref_h, w, b, t, z_loss=1e-2).backward()
+    torch.testing.assert_close(h.grad, ref_h.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_class_weight_all_zero_mean_is_zero_not_nan():
+    h, w, b, t, _ = _data3()
+    h.requires_grad_(True)
+    out = linear_cross_entropy(h, w, t, class_weight=torch.zeros(V))
+    assert out.item() == 0.0
+    (g,) = torch.autograd.grad(out, h)
+    assert torch.all(g == 0)
+
+
+# The documented half-precision tolerance: half inputs against the same call on the
+# float32 (unrounded) inputs; the difference is the inputs' own rounding.
+_HALF_RTOL = {torch.bfloat16: 1e-2, torch.float16: 3e-3}
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_half_inputs_every_option_finite_and_within_the_documented_tolerance(dtype, reduction):
+    g = torch.Generator().manual_seed(11)
+    B, S, H_, V_ = 2, 16, 32, 257
+    h = torch.randn(B, S, H_, generator=g)
+    w = torch.randn(V_, H_, generator=g) / H_**0.5
+    t = torch.randint(0, V_, (B, S), generator=g)
+    cw = torch.rand(V_, generator=g) + 0.5
+    opts = dict(class_weight=cw, z_loss=1e-4, softcap=30.0, shift=True, label_smoothing=0.1, reduction=reduction)
+    hh, wh = h.to(dtype).requires_grad_(True), w.to(dtype).requires_grad_(True)
+    out = linear_cross_entropy(hh, wh, t, chunk_size=7, **opts)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    out.sum().backward()
+    assert hh.grad.dtype == dtype and torch.isfinite(hh.grad).all() and torch.isfinite(wh.grad).all()
+    ref = linear_cross_entropy(h, w, t, chunk_size=7, **opts)
+    torch.testing.assert_close(out, ref, rtol=_HALF_RTOL[dtype], atol=0)
+    # and exactly the float32 computation on the rounded inputs
+    rounded = linear_cross_entropy(h.to(dtype).float(), w.to(dtype).float(), t, chunk_size=7, **opts)
+    torch.testing.assert_close(out, rounded, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_never_materialises_the_logits_with_softcap_and_shift(reduction):
+    B, S, H_, V_, chunk = 4, 16, 8, 50, 16
+    h, w, b, t, cw = _data3(B=B, S=S, H=H_, V=V_)
+    h.requires_grad_(True)
+    w.requires_grad_(True)
+    with _LargestTensor() as mode:
+        out = linear_cross_entropy(h, w, t, bias=b, class_weight=cw, z_loss=1e-3, softcap=2.0, shift=True,
+                                   reduction=reduction, chunk_size=chunk)
+        out.sum().backward()
+    assert mode.largest <= max(chunk * V_, V_ * H_, B * S * H_) < B * S * V_
+
+
+def test_backward_hands_over_the_stored_gradients_and_matches():
+    # A plain backward (no retain_graph) scales the stored gradients in place and hands
+    # them over; the values equal the reference, and a later call starts afresh.
+    h, w, b, t, cw = _data3()
+    for _ in range(2):
+        hh, ww = h.clone().requires_grad_(True), w.clone().requires_grad_(True)
+        (2.5 * linear_cross_entropy(hh, ww, t, bias=b, class_weight=cw, z_loss=1e-2)).backward()
+        rh, rw = h.clone().requires_grad_(True), w.clone().requires_grad_(True)
+        (2.5 * _reference_full(rh, rw, b, t, class_weight=cw, z_loss=1e-2)).backward()
+        torch.testing.assert_close(hh.grad, rh.grad, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(ww.grad, rw.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_compiles_fullgraph_with_llm_options():
+    h, w, b, t, cw = _data3()
+    opts = dict(bias=b, class_weight=cw, z_loss=1e-2, softcap=2.0, shift=True, ignore_index=4, chunk_size=4)
+    torch._dynamo.reset()
+    fn = torch.compile(lambda h, w: linear_cross_entropy(h, w, t, **opts), fullgraph=True, backend="aot_eager")
+    out, grads = _grads(fn, [h, w])
+    ref, ref_grads = _grads(lambda h, w: linear_cross_entropy(h, w, t, **opts), [h, w])
+    torch.testing.assert_close(out, ref, rtol=1e-6, atol=1e-6)
+    for g, r in zip(grads, ref_grads):
+        torch.testing.assert_close(g, r, rtol=1e-6, atol=1e-6)
+
+
+def test_signature_names_the_integrations_detect():
+    import inspect
+
+    params = inspect.signature(linear_cross_entropy).parameters
+    for name in ("softcap", "shift", "z_loss", "class_weight", "return_lse", "return_z_loss", "label_smoothing",
+                 "ignore_index", "bias", "reduction", "chunk_size"):
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name

@@ -42,6 +42,8 @@ from .classification import focal_loss
 from .classification import poly1_cross_entropy
 from .classification import zero_one_loss
 from .classification import linear_cross_entropy
+from .classification import asymmetric_loss
+from .classification import asymmetric_single_label_loss
 
 # --- segmentation (losskit/segmentation/) ---
 from .segmentation import dice_ce_loss

@@ -139,6 +139,8 @@ HINGE, SQ = [0.0, 0.5, 2.0, 1.25], [0.0, 0.25, 4.0, 1.5625]
 HW = np.array([1.0, 2.0, 0.0, 1.0])
 LSE = math.log(math.e + 2)  # log-sum-exp of the logits [1, 0, 0] and [0, 1, 0]
 LH = np.array([[1.0, 0.0], [0.0, 1.0]])
+TANH1 = math.tanh(1.0)
+TLSE = math.log(math.exp(TANH1) + 2)  # log-sum-exp of the soft-capped logits [tanh 1, 0, 0]
 LW = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
 P_UNB = math.exp(2.0) / (math.e + math.exp(2.0) + math.exp(0.5))  # softmax([1, 2, 0.5])_1
 
@@ -423,6 +425,25 @@ CASES += [
                  why="smoothing 0.3 mixes in the uniform target: 0.3 (lse - mean z), mean z = 1/3 on both rows", id="smoothing"),
             Case((LH, LW, np.array([0, -1])), {"ignore_index": -1, "bias": np.array([0.0, 0.0, 0.0])}, expected=[LSE - 1, 0.0],
                  mean=LSE - 1, grad=False, why="the ignored token gives 0 and leaves the mean (one token kept)", id="ignore"),
+            Case((LH, LW, np.array([0, 2])), {"z_loss": 0.1}, expected=[LSE - 1 + 0.1 * LSE**2, LSE + 0.1 * LSE**2],
+                 why="PaLM's z-loss adds z_loss * lse^2 per token: lse = log(e + 2) on both rows", grad=False, id="z-loss"),
+            Case((LH, LW, np.array([0, 2])), {"class_weight": np.array([2.0, 1.0, 0.5])},
+                 expected=[2.0 * (LSE - 1), 0.5 * LSE], mean=(2.0 * (LSE - 1) + 0.5 * LSE) / 2.5,
+                 why="class weights scale each token by its target's weight (2 and 0.5); the mean divides by "
+                     "their sum 2.5, as F.cross_entropy", grad=False, id="class-weight"),
+            Case((LH, LW, np.array([0, 2])), {"softcap": 1.0}, expected=[TLSE - TANH1, TLSE],
+                 why="soft-capping at s = 1: logits tanh([1, 0, 0]) = [tanh 1, 0, 0] (and [0, tanh 1, 0]); "
+                     "lse = log(e^tanh(1) + 2), losses lse - tanh 1 and lse - 0", grad=False, id="softcap"),
+            Case((np.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]]), LW, np.array([[1, 0, 2]])), {"shift": True},
+                 expected=[[LSE - 1, LSE]],
+                 why="shift: position 0 (e1, logits [1, 0, 0]) predicts target[1] = 0: lse - 1; position 1 (e2, "
+                     "logits [0, 1, 0]) predicts target[2] = 2: lse; the last position predicts nothing, so "
+                     "reduction='none' has shape (batch, seq - 1) = (1, 2)", grad=False, id="shift"),
+            Case((LH, LW, np.array([0, 2])), {"z_loss": 0.1, "softcap": 1.0, "class_weight": np.array([2.0, 1.0, 0.5])},
+                 expected=[2.0 * (TLSE - TANH1) + 0.1 * TLSE**2, 0.5 * TLSE + 0.1 * TLSE**2],
+                 mean=(2.0 * (TLSE - TANH1) + 0.5 * TLSE) / 2.5 + 0.1 * TLSE**2,
+                 why="all three: the weighted CE of the soft-capped logits plus the unweighted z-loss; the mean "
+                     "divides the CE by the weight sum 2.5 and the z-loss by the 2 kept tokens", grad=False, id="combined"),
         ],
         bad=[
             Bad((LH, LW, np.array([0, 2])), {"reduction": "avg"}, ValueError, "reduction: expected one of", id="reduction"),
@@ -437,7 +458,90 @@ CASES += [
             Bad((LH.astype(np.int64), LW, np.array([0, 2])), error=TypeError, match="hidden: expected a floating-point tensor", id="int-hidden"),
             Bad((LH[:, :1], LW, np.array([0, 2])), error=ValueError, match="hidden: expected a last dimension of 2", id="hidden-width"),
             Bad((LH, LW, np.array([0, 3])), error=ValueError, match=r"target: expected class indices in \[0, 2\]", id="label"),
+            Bad((LH, LW, np.array([0, 2])), {"z_loss": -0.1}, ValueError, "z_loss: expected a number >= 0", id="z-loss-neg"),
+            Bad((LH, LW, np.array([0, 2])), {"softcap": 0.0}, ValueError, "softcap: expected a number > 0", id="softcap-0"),
+            Bad((LH, LW, np.array([0, 2])), {"softcap": "30"}, TypeError, "softcap: expected a real number", id="softcap-str"),
+            Bad((LH, LW, np.array([0, 2])), {"shift": 1}, TypeError, "shift: expected a bool, got int", id="shift-int"),
+            Bad((LH[0], LW, np.array(0)), {"shift": True}, ValueError, "hidden: expected a sequence dimension", id="shift-1d"),
+            Bad((LH, LW, np.array([0, 2])), {"return_lse": "yes"}, TypeError, "return_lse: expected a bool", id="return-lse"),
+            Bad((LH, LW, np.array([0, 2])), {"return_z_loss": None}, TypeError, "return_z_loss: expected a bool", id="return-z"),
+            Bad((LH, LW, np.array([0, 2])), {"class_weight": np.ones(4)}, ValueError,
+                r"class_weight: expected one weight per class, shape \(3,\)", id="class-weight-shape"),
+            Bad((LH, LW, np.array([0, 2])), {"class_weight": [1.0, 1.0, 1.0]}, TypeError,
+                "class_weight: expected a torch.Tensor or None", id="class-weight-list"),
+            Bad((np.array([[[1.0, 0.0], [0.0, 1.0]]]), LW, np.array([[0, 3]])), {"shift": True}, ValueError,
+                r"target: expected class indices in \[0, 2\], got 3", id="shift-label"),
         ],
         empty=(np.zeros((0, 2)), LW, EI),
     ),
 ]
+
+# --- asymmetric_loss / asymmetric_single_label_loss (issue 16) ---
+ASL_X = np.array([[0.0, 0.0, -4.0, L3, L3]])
+ASL_Y = np.array([[1.0, 0.0, 0.0, 1.0, 0.0]])
+ASL_X2 = np.array([[1.1, -0.8, 2.3], [-1.7, 0.4, -0.2]])  # p away from the margin m = 0.05
+ASL_Y2 = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+
+CASES.extend([
+    LossCases(
+        "asymmetric_loss",
+        cases=[
+            Case((ASL_X, ASL_Y), expected=[[L2 / 2, -(0.45**4) * math.log(0.55), 0.0, -0.25 * math.log(0.75),
+                                            -(0.7**4) * math.log(0.3)]],
+                 why="defaults gamma+ = 1, gamma- = 4, m = 0.05. x = 0, y = 1: p = 1/2, -(1/2) log(1/2). x = 0, "
+                     "y = 0: p_m = 0.45, -0.45^4 log(0.55). x = -4, y = 0: p = 0.018 <= m, p_m = 0: no loss. "
+                     "x = log 3: p = 3/4; y = 1: -(1/4) log(3/4); y = 0: p_m = 0.7, -0.7^4 log(0.3)", id="hand"),
+            Case((np.array([0.0, 0.0, L3]), np.array([0.0, 1.0, 0.0])), {"gamma_neg": 2.0, "gamma_pos": 0.0, "clip": 0.0},
+                 expected=[L2 / 4, L2, -(0.75**2) * math.log(0.25)],
+                 why="no margin: a negative costs p^2 (-log(1 - p)): (1/4) log 2 at p = 1/2, 0.75^2 (-log 1/4) at "
+                     "p = 3/4; gamma+ = 0: the positive is plain -log p = log 2", id="no-clip"),
+            Case((np.array([-30.0, 30.0]), np.array([1.0, 0.0])), {"gamma_pos": 0.0, "gamma_neg": 0.0, "clip": 0.0, "eps": 1e-8},
+                 expected=[-math.log(1e-8), -math.log(1e-8)], grad=False,
+                 why="timm's clamp: log p = log sigma(-30) ~ -30 is clamped at log(1e-8) (and log(1 - p) at x = 30)",
+                 id="eps-clamp"),
+            Case((np.array([-30.0, 30.0]), np.array([1.0, 0.0])), {"gamma_pos": 0.0, "gamma_neg": 0.0, "clip": 0.0},
+                 expected=[30.0 + math.log1p(math.exp(-30.0)), 30.0 + math.log1p(math.exp(-30.0))],
+                 why="without eps the log-sigmoid forms are exact: -log sigma(-30) = 30 + log(1 + e^-30)", id="exact-tails"),
+            Case((ASL_X2, ASL_Y2), {"gamma_neg": 3.0, "gamma_pos": 0.5, "clip": 0.1}, id="grad"),
+        ],
+        bad=_binary_bad(ASL_X2, ASL_Y2, extra=[
+            Bad((ASL_X2, ASL_Y2), {"gamma_neg": -1.0}, ValueError, "gamma_neg: expected a number >= 0", id="gamma-neg"),
+            Bad((ASL_X2, ASL_Y2), {"gamma_pos": "1"}, TypeError, "gamma_pos: expected a real number", id="gamma-pos"),
+            Bad((ASL_X2, ASL_Y2), {"clip": 1.5}, ValueError, "clip: expected a number <= 1", id="clip-high"),
+            Bad((ASL_X2, ASL_Y2), {"clip": None}, TypeError, "clip: expected a real number", id="clip-none"),
+            Bad((ASL_X2, ASL_Y2), {"eps": 0.0}, ValueError, "eps: expected a number > 0", id="eps-0"),
+            Bad((ASL_X2, ASL_Y2 * 2.0), error=ValueError, match=r"target: expected", id="target-range"),
+        ]),
+        empty=(np.zeros((0, 3)), np.zeros((0, 3))),
+        identities=[Identity((ASL_X2, ASL_Y2), options={"gamma_neg": 0.0, "gamma_pos": 0.0, "clip": 0.0},
+                             rhs=losskit.binary_cross_entropy_with_logits,
+                             why="no focusing and no margin is binary cross-entropy on logits", id="bce")],
+    ),
+    LossCases(
+        "asymmetric_single_label_loss",
+        cases=[
+            Case((np.array([[0.0, 0.0], [0.0, L3]]), np.array([1, 1])), expected=[L2 / 2, -0.25 * math.log(0.75)],
+                 why="no smoothing: only the target's term, -(1 - p_y)^1 log p_y; p_y = 1/2, then 3/4", id="hand"),
+            Case((np.array([[0.0, L3]]), np.array([1])), {"label_smoothing": 0.2},
+                 expected=[-(0.1 * 0.25**4 * math.log(0.25) + 0.9 * 0.25 * math.log(0.75))],
+                 why="p = [1/4, 3/4], target 1, smoothing 0.2: q = [0.1, 0.9]; weights p_0^4 = (1/4)^4 and "
+                     "(1 - p_1)^1 = 1/4; -(0.1 (1/4)^4 log(1/4) + 0.9 (1/4) log(3/4))", id="smoothing"),
+            Case((np.array([[0.0, 0.0], [0.0, L3]]), np.array([1, -1])), {"ignore_index": -1}, expected=[L2 / 2, 0.0],
+                 mean=L2 / 2, why="the ignored sample gives 0 and leaves the mean", id="ignore"),
+            Case((X3, Y3), {"gamma_neg": 2.0, "gamma_pos": 0.5, "label_smoothing": 0.1}, id="grad"),
+            Case((X_SEG, Y_SEG), {"label_smoothing": 0.1}, id="grad-nd"),
+        ],
+        bad=_index_bad("asymmetric_single_label_loss", extra=[
+            Bad((X23, Y2), {"gamma_neg": -1.0}, ValueError, "gamma_neg: expected a number >= 0", id="gamma-neg"),
+            Bad((X23, Y2), {"label_smoothing": 1.5}, ValueError, "label_smoothing: expected a number <= 1", id="smoothing"),
+            *_ignore_bad(),
+        ]),
+        empty=(E3, EI),
+        identities=[
+            Identity((X3, Y3), options={"gamma_neg": 3.0, "gamma_pos": 2.0}, rhs=losskit.focal_loss,
+                     rhs_options={"gamma": 2.0}, why="without smoothing only the target's term is left: focal loss", id="focal"),
+            Identity((X3, Y3), options={"gamma_neg": 0.0, "gamma_pos": 0.0, "label_smoothing": 0.1}, rhs=losskit.cross_entropy,
+                     rhs_options={"label_smoothing": 0.1}, why="no focusing is cross-entropy (same smoothing)", id="ce"),
+        ],
+    ),
+])

@@ -1,10 +1,10 @@
 r"""Classification losses: cross-entropy family, binary cross-entropy / log loss, KL
-divergence, the hinge family, focal losses, PolyLoss, the 0-1 loss, and the PyTorch-only
+divergence, the hinge family, focal losses, PolyLoss, the 0-1 loss, the asymmetric loss (ASL), and the PyTorch-only
 ``linear_cross_entropy`` of a large-vocabulary linear head.
 
 The package: array-API reference code in topical modules (:mod:`.cross_entropy`: CE, NLL,
 focal, Poly-1; :mod:`.binary`: the two BCEs, sigmoid focal, log loss; :mod:`.margin`: the
-hinges and the 0-1 loss; :mod:`.divergence`: KL; :mod:`.linear`: the fused linear head),
+hinges and the 0-1 loss; :mod:`.divergence`: KL; :mod:`.asymmetric`: ASL; :mod:`.linear`: the fused linear head),
 shared helpers in :mod:`._common`, and the torch code beside them (:mod:`._torch`: the
 ``F.cross_entropy`` fast path; :mod:`._torch_linear`: the chunked linear head), each
 imported on first use.
@@ -36,6 +36,7 @@ Conventions shared by every loss here:
   raises there).
 """
 
+from .asymmetric import asymmetric_loss, asymmetric_single_label_loss
 from .binary import binary_cross_entropy, binary_cross_entropy_with_logits, log_loss, sigmoid_focal_loss
 from .cross_entropy import cross_entropy, focal_loss, nll_loss, poly1_cross_entropy
 from .divergence import kl_div
@@ -58,4 +59,6 @@ __all__ = [
     "poly1_cross_entropy",
     "zero_one_loss",
     "linear_cross_entropy",
+    "asymmetric_loss",
+    "asymmetric_single_label_loss",
 ]
