@@ -8,6 +8,7 @@ from __future__ import annotations
 from .._checks import check_choice, check_int, check_number
 from .._meta import loss
 from .._reduce import reduce_loss
+from .._xp import subgrad_abs
 from ._geometry import Pair, prepare
 
 __all__ = ["piou_loss"]
@@ -22,8 +23,8 @@ _REF_PIOU = (
 def _penalty_factor(g: Pair):
     """P: the four corner-edge distances, each relative to the target's side."""
     xp = g.xp
-    ex = xp.abs(g.px1 - g.tx1) + xp.abs(g.px2 - g.tx2)
-    ey = xp.abs(g.py1 - g.ty1) + xp.abs(g.py2 - g.ty2)
+    ex = subgrad_abs(g.px1 - g.tx1, xp) + subgrad_abs(g.px2 - g.tx2, xp)
+    ey = subgrad_abs(g.py1 - g.ty1, xp) + subgrad_abs(g.py2 - g.ty2, xp)
     # eps: a target of zero width or height; P is then huge and exp(-P^2) = 0 (the largest
     # penalty, with a zero, finite gradient) instead of 0 / 0.
     return (ex / (g.tw + g.eps) + ey / (g.th + g.eps)) / 4.0

@@ -43,6 +43,7 @@ from .._xp import (
     sigmoid,
     softplus,
     take_along_axis,
+    subgrad_abs,
 )
 
 __all__ = ["distribution_focal_loss", "quality_focal_loss", "varifocal_loss"]
@@ -250,7 +251,7 @@ def quality_focal_loss(logits, score, *, beta: float = 2.0, weight=None, reducti
     """
     check_number("beta", beta, low=0.0)
     xp, x, y, w = _scores_front(logits, score, weight, reduction)
-    focus = safe_pow(xp.abs(y - sigmoid(x, xp)), float(beta), xp)
+    focus = safe_pow(subgrad_abs(y - sigmoid(x, xp), xp), float(beta), xp)
     return reduce_loss(focus * _bce_with_logits(x, y, xp), reduction, xp, weight=w)
 
 

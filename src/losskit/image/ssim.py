@@ -13,7 +13,7 @@ from __future__ import annotations
 from .._checks import check_number
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import safe_pow
+from .._xp import safe_pow, subgrad_abs
 from ._common import check_spatial, check_window, prepare_pair
 from ._filter import TORCH_CONV, avg_pool2, filter_maps, window_weights
 
@@ -329,7 +329,7 @@ def ms_ssim_l1_loss(input, target, *, data_range: float, alpha: float = 0.84, ke
                                                                 sigma, k1, k2, gaussian, weights, reduction)
     spatial = x.ndim - 2
     value = _ms_ssim(x, y, window, weights, c1, c2, data_range / 2, xp)
-    err = xp.abs(x - y) / data_range
+    err = subgrad_abs(x - y, xp) / data_range
     for _ in range(len(weights) - 1):
         err = avg_pool2(err, spatial, xp)
     err = filter_maps(err, window, spatial, xp)

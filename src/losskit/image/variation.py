@@ -9,7 +9,7 @@ from array_api_compat import device
 from .._checks import check_array, check_choice, check_reduction
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import as_float, namespace
+from .._xp import as_float, namespace, subgrad_abs
 from ._common import check_images
 
 __all__ = ["total_variation_loss", "TV_MODES"]
@@ -109,7 +109,7 @@ def total_variation_loss(input, *, mode: str = "anisotropic_l1", reduction: str 
     else:
         per_sample = None
         for d in diffs:
-            v = xp.abs(d) if mode == "anisotropic_l1" else d * d
+            v = subgrad_abs(d, xp) if mode == "anisotropic_l1" else d * d
             s = xp.sum(v, axis=tuple(range(1, v.ndim)))
             per_sample = s if per_sample is None else per_sample + s
     # max(pairs, 1): one-pixel images have no neighbour pairs and a variation of 0.

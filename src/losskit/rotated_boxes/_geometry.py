@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from .._checks import check_array, check_broadcastable, check_choice, check_number, check_reduction
-from .._xp import as_float, compute_dtype, namespace
+from .._xp import as_float, compute_dtype, namespace, subgrad_abs
 
 ANGLE_UNITS = ("radians", "degrees")
 
@@ -88,7 +88,7 @@ def prepare_one(boxes, angle_unit: str, name: str = "boxes"):
 def unpack(boxes, xp):
     """``(cx, cy, |w|, |h|, cos, sin)`` of boxes ``(..., 5)`` (angles in radians)."""
     angle = boxes[..., 4]
-    return (boxes[..., 0], boxes[..., 1], xp.abs(boxes[..., 2]), xp.abs(boxes[..., 3]),
+    return (boxes[..., 0], boxes[..., 1], subgrad_abs(boxes[..., 2], xp), subgrad_abs(boxes[..., 3], xp),
             xp.cos(angle), xp.sin(angle))
 
 

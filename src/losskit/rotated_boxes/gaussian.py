@@ -24,6 +24,7 @@ import math
 from .._checks import check_bool, check_choice, check_number
 from .._meta import loss
 from .._reduce import reduce_loss
+from .._xp import subgrad_abs
 from ._geometry import prepare, prepare_one, safe_sqrt, unpack
 
 __all__ = ["rotated_box_to_gaussian", "probiou_loss", "gwd_loss", "kld_loss", "kfiou_loss"]
@@ -505,6 +506,6 @@ def kfiou_loss(pred, target, *, form: str = "normalized", center_beta: float | N
         out = -xp.log(k + eps)
     if center_beta is not None:
         for dc in (p[..., 0] - t[..., 0], p[..., 1] - t[..., 1]):
-            ad = xp.abs(dc)
+            ad = subgrad_abs(dc, xp)
             out = out + xp.where(ad < center_beta, 0.5 * ad * ad / center_beta, ad - 0.5 * center_beta)
     return reduce_loss(out, reduction, xp)

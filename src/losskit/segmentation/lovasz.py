@@ -18,7 +18,7 @@ from .._checks import (
 )
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import as_float, one_hot, take_along_axis
+from .._xp import as_float, one_hot, subgrad_abs, take_along_axis
 from ._common import check_unit_target, namespace_of, prepare
 
 __all__ = ["lovasz_softmax_loss", "lovasz_hinge_loss"]
@@ -38,7 +38,10 @@ def _lovasz_extension(errors, fg, valid, xp, *, hinge: bool):
     neg_inf = xp.full_like(errors, -math.inf)
     # The sort key only orders pixels; it carries no gradient (argsort is piecewise constant).
     key = xp.where(valid, errors, neg_inf)
-    perm = xp.argsort(key, axis=-1, descending=True, stable=True)
+    # Descending by sorting the negated key ascending, stably: ties then keep their index
+    # order on every backend (JAX's descending=True reverses a stable ascending sort, which
+    # orders ties the other way and so gives another subgradient at ties).
+    perm = xp.argsort(-key, axis=-1, stable=True)
     e = take_along_axis(errors, perm, xp, axis=-1)
     f = take_along_axis(fg * vf, perm, xp, axis=-1)
     v = take_along_axis(vf, perm, xp, axis=-1)
@@ -160,7 +163,7 @@ def lovasz_softmax_loss(
         p, g, valid = (
             xp.reshape(xp.permute_dims(a, (1, 0, 2)), (1, C, N * S)) for a in (p, g, valid)
         )
-    errors = xp.abs(g - p)
+    errors = subgrad_abs(g - p, xp)  # derivative 0 at a zero error on every backend
     table = _lovasz_extension(errors, g, valid, xp, hinge=False)  # (B, C)
     anyvalid = xp.astype(xp.sum(xp.astype(valid, p.dtype), axis=-1) > 0, p.dtype)  # (B, C)
     if classes == "present":
