@@ -45,6 +45,8 @@ from .classification import linear_cross_entropy
 
 # --- segmentation (losskit/segmentation/) ---
 from .segmentation import dice_ce_loss
+from .segmentation import dice_focal_loss
+from .segmentation import generalized_dice_focal_loss
 from .segmentation import dice_loss
 from .segmentation import focal_tversky_loss
 from .segmentation import generalized_dice_loss

@@ -286,3 +286,125 @@ def test_monai_dice_ce_grid_torch64():
         peer = ml.DiceCELoss(sigmoid=True, reduction=reduction)(xb, tb)
         ours = losskit.dice_ce_loss(xb, tb, activation="sigmoid", reduction=reduction)
         np.testing.assert_allclose(ours.item(), peer.item(), rtol=1e-10, err_msg=f"{MONAI} DiceCELoss(sigmoid) {reduction=}")
+
+
+# ----------------------------------------------------------------- MONAI's label layout (issue 15)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "uint8"], ids=lambda d: f"{MONAI}-labels-{d}")
+def test_monai_label_map_layout_same_target_torch64(dtype):
+    """The very ``(N, 1, ...)`` tensor a MONAI pipeline feeds ``to_onehot_y=True`` goes to
+    losskit unchanged: values and gradients agree for every Dice-family loss MONAI has."""
+    lab = torch.as_tensor(LAB[:, None].astype(dtype))
+    ignore = torch.as_tensor(np.where(LAB == 3, 255, LAB)[:, None].astype(dtype if dtype != "uint8" else "int64"))
+    pairs = []
+    for act, ib, batch in itertools.product(["softmax", "sigmoid"], [True, False], [False, True]):
+        kw = dict(include_background=ib, batch=batch)
+        mk = dict(softmax=act == "softmax", sigmoid=act == "sigmoid", to_onehot_y=True, **kw)
+        pairs += [
+            (f"DiceLoss {act} {kw}", ml.DiceLoss(**mk), lambda x, t, kw=kw, a=act: losskit.dice_loss(x, t, activation=a, **kw)),
+            (f"TverskyLoss {act} {kw}", ml.TverskyLoss(alpha=0.3, beta=0.7, **mk),
+             lambda x, t, kw=kw, a=act: losskit.tversky_loss(x, t, activation=a, alpha=0.3, beta=0.7, **kw)),
+            (f"GeneralizedDiceLoss {act} {kw}", ml.GeneralizedDiceLoss(**mk),
+             lambda x, t, kw=kw, a=act: losskit.generalized_dice_loss(x, t, activation=a, **kw)),
+        ]
+        if act == "softmax":
+            pairs.append((f"DiceCELoss {kw}", ml.DiceCELoss(softmax=True, to_onehot_y=True, **kw),
+                          lambda x, t, kw=kw: losskit.dice_ce_loss(x, t, **kw)))
+    for name, peer, ours in pairs:
+        x1, x2 = t64(X).requires_grad_(True), t64(X).requires_grad_(True)
+        vp, vo = peer(x1, lab), ours(x2, lab)
+        (gp,), (go,) = torch.autograd.grad(vp, x1), torch.autograd.grad(vo, x2)
+        # GeneralizedDiceLoss computes its weights in float32 (see the grid test above):
+        # float32-level agreement there, float64-level elsewhere.
+        f32 = "Generalized" in name
+        np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-6 if f32 else 1e-10,
+                                   err_msg=f"{MONAI} {name} labels {dtype}")
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-5 if f32 else 1e-8, atol=1e-9 if f32 else 1e-12,
+                                   err_msg=f"{MONAI} {name} labels {dtype} gradient")
+    # ignore_index on the same layout (MONAI's DiceLoss masks it after to_onehot_y)
+    for batch in (False, True):
+        x1, x2 = t64(X).requires_grad_(True), t64(X).requires_grad_(True)
+        vp = ml.DiceLoss(softmax=True, to_onehot_y=True, ignore_index=255, batch=batch)(x1, ignore)
+        vo = losskit.dice_loss(x2, ignore, activation="softmax", ignore_index=255, batch=batch)
+        (gp,), (go,) = torch.autograd.grad(vp, x1), torch.autograd.grad(vo, x2)
+        np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-10, err_msg=f"{MONAI} DiceLoss ignore_index labels {dtype}")
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-14,
+                                   err_msg=f"{MONAI} DiceLoss ignore_index labels {dtype} gradient")
+
+
+def test_monai_label_map_layout_fast_path_taken():
+    """The label map takes the family's CPU fast path like the ``(N, ...)`` labels do."""
+    lab = torch.as_tensor(LAB[:, None].astype(np.float32))
+    with losskit.fast_paths(True) as ran:
+        losskit.dice_loss(t64(X), lab, activation="softmax")
+    assert ran & {"segmentation.numba", "segmentation.torch"}, ran
+
+
+# ----------------------------------------------------------------- Dice + focal (issue 15)
+
+
+def test_monai_dice_focal_and_generalized_dice_focal_grid_torch64():
+    """MONAI's ``DiceFocalLoss`` / ``GeneralizedDiceFocalLoss`` keep a sigmoid focal term
+    whatever the Dice activation: ``focal_activation="sigmoid"``. MONAI's focal term casts
+    to float32 (``input.float()``), hence float32-level agreement on float64 data."""
+    lab = t64(LAB[:, None].astype(np.float64))
+    for act, ib, batch, gamma, (ld, lf), labels in itertools.product(
+        ["softmax", "sigmoid"], [True, False], [False, True], [2.0, 0.5], [(1.0, 1.0), (0.3, 2.0)], [True, False],
+    ):
+        target = lab if labels else t64(ONEHOT if act == "softmax" else MULTI)
+        mk = dict(softmax=act == "softmax", sigmoid=act == "sigmoid", to_onehot_y=labels, include_background=ib,
+                  batch=batch, gamma=gamma, lambda_focal=lf)
+        ok = dict(activation=act, focal_activation="sigmoid", include_background=ib, batch=batch, gamma=gamma,
+                  lambda_focal=lf, lambda_dice=ld)
+        for peer, fn in ((ml.DiceFocalLoss(lambda_dice=ld, **mk), losskit.dice_focal_loss),
+                         (ml.GeneralizedDiceFocalLoss(lambda_gdl=ld, **mk), losskit.generalized_dice_focal_loss)):
+            x1, x2 = t64(X).requires_grad_(True), t64(X).requires_grad_(True)
+            vp, vo = peer(x1, target), fn(x2, target, **ok)
+            (gp,), (go,) = torch.autograd.grad(vp, x1), torch.autograd.grad(vo, x2)
+            msg = f"{MONAI} {type(peer).__name__} {act=} {ib=} {batch=} {gamma=} {ld=} {lf=} {labels=}"
+            np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-6, err_msg=msg)
+            np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-5, atol=1e-9, err_msg=msg + " gradient")
+
+
+def test_monai_dice_focal_class_weights_sum_torch64():
+    """With class weights MONAI's Dice ``"sum"`` is ``sum(w * L)`` as ours and its focal term
+    multiplies each channel by its weight as ours; its focal ``"sum"`` averages the spatial
+    axes first, so the sum is compared through the focal ``"mean"`` (times N * C)."""
+    w = torch.tensor(W)
+    x = t64(X)
+    lab = t64(LAB[:, None])
+    peer_dice = ml.DiceLoss(softmax=True, to_onehot_y=True, weight=w, reduction="sum")(x, lab)
+    peer_focal = ml.FocalLoss(to_onehot_y=True, weight=w, gamma=2.0, reduction="mean")(x, lab)
+    ours = losskit.dice_focal_loss(x, lab, focal_activation="sigmoid", weight=w, reduction="sum")
+    n_elem = X.size
+    np.testing.assert_allclose(ours.item(), (peer_dice + peer_focal * n_elem).item(), rtol=1e-6,
+                               err_msg=f"{MONAI} DiceFocalLoss(weight) sum")
+
+
+# ----------------------------------------------------------------- soft labels (issue 15)
+
+
+def test_monai_soft_label_dice_jaccard_tversky_torch64():
+    """MONAI's ``soft_label=True`` (the L1-form intersection of Wang and Blaschko) on soft
+    targets, values and gradients; MONAI's ``jaccard=True`` with smoothing s is ours with s / 2."""
+    soft = t64(np.random.default_rng(5).random((3, 4, 5, 4)))
+    for act, ib, batch, reduction in itertools.product(["sigmoid", "softmax"], [True, False], [False, True],
+                                                       ["mean", "sum"]):
+        target = soft if act == "sigmoid" else soft / soft.sum(1, keepdim=True)
+        mk = dict(sigmoid=act == "sigmoid", softmax=act == "softmax", include_background=ib, batch=batch,
+                  reduction=reduction, soft_label=True)
+        ok = dict(activation=act, include_background=ib, batch=batch, reduction=reduction, soft_label=True)
+        pairs = [
+            (ml.DiceLoss(**mk), lambda x, t: losskit.dice_loss(x, t, **ok)),
+            (ml.DiceLoss(jaccard=True, **mk),
+             lambda x, t: losskit.jaccard_loss(x, t, smooth_nr=5e-6, smooth_dr=5e-6, **ok)),
+            (ml.TverskyLoss(alpha=0.3, beta=0.7, **mk), lambda x, t: losskit.tversky_loss(x, t, alpha=0.3, beta=0.7, **ok)),
+        ]
+        for peer, ours in pairs:
+            x1, x2 = t64(X).requires_grad_(True), t64(X).requires_grad_(True)
+            vp, vo = peer(x1, target), ours(x2, target)
+            (gp,), (go,) = torch.autograd.grad(vp, x1), torch.autograd.grad(vo, x2)
+            msg = f"{MONAI} {type(peer).__name__}(soft_label=True) {act=} {ib=} {batch=} {reduction=}"
+            np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-10, err_msg=msg)
+            np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-13, err_msg=msg + " gradient")

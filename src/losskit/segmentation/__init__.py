@@ -1,8 +1,8 @@
 """Segmentation losses: the Dice family (Dice, Jaccard, generalized Dice, Tversky, focal
-Tversky, log-cosh Dice), Dice + cross-entropy (:mod:`.overlap`) and the Lovász losses
-(:mod:`.lovasz`).
+Tversky, log-cosh Dice), Dice + cross-entropy (:mod:`.overlap`), Dice + focal
+(:mod:`.focal`) and the Lovász losses (:mod:`.lovasz`).
 
-The array-API reference code is in those two modules; what they share (validation, the
+The array-API reference code is in those modules; what they share (validation, the
 per-class sums, the fast-path declarations) is in ``_common``; the two fast paths for
 softmax + integer labels on CPU torch tensors are ``_numba`` (compiled kernels) and
 ``_torch`` (a fused ``autograd.Function``), imported on first use only.
@@ -10,6 +10,7 @@ softmax + integer labels on CPU torch tensors are ``_numba`` (compiled kernels) 
 
 from __future__ import annotations
 
+from .focal import dice_focal_loss, generalized_dice_focal_loss
 from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from .overlap import (
     dice_ce_loss,
@@ -31,4 +32,6 @@ __all__ = [
     "lovasz_softmax_loss",
     "lovasz_hinge_loss",
     "dice_ce_loss",
+    "dice_focal_loss",
+    "generalized_dice_focal_loss",
 ]

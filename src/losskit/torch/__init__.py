@@ -38,6 +38,8 @@ from .classification import ZeroOneLoss
 
 # --- segmentation shells ---
 from .segmentation import DiceCELoss
+from .segmentation import DiceFocalLoss
+from .segmentation import GeneralizedDiceFocalLoss
 from .segmentation import DiceLoss
 from .segmentation import FocalTverskyLoss
 from .segmentation import GeneralizedDiceLoss

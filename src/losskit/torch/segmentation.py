@@ -15,6 +15,8 @@ __all__ = [
     "LovaszSoftmaxLoss",
     "LovaszHingeLoss",
     "DiceCELoss",
+    "DiceFocalLoss",
+    "GeneralizedDiceFocalLoss",
 ]
 
 
@@ -52,3 +54,11 @@ class LovaszHingeLoss(LossModule):
 
 class DiceCELoss(LossModule):
     function = _seg.dice_ce_loss
+
+
+class DiceFocalLoss(LossModule):
+    function = _seg.dice_focal_loss
+
+
+class GeneralizedDiceFocalLoss(LossModule):
+    function = _seg.generalized_dice_focal_loss
