@@ -44,7 +44,9 @@ from .classification import zero_one_loss
 from .classification import linear_cross_entropy
 
 # --- segmentation (losskit/segmentation/) ---
+from .segmentation import cldice_loss
 from .segmentation import dice_ce_loss
+from .segmentation import dice_cldice_loss
 from .segmentation import dice_focal_loss
 from .segmentation import generalized_dice_focal_loss
 from .segmentation import dice_loss

@@ -533,3 +533,92 @@ CASES += [
         identities=_focal_identities(losskit.generalized_dice_loss, {"weight_type": "simple"}),
     ),
 ]
+
+
+# --------------------------------------------------------------------------- clDice (issue 15)
+
+# A one-pixel-wide line in a 3 x 3 image (its own soft skeleton: the vertical erosion empties it).
+GL = np.zeros((1, 1, 3, 3))
+GL[0, 0, 1] = 1.0
+GL3 = np.zeros((1, 1, 3, 3, 3))
+GL3[0, 0, 1, 1] = 1.0  # a line along the last axis of a 3 x 3 x 3 volume
+_CL_HALF = 1 - 2 * 0.625 / 1.625  # T_prec = 1, T_sens = (1.5 + 1) / (3 + 1): 3/13
+# (grad=False on these hand cases: the soft min / max have kinks at their ties, which the line has)
+# Two classes as labels: class 1 the middle row, class 0 the rows above and below; p(class 1) =
+# 0.5 on the row, p(class 0) = 1 - p(class 1).
+LCL = np.array([[[0, 0, 0], [1, 1, 1], [0, 0, 0]]])
+PCL = np.stack([1 - 0.5 * LCL, 0.5 * LCL], axis=1).astype(np.float64)
+_CL_BAD = _common_bad({"activation": "softmax"})[:5] + [
+    Bad((X, LAB), {}, TypeError, "activation", id="activation-required"),
+    Bad((X, LAB), {"activation": "relu"}, ValueError, "activation: expected one of None, 'sigmoid', 'softmax', got 'relu'",
+        id="activation"),
+    Bad((X, LAB), {"activation": "softmax", "iterations": -1}, ValueError, "iterations: expected an int >= 0",
+        id="iterations"),
+    Bad((X, LAB), {"activation": "softmax", "iterations": 1.5}, TypeError, "iterations: expected an int", id="iterations-int"),
+    Bad((X, LAB), {"activation": "softmax", "smooth": 0.0}, ValueError, "smooth: expected a number > 0.0", id="smooth"),
+    Bad((X, LAB), {"activation": "softmax", "harmonic_smooth": -1.0}, ValueError,
+        "harmonic_smooth: expected a number >= 0.0", id="harmonic-smooth"),
+    Bad((np.zeros((2, 3)), np.zeros(2, dtype=np.int64)), {"activation": "softmax"}, ValueError,
+        "input: expected at least one spatial axis", id="no-spatial"),
+    Bad((X, np.where(LAB == 2, 3, LAB)), {"activation": "softmax"}, ValueError,
+        r"target: expected class indices in \[0, 2\], got 3", id="label-range"),
+    Bad((X, ONEHOT * 2), {"activation": "softmax"}, ValueError, r"target: expected probabilities in \[0, 1\]",
+        id="dense-range"),
+    Bad((X[:, :1], LAB.clip(0, 1)), {"activation": "sigmoid", "include_background": False}, ValueError,
+        "include_background: expected True for a single-channel input", id="background-one-channel"),
+]
+_N = {"activation": None}
+
+CASES += [
+    LossCases(
+        "cldice_loss",
+        cases=[
+            Case((0.5 * GL, GL), _N, grad=False, expected=[[_CL_HALF]],
+                 why="the line is its own skeleton (S(g) = g, S(0.5 g) = 0.5 g): T_prec = (1.5 + 1) / (1.5 + 1) = 1, "
+                     "T_sens = (sum S(g) p + 1) / (sum S(g) + 1) = 2.5 / 4; 1 - 2 (5/8) / (13/8) = 3/13", id="hand"),
+            Case((0.5 * GL3, GL3), _N, grad=False, expected=[[_CL_HALF]], why="the same line in 3D (erosion across two axes)",
+                 id="hand-3d"),
+            Case((0.5 * GL, GL), {**_N, "harmonic_smooth": 1e-4}, grad=False, expected=[[1 - 1.25 / (1.625 + 1e-4)]],
+                 why="MONAI's guard 1e-4 in the harmonic mean's denominator", id="monai-guard"),
+            Case((GL, GL), _N, expected=[[0.0]], grad=False, why="perfect prediction: T_prec = T_sens = 1", id="perfect"),
+            Case((np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3))), _N, expected=[[0.0]], grad=False,
+                 why="an all-foreground image has an empty skeleton (erosion keeps it, opening removes nothing): "
+                     "T_prec = T_sens = (0 + 1) / (0 + 1)", id="all-foreground"),
+            Case((PCL, LCL), _N, grad=False, expected=[[0.0, _CL_HALF]],
+                 why="class 0 (rows 0 and 2, its own skeleton, sum 6): S(p0) = 0.5 on rows 0 and 2 (p0 erodes to 0.5), "
+                     "T_prec = (3 + 1) / (3 + 1), T_sens = (6 + 1) / (6 + 1): 0; class 1 the 'hand' line: 3/13",
+                 id="two-classes"),
+            Case((PCL, LCL[:, None].astype(np.float64)), {**_N, "include_background": False}, grad=False, expected=[[_CL_HALF]],
+                 why="without background, on MONAI's (N, 1, ...) label map: class 1 only", id="no-background"),
+            Case((XG, LG2), {"activation": "softmax"}, id="grad-softmax"),
+            Case((XG, LG2), {"activation": "sigmoid", "iterations": 1, "batch": True, "ignore_index": 2,
+                             "weight": np.array([0.5, 1.0, 2.0])}, id="grad-sigmoid-ignore"),
+            Case((X, LAB), {"activation": "softmax", "iterations": 5, "include_background": False, "reduction": "sum"},
+                 grad=False, id="iterations-5"),
+        ],
+        bad=_CL_BAD,
+        empty=E,
+    ),
+    LossCases(
+        "dice_cldice_loss",
+        cases=[
+            Case((0.5 * GL, GL), _N, grad=False, expected=[[(3 / 11 + _CL_HALF) / 2]],
+                 why="Dice with smooth 1: 1 - (2 * 1.5 + 1) / (1.5 + 3 + 1) = 3/11; clDice 3/13; alpha = 0.5",
+                 id="hand"),
+            Case((0.5 * GL, GL), {**_N, "alpha": 0.2}, grad=False, expected=[[0.8 * 3 / 11 + 0.2 * _CL_HALF]], why="alpha = 0.2",
+                 id="alpha"),
+            Case((XG, LG2), {"activation": "softmax", "alpha": 0.3}, id="grad-softmax"),
+            *_fast(),
+        ],
+        bad=_CL_BAD + [Bad((X, LAB), {"activation": "softmax", "alpha": 1.5}, ValueError,
+                           "alpha: expected a number <= 1.0", id="alpha")],
+        empty=E,
+        identities=[
+            Identity((X, LAB), losskit.dice_loss, {"activation": "softmax", "alpha": 0.0, "batch": True},
+                     {"activation": "softmax", "smooth_nr": 1.0, "smooth_dr": 1.0, "batch": True},
+                     why="alpha = 0 is the Dice loss with smooth 1", id="alpha0"),
+            Identity((X, LAB), losskit.cldice_loss, {"activation": "softmax", "alpha": 1.0, "ignore_index": 1},
+                     {"activation": "softmax", "ignore_index": 1}, why="alpha = 1 is clDice", id="alpha1"),
+        ],
+    ),
+]

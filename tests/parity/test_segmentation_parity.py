@@ -408,3 +408,42 @@ def test_monai_soft_label_dice_jaccard_tversky_torch64():
             msg = f"{MONAI} {type(peer).__name__}(soft_label=True) {act=} {ib=} {batch=} {reduction=}"
             np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-10, err_msg=msg)
             np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-13, err_msg=msg + " gradient")
+
+
+# ----------------------------------------------------------------- clDice (issue 15)
+
+
+@pytest.mark.parametrize("spatial", [(9, 11), (6, 7, 8)], ids=lambda s: f"{MONAI}-{len(s)}d")
+def test_monai_soft_cldice_and_dice_cldice_torch64(spatial):
+    """MONAI's ``SoftclDiceLoss`` / ``SoftDiceclDiceLoss`` pool the channels; on one channel
+    they are ours with ``harmonic_smooth=1e-4`` (values and gradients). With several
+    classes ours is one value per class: each class against MONAI on that channel alone."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3) + spatial)
+    lab = rng.integers(0, 3, size=(2,) + spatial)
+    onehot = np.moveaxis(np.eye(3)[lab], -1, 1)
+    for it, act in itertools.product([0, 1, 3, 5], ["sigmoid", "softmax"]):
+        peer_cl = ml.SoftclDiceLoss(iter_=it, sigmoid=act == "sigmoid", reduction="none")
+        peer_dcl = ml.SoftDiceclDiceLoss(iter_=it, alpha=0.3, sigmoid=act == "sigmoid", reduction="none")
+        x1, x2 = t64(x).requires_grad_(True), t64(x).requires_grad_(True)
+        p1 = torch.softmax(x1, 1) if act == "softmax" else x1
+        ours = losskit.cldice_loss(x2, t64(lab[:, None]), activation=act, iterations=it, harmonic_smooth=1e-4,
+                                   reduction="none")
+        per_class = torch.stack([peer_cl(p1[:, c:c + 1], t64(onehot[:, c:c + 1])) for c in range(3)], 1)
+        msg = f"{MONAI} SoftclDiceLoss per channel {spatial=} {it=} {act=}"
+        np.testing.assert_allclose(ours.detach().numpy(), per_class.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=msg)
+        (gp,), (go,) = torch.autograd.grad(per_class.sum(), x1), torch.autograd.grad(ours.sum(), x2)
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-12, err_msg=msg + " gradient")
+        # one channel: SoftDiceclDiceLoss (Dice with smooth 1 and clDice, alpha-weighted), reduced as MONAI does
+        x1c = t64(x[:, :1]).requires_grad_(True)
+        x2c = t64(x[:, :1]).requires_grad_(True)
+        a = "sigmoid" if act == "sigmoid" else None
+        inp1 = x1c if a else torch.sigmoid(x1c)
+        inp2 = x2c if a else torch.sigmoid(x2c)
+        vp = peer_dcl(inp1, t64(onehot[:, 1:2])).mean()
+        vo = losskit.dice_cldice_loss(inp2, t64(onehot[:, 1:2]), activation=a, alpha=0.3, iterations=it,
+                                      harmonic_smooth=1e-4)
+        (gp,), (go,) = torch.autograd.grad(vp, x1c), torch.autograd.grad(vo, x2c)
+        msg = f"{MONAI} SoftDiceclDiceLoss one channel {spatial=} {it=}"
+        np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-10, err_msg=msg)
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-12, err_msg=msg + " gradient")

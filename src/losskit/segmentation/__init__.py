@@ -1,6 +1,6 @@
 """Segmentation losses: the Dice family (Dice, Jaccard, generalized Dice, Tversky, focal
 Tversky, log-cosh Dice), Dice + cross-entropy (:mod:`.overlap`), Dice + focal
-(:mod:`.focal`) and the Lovász losses (:mod:`.lovasz`).
+(:mod:`.focal`), clDice (:mod:`.topology`) and the Lovász losses (:mod:`.lovasz`).
 
 The array-API reference code is in those modules; what they share (validation, the
 per-class sums, the fast-path declarations) is in ``_common``; the two fast paths for
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .focal import dice_focal_loss, generalized_dice_focal_loss
 from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
+from .topology import cldice_loss, dice_cldice_loss
 from .overlap import (
     dice_ce_loss,
     dice_loss,
@@ -34,4 +35,6 @@ __all__ = [
     "dice_ce_loss",
     "dice_focal_loss",
     "generalized_dice_focal_loss",
+    "cldice_loss",
+    "dice_cldice_loss",
 ]

@@ -37,7 +37,9 @@ from .classification import SquaredHingeLoss
 from .classification import ZeroOneLoss
 
 # --- segmentation shells ---
+from .segmentation import ClDiceLoss
 from .segmentation import DiceCELoss
+from .segmentation import DiceClDiceLoss
 from .segmentation import DiceFocalLoss
 from .segmentation import GeneralizedDiceFocalLoss
 from .segmentation import DiceLoss

@@ -17,6 +17,8 @@ __all__ = [
     "DiceCELoss",
     "DiceFocalLoss",
     "GeneralizedDiceFocalLoss",
+    "ClDiceLoss",
+    "DiceClDiceLoss",
 ]
 
 
@@ -62,3 +64,11 @@ class DiceFocalLoss(LossModule):
 
 class GeneralizedDiceFocalLoss(LossModule):
     function = _seg.generalized_dice_focal_loss
+
+
+class ClDiceLoss(LossModule):
+    function = _seg.cldice_loss
+
+
+class DiceClDiceLoss(LossModule):
+    function = _seg.dice_cldice_loss
