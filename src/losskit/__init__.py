@@ -49,6 +49,7 @@ from .segmentation import dice_ce_loss
 from .segmentation import dice_cldice_loss
 from .segmentation import dice_focal_loss
 from .segmentation import generalized_dice_focal_loss
+from .segmentation import hausdorff_dt_loss
 from .segmentation import dice_loss
 from .segmentation import focal_tversky_loss
 from .segmentation import generalized_dice_loss

@@ -622,3 +622,62 @@ CASES += [
         ],
     ),
 ]
+
+
+# --------------------------------------------------------------------------- Hausdorff DT loss (issue 15)
+
+# Four pixels in a row, target [1, 1, 0, 0]: the distance field (distance to the boundary
+# between pixels 1 and 2, inside and outside) is [2, 1, 1, 2]. Every row passes the maps
+# (distance_maps, stacked (2, N, C, *spatial)) so that the checklist also runs under jax.jit;
+# the transforms themselves are checked in tests/test_segmentation_topology.py.
+GH = np.array([[[[1.0, 1.0, 0.0, 0.0]]]])
+PH = np.array([[[[1.0, 0.6, 0.4, 0.0]]]])
+DG = np.array([[[[2.0, 1.0, 1.0, 2.0]]]])
+PH2 = np.array([[[[0.5, 1.0, 0.0, 0.5]]]])  # thresholded [0, 1, 0, 0]: field [1, 1, 1, 2]
+DP2 = np.array([[[[1.0, 1.0, 1.0, 2.0]]]])
+_HD_DM = np.stack([DG, DG])
+_HD_DM2 = np.stack([DP2, DG])
+_HD_RNG = np.random.default_rng(5)
+_HD_DMR = _HD_RNG.uniform(0.5, 3.0, size=(2,) + XG.shape)
+_HD_BAD = _common_bad()[:3] + [
+    Bad((PH, GH), {"alpha": -1.0}, ValueError, "alpha: expected a number >= 0.0", id="alpha"),
+    Bad((PH, GH), {"log": 1}, TypeError, "log: expected a bool", id="log-bool"),
+    Bad((PH, GH), {"activation": "relu"}, ValueError, "activation: expected one of None, 'sigmoid', 'softmax'",
+        id="activation"),
+    Bad((PH, GH), {"spacing": (1.0,)}, ValueError, r"spacing: expected 2 positive numbers", id="spacing-length"),
+    Bad((PH, GH), {"spacing": (1.0, -2.0)}, ValueError, r"spacing: expected 2 positive numbers", id="spacing-sign"),
+    Bad((PH, GH), {"distance_maps": np.zeros((2, 1, 1, 1, 3))}, ValueError,
+        r"distance_maps: expected a pair of arrays of shape \(1, 1, 1, 4\)", id="maps-shape"),
+    Bad((PH, GH), {"distance_maps": "maps"}, TypeError, "distance_maps: expected a pair of arrays", id="maps-type"),
+    Bad((np.zeros((2, 3)), np.zeros(2, dtype=np.int64)), {}, ValueError, "input: expected at least one spatial axis",
+        id="no-spatial"),
+    Bad((PH, GH), {"include_background": False}, ValueError,
+        "include_background: expected True for a single-channel input", id="background-one-channel"),
+    Bad((PH, GH * 2), {}, ValueError, r"target: expected probabilities in \[0, 1\]", id="dense-range"),
+]
+
+CASES += [
+    LossCases(
+        "hausdorff_dt_loss",
+        cases=[
+            Case((PH, GH), {"distance_maps": _HD_DM}, expected=[[0.16]],
+                 why="both masks [1, 1, 0, 0], fields [2, 1, 1, 2]; errors 0.16 at pixels 1 and 2, weighted "
+                     "1^2 + 1^2: (0.32 + 0.32) / 4", id="hand"),
+            Case((PH2, GH), {"distance_maps": _HD_DM2}, expected=[[(0.25 * 5 + 0.25 * 8) / 4]],
+                 why="prediction [0.5, 1, 0, 0.5] (mask [0, 1, 0, 0], field [1, 1, 1, 2]); errors 0.25 at pixels 0 "
+                     "and 3, weighted 1 + 4 and 4 + 4", id="hand-pred-map"),
+            Case((PH2, GH), {"distance_maps": _HD_DM2, "alpha": 1.0}, expected=[[(0.25 * 3 + 0.25 * 4) / 4]],
+                 why="alpha = 1: weights 1 + 2 and 2 + 2", id="alpha1"),
+            Case((PH, GH), {"distance_maps": (DG, DG), "log": True}, expected=math.log1p(0.16), mean=math.log1p(0.16),
+                 sum=math.log1p(0.16), grad=False, why="log(1 + L) of the reduced loss (MONAI's LogHausdorffDTLoss); "
+                 "maps as a pair", id="log"),
+            Case((XG, LG2), {"activation": "softmax", "distance_maps": _HD_DMR}, id="grad-softmax"),
+            Case((XG, LG2), {"activation": "sigmoid", "distance_maps": _HD_DMR, "batch": True, "include_background": False,
+                             "weight": np.array([1.0, 2.0, 0.5])}, id="grad-sigmoid-batch"),
+        ],
+        bad=_HD_BAD,
+        empty=None,
+        why_no_empty="the first case carries distance maps of its own shape; the empty batch (with the transforms "
+                     "computed) is tested in tests/test_segmentation_topology.py",
+    ),
+]

@@ -447,3 +447,31 @@ def test_monai_soft_cldice_and_dice_cldice_torch64(spatial):
         msg = f"{MONAI} SoftDiceclDiceLoss one channel {spatial=} {it=}"
         np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-10, err_msg=msg)
         np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-12, err_msg=msg + " gradient")
+
+
+# ----------------------------------------------------------------- Hausdorff DT loss (issue 15)
+
+
+@pytest.mark.parametrize("spatial", [(16, 17), (8, 9, 10)], ids=lambda s: f"{MONAI}-scipy-{len(s)}d")
+def test_monai_hausdorff_dt_and_log_hausdorff_dt_torch64(spatial):
+    """MONAI's ``HausdorffDTLoss`` / ``LogHausdorffDTLoss`` (sigmoid, the 0.5 threshold; the
+    distance maps from scipy.ndimage ``distance_transform_edt``): values and gradients.
+    MONAI casts the maps to float32 (``.float()``), hence float32-level agreement."""
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 3) + spatial)
+    lab = rng.integers(0, 3, size=(2,) + spatial)
+    onehot = np.moveaxis(np.eye(3)[lab], -1, 1)
+    for ib, batch, lg, reduction, alpha in itertools.product(
+        [True, False], [False, True], [False, True], ["mean", "sum"], [2.0, 1.0]
+    ):
+        cls = ml.LogHausdorffDTLoss if lg else ml.HausdorffDTLoss
+        peer = cls(sigmoid=True, include_background=ib, batch=batch, reduction=reduction, alpha=alpha)
+        x1, x2 = t64(x).requires_grad_(True), t64(x).requires_grad_(True)
+        vp = peer(x1, t64(onehot))
+        vo = losskit.hausdorff_dt_loss(x2, t64(lab[:, None]), activation="sigmoid", include_background=ib,
+                                       batch=batch, reduction=reduction, alpha=alpha, log=lg)
+        (gp,), (go,) = torch.autograd.grad(vp, x1), torch.autograd.grad(vo, x2)
+        msg = f"{MONAI} {cls.__name__} {spatial=} {ib=} {batch=} {reduction=} {alpha=}"
+        np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-6, err_msg=msg)
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-5, atol=1e-9, err_msg=msg + " gradient")

@@ -1,6 +1,7 @@
 """Segmentation losses: the Dice family (Dice, Jaccard, generalized Dice, Tversky, focal
 Tversky, log-cosh Dice), Dice + cross-entropy (:mod:`.overlap`), Dice + focal
-(:mod:`.focal`), clDice (:mod:`.topology`) and the Lovász losses (:mod:`.lovasz`).
+(:mod:`.focal`), clDice (:mod:`.topology`), the Hausdorff
+distance-transform loss (:mod:`.distance`) and the Lovász losses (:mod:`.lovasz`).
 
 The array-API reference code is in those modules; what they share (validation, the
 per-class sums, the fast-path declarations) is in ``_common``; the two fast paths for
@@ -10,6 +11,7 @@ softmax + integer labels on CPU torch tensors are ``_numba`` (compiled kernels) 
 
 from __future__ import annotations
 
+from .distance import distance_field, hausdorff_dt_loss
 from .focal import dice_focal_loss, generalized_dice_focal_loss
 from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from .topology import cldice_loss, dice_cldice_loss
@@ -37,4 +39,6 @@ __all__ = [
     "generalized_dice_focal_loss",
     "cldice_loss",
     "dice_cldice_loss",
+    "hausdorff_dt_loss",
+    "distance_field",
 ]

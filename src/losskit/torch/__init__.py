@@ -45,6 +45,7 @@ from .segmentation import GeneralizedDiceFocalLoss
 from .segmentation import DiceLoss
 from .segmentation import FocalTverskyLoss
 from .segmentation import GeneralizedDiceLoss
+from .segmentation import HausdorffDTLoss
 from .segmentation import JaccardLoss
 from .segmentation import LogCoshDiceLoss
 from .segmentation import LovaszHingeLoss

@@ -19,6 +19,7 @@ __all__ = [
     "GeneralizedDiceFocalLoss",
     "ClDiceLoss",
     "DiceClDiceLoss",
+    "HausdorffDTLoss",
 ]
 
 
@@ -72,3 +73,7 @@ class ClDiceLoss(LossModule):
 
 class DiceClDiceLoss(LossModule):
     function = _seg.dice_cldice_loss
+
+
+class HausdorffDTLoss(LossModule):
+    function = _seg.hausdorff_dt_loss
