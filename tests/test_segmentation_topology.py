@@ -109,3 +109,56 @@ def test_empty_batch_and_no_boundary_targets():
     for v in (0.0, 1.0):
         t = np.full((2, 1, 4, 4), v)
         assert float(losskit.hausdorff_dt_loss(np.full((2, 1, 4, 4), 0.3 if v == 0 else 0.7), t)) == pytest.approx(0.0)
+
+
+# ----------------------------------------------------------------- boundary loss
+
+
+def test_signed_distance_map_hand_values_and_scipy_with_spacing():
+    from losskit.segmentation import signed_distance_map
+
+    ndimage = pytest.importorskip("scipy.ndimage")
+    np.testing.assert_array_equal(signed_distance_map(GH), [[[[-1.0, 0.0, 1.0, 2.0]]]])
+    # labels with num_classes: one map per class
+    np.testing.assert_array_equal(signed_distance_map(np.array([[0, 1, 1, 2]]), num_classes=3),
+                                  [[[0, 1, 2, 3], [1, 0, 0, 1], [3, 2, 1, 0]]])
+    rng = np.random.default_rng(8)
+    m = rng.random((2, 1, 6, 7, 5)) > 0.5
+    sp = (1.5, 1.0, 0.25)
+    for n in range(2):
+        fg = m[n, 0]
+        expected = np.where(fg, 1 - ndimage.distance_transform_edt(fg, sampling=sp),
+                            ndimage.distance_transform_edt(~fg, sampling=sp))
+        np.testing.assert_allclose(signed_distance_map(m, spacing=sp)[n, 0], expected, rtol=1e-12)
+    # no boundary (LIVIAETS/boundary-loss #18): empty and full masks give finite zeros
+    assert not signed_distance_map(np.zeros((1, 1, 4, 4))).any()
+    assert not signed_distance_map(np.ones((1, 1, 4, 4))).any()
+    with pytest.raises(ValueError, match=r"labels: expected class indices in \[0, 1\]"):
+        signed_distance_map(np.array([[0, 2]]), num_classes=2)
+
+
+@pytest.mark.parametrize("lib", ["numpy", "torch", "jax"])
+def test_boundary_loss_maps_computed_where_the_data_is(lib):
+    mod = pytest.importorskip(lib)
+    conv = (lambda a: a) if lib == "numpy" else ((lambda a: mod.tensor(a)) if lib == "torch" else mod.numpy.asarray)
+    np.testing.assert_allclose(float(losskit.boundary_loss(conv(PH), conv(GH))), -0.15, rtol=1e-6)
+
+
+def test_boundary_loss_traced_needs_maps_and_empty_target_is_finite():
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    with pytest.raises(ValueError, match="distance_maps: expected precomputed signed distance maps"):
+        jax.jit(lambda a, b: losskit.boundary_loss(a, b))(jnp.asarray(PH), jnp.asarray(GH))
+    from losskit.segmentation import signed_distance_map
+
+    maps = jnp.asarray(signed_distance_map(GH))
+    out = jax.jit(lambda a, b, m: losskit.boundary_loss(a, b, distance_maps=m))(jnp.asarray(PH), jnp.asarray(GH), maps)
+    np.testing.assert_allclose(float(out), -0.15, rtol=1e-6)
+    for v in (0.0, 1.0):
+        assert float(losskit.boundary_loss(np.full((1, 1, 4, 4), 0.5), np.full((1, 1, 4, 4), v))) == 0.0
+    torch = pytest.importorskip("torch")
+    x = torch.zeros((0, 2, 3, 3), dtype=torch.float64, requires_grad=True)
+    out = losskit.boundary_loss(x, torch.zeros((0, 3, 3), dtype=torch.int64), activation="softmax")
+    assert float(out.detach()) == 0.0
+    out.backward()
+    assert x.grad is not None

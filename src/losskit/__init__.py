@@ -45,6 +45,7 @@ from .classification import linear_cross_entropy
 
 # --- segmentation (losskit/segmentation/) ---
 from .segmentation import cldice_loss
+from .segmentation import boundary_loss
 from .segmentation import dice_ce_loss
 from .segmentation import dice_cldice_loss
 from .segmentation import dice_focal_loss

@@ -681,3 +681,47 @@ CASES += [
                      "computed) is tested in tests/test_segmentation_topology.py",
     ),
 ]
+
+
+# --------------------------------------------------------------------------- boundary loss (issue 15)
+
+# Target [1, 1, 0, 0]: signed map [-1, 0, 1, 2] (inside 1 - distance to the background,
+# outside the distance to the foreground); the background class [0, 0, 1, 1] has [2, 1, 0, -1].
+SDM = np.array([[[[-1.0, 0.0, 1.0, 2.0]]]])
+PB2 = np.concatenate([1 - PH, PH], axis=1)  # two classes, p(class 1) = [1, 0.6, 0.4, 0]
+LB2 = np.array([[[1, 1, 0, 0]]])
+SDM2 = np.concatenate([np.array([[[[2.0, 1.0, 0.0, -1.0]]]]), SDM], axis=1)
+_BD_MAPS_R = np.random.default_rng(6).uniform(-3.0, 3.0, size=XG.shape)
+
+CASES += [
+    LossCases(
+        "boundary_loss",
+        cases=[
+            Case((PH, GH), {"distance_maps": SDM}, expected=[[-0.15]],
+                 why="map [-1, 0, 1, 2] times p [1, 0.6, 0.4, 0]: (-1 + 0 + 0.4 + 0) / 4", id="hand"),
+            Case((PB2, LB2), {"distance_maps": SDM2}, expected=[[-0.15, -0.15]],
+                 why="two classes as labels: class 0 p [0, 0.4, 0.6, 1] times [2, 1, 0, -1]: (0.4 - 1) / 4; "
+                     "class 1 the 'hand' row", id="two-classes"),
+            Case((PB2, LB2), {"distance_maps": SDM2, "include_background": False, "batch": True}, expected=[-0.15],
+                 why="class 1 only (the paper's idc=[1]), pooled over the one-sample batch", id="no-background"),
+            Case((XG, LG2), {"activation": "softmax", "distance_maps": _BD_MAPS_R}, id="grad-softmax"),
+            Case((XG, LG2), {"activation": "sigmoid", "distance_maps": _BD_MAPS_R, "weight": np.array([1.0, 2.0, 0.5]),
+                             "reduction": "sum"}, id="grad-sigmoid-weight"),
+        ],
+        bad=_common_bad()[:3] + [
+            Bad((PH, GH), {"activation": "relu"}, ValueError, "activation: expected one of None, 'sigmoid', 'softmax'",
+                id="activation"),
+            Bad((PH, GH), {"distance_maps": np.zeros((1, 1, 1, 3))}, ValueError,
+                r"distance_maps: expected an array of shape \(1, 1, 1, 4\)", id="maps-shape"),
+            Bad((PH, GH), {"spacing": (1.0, 0.0)}, ValueError, "spacing: expected 2 positive numbers", id="spacing"),
+            Bad((np.zeros((2, 3)), np.zeros(2, dtype=np.int64)), {}, ValueError,
+                "input: expected at least one spatial axis", id="no-spatial"),
+            Bad((PH, GH), {"include_background": False}, ValueError,
+                "include_background: expected True for a single-channel input", id="background-one-channel"),
+            Bad((PH, GH * 2), {}, ValueError, r"target: expected probabilities in \[0, 1\]", id="dense-range"),
+        ],
+        empty=None,
+        why_no_empty="the first case carries maps of its own shape; the empty batch (maps computed) is tested in "
+                     "tests/test_segmentation_topology.py",
+    ),
+]

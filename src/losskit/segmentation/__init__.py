@@ -1,7 +1,7 @@
 """Segmentation losses: the Dice family (Dice, Jaccard, generalized Dice, Tversky, focal
 Tversky, log-cosh Dice), Dice + cross-entropy (:mod:`.overlap`), Dice + focal
 (:mod:`.focal`), clDice (:mod:`.topology`), the Hausdorff
-distance-transform loss (:mod:`.distance`) and the Lovász losses (:mod:`.lovasz`).
+distance-transform and boundary losses (:mod:`.distance`) and the Lovász losses (:mod:`.lovasz`).
 
 The array-API reference code is in those modules; what they share (validation, the
 per-class sums, the fast-path declarations) is in ``_common``; the two fast paths for
@@ -11,7 +11,7 @@ softmax + integer labels on CPU torch tensors are ``_numba`` (compiled kernels) 
 
 from __future__ import annotations
 
-from .distance import distance_field, hausdorff_dt_loss
+from .distance import boundary_loss, distance_field, hausdorff_dt_loss, signed_distance_map
 from .focal import dice_focal_loss, generalized_dice_focal_loss
 from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
 from .topology import cldice_loss, dice_cldice_loss
@@ -41,4 +41,6 @@ __all__ = [
     "dice_cldice_loss",
     "hausdorff_dt_loss",
     "distance_field",
+    "boundary_loss",
+    "signed_distance_map",
 ]

@@ -37,6 +37,7 @@ from .classification import SquaredHingeLoss
 from .classification import ZeroOneLoss
 
 # --- segmentation shells ---
+from .segmentation import BoundaryLoss
 from .segmentation import ClDiceLoss
 from .segmentation import DiceCELoss
 from .segmentation import DiceClDiceLoss

@@ -20,6 +20,7 @@ __all__ = [
     "ClDiceLoss",
     "DiceClDiceLoss",
     "HausdorffDTLoss",
+    "BoundaryLoss",
 ]
 
 
@@ -77,3 +78,7 @@ class DiceClDiceLoss(LossModule):
 
 class HausdorffDTLoss(LossModule):
     function = _seg.hausdorff_dt_loss
+
+
+class BoundaryLoss(LossModule):
+    function = _seg.boundary_loss
