@@ -178,6 +178,72 @@ def run(quick: bool = False) -> list[Row]:
                 _saved_bytes(ours, x, lab) / mib, _saved_bytes(theirs, x, lab) / mib, unit="MiB",
             )
         )
+    rows.extend(_cldice_rows(cfg))
+    rows.extend(_hausdorff_rows(quick))
+    return rows
+
+
+def _hausdorff_rows(quick: bool) -> list[Row]:
+    """``hausdorff_dt_loss`` vs MONAI ``HausdorffDTLoss`` (both: scipy's exact transforms on
+    the host, per sample and class), sigmoid, forward + backward on (4, 3, 128, 128) and
+    (2, 3, 64, 64, 64); target at most 0.5x (issue 15)."""
+    import torch
+    import monai
+    from monai.losses import HausdorffDTLoss
+
+    import losskit
+
+    peer_name = f"monai {monai.__version__} HausdorffDTLoss(sigmoid)"
+    peer = HausdorffDTLoss(sigmoid=True, include_background=True)  # MONAI drops class 0 by default
+
+    def ours(a, t):
+        return losskit.hausdorff_dt_loss(a, t, activation="sigmoid")
+
+    shapes = [(2, 3, 16, 16), (1, 3, 8, 8, 8)] if quick else [(4, 3, 128, 128), (2, 3, 64, 64, 64)]
+    rows = []
+    g = torch.Generator().manual_seed(2)
+    for shape in shapes:
+        x = torch.randn(shape, generator=g).requires_grad_(True)
+        t = (torch.rand(shape, generator=g) > 0.6).float()
+        v_ours, v_peer = float(ours(x, t).detach()), float(peer(x, t).detach())
+        if abs(v_ours - v_peer) > 1e-5 * max(1.0, abs(v_peer)):
+            raise AssertionError(f"hausdorff values differ on {shape}: {v_ours} vs {v_peer}")
+        tm = interleaved({"ours": _step(ours, x, t), "peer": _step(peer, x, t)}, repeat=3 if quick else 5)
+        case = f"fwd+bwd {tuple(shape)} f32, CPU, {torch.get_num_threads()} thr"
+        rows.append(Row("segmentation", "hausdorff_dt_loss", case, peer_name, tm["ours"], tm["peer"], target=0.5,
+                        note="scipy distance_transform_edt on the host"))
+    return rows
+
+
+def _cldice_rows(cfg) -> list[Row]:
+    """``cldice_loss`` (array-API soft skeleton: shifted slices and ``minimum`` /
+    ``maximum``) vs MONAI ``SoftclDiceLoss`` (``max_pool2d/3d``), one foreground channel
+    with sigmoid, forward + backward; target at most 1.0x (issue 15)."""
+    import torch
+    import monai
+    from monai.losses import SoftclDiceLoss
+
+    import losskit
+
+    peer_name = f"monai {monai.__version__} SoftclDiceLoss(sigmoid)"
+    peer = SoftclDiceLoss(sigmoid=True)
+
+    def ours(a, t):
+        return losskit.cldice_loss(a, t, activation="sigmoid", harmonic_smooth=1e-4)
+
+    rows = []
+    g = torch.Generator().manual_seed(1)
+    for shape in cfg["shapes"]:
+        shape = (shape[0], 1) + tuple(shape[2:])
+        x = torch.randn(shape, generator=g).requires_grad_(True)
+        t = (torch.rand(shape, generator=g) > 0.7).float()
+        v_ours, v_peer = float(ours(x, t).detach()), float(peer(x, t).detach())
+        if abs(v_ours - v_peer) > 1e-5 * max(1.0, abs(v_peer)):
+            raise AssertionError(f"cldice values differ on {shape}: {v_ours} vs {v_peer}")
+        tm = interleaved({"ours": _step(ours, x, t), "peer": _step(peer, x, t)}, repeat=cfg["repeat"])
+        case = f"fwd+bwd {tuple(shape)} f32, CPU, {torch.get_num_threads()} thr"
+        rows.append(Row("segmentation", "cldice_loss", case, peer_name, tm["ours"], tm["peer"], target=1.0,
+                        note="array-API reference (no fast path)"))
     return rows
 
 

@@ -46,7 +46,13 @@ from .classification import asymmetric_loss
 from .classification import asymmetric_single_label_loss
 
 # --- segmentation (losskit/segmentation/) ---
+from .segmentation import cldice_loss
+from .segmentation import boundary_loss
 from .segmentation import dice_ce_loss
+from .segmentation import dice_cldice_loss
+from .segmentation import dice_focal_loss
+from .segmentation import generalized_dice_focal_loss
+from .segmentation import hausdorff_dt_loss
 from .segmentation import dice_loss
 from .segmentation import focal_tversky_loss
 from .segmentation import generalized_dice_loss

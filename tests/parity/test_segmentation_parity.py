@@ -286,3 +286,192 @@ def test_monai_dice_ce_grid_torch64():
         peer = ml.DiceCELoss(sigmoid=True, reduction=reduction)(xb, tb)
         ours = losskit.dice_ce_loss(xb, tb, activation="sigmoid", reduction=reduction)
         np.testing.assert_allclose(ours.item(), peer.item(), rtol=1e-10, err_msg=f"{MONAI} DiceCELoss(sigmoid) {reduction=}")
+
+
+# ----------------------------------------------------------------- MONAI's label layout (issue 15)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "uint8"], ids=lambda d: f"{MONAI}-labels-{d}")
+def test_monai_label_map_layout_same_target_torch64(dtype):
+    """The very ``(N, 1, ...)`` tensor a MONAI pipeline feeds ``to_onehot_y=True`` goes to
+    losskit unchanged: values and gradients agree for every Dice-family loss MONAI has."""
+    lab = torch.as_tensor(LAB[:, None].astype(dtype))
+    ignore = torch.as_tensor(np.where(LAB == 3, 255, LAB)[:, None].astype(dtype if dtype != "uint8" else "int64"))
+    pairs = []
+    for act, ib, batch in itertools.product(["softmax", "sigmoid"], [True, False], [False, True]):
+        kw = dict(include_background=ib, batch=batch)
+        mk = dict(softmax=act == "softmax", sigmoid=act == "sigmoid", to_onehot_y=True, **kw)
+        pairs += [
+            (f"DiceLoss {act} {kw}", ml.DiceLoss(**mk), lambda x, t, kw=kw, a=act: losskit.dice_loss(x, t, activation=a, **kw)),
+            (f"TverskyLoss {act} {kw}", ml.TverskyLoss(alpha=0.3, beta=0.7, **mk),
+             lambda x, t, kw=kw, a=act: losskit.tversky_loss(x, t, activation=a, alpha=0.3, beta=0.7, **kw)),
+            (f"GeneralizedDiceLoss {act} {kw}", ml.GeneralizedDiceLoss(**mk),
+             lambda x, t, kw=kw, a=act: losskit.generalized_dice_loss(x, t, activation=a, **kw)),
+        ]
+        if act == "softmax":
+            pairs.append((f"DiceCELoss {kw}", ml.DiceCELoss(softmax=True, to_onehot_y=True, **kw),
+                          lambda x, t, kw=kw: losskit.dice_ce_loss(x, t, **kw)))
+    for name, peer, ours in pairs:
+        x1, x2 = t64(X).requires_grad_(True), t64(X).requires_grad_(True)
+        vp, vo = peer(x1, lab), ours(x2, lab)
+        (gp,), (go,) = torch.autograd.grad(vp, x1), torch.autograd.grad(vo, x2)
+        # GeneralizedDiceLoss computes its weights in float32 (see the grid test above):
+        # float32-level agreement there, float64-level elsewhere.
+        f32 = "Generalized" in name
+        np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-6 if f32 else 1e-10,
+                                   err_msg=f"{MONAI} {name} labels {dtype}")
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-5 if f32 else 1e-8, atol=1e-9 if f32 else 1e-12,
+                                   err_msg=f"{MONAI} {name} labels {dtype} gradient")
+    # ignore_index on the same layout (MONAI's DiceLoss masks it after to_onehot_y)
+    for batch in (False, True):
+        x1, x2 = t64(X).requires_grad_(True), t64(X).requires_grad_(True)
+        vp = ml.DiceLoss(softmax=True, to_onehot_y=True, ignore_index=255, batch=batch)(x1, ignore)
+        vo = losskit.dice_loss(x2, ignore, activation="softmax", ignore_index=255, batch=batch)
+        (gp,), (go,) = torch.autograd.grad(vp, x1), torch.autograd.grad(vo, x2)
+        np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-10, err_msg=f"{MONAI} DiceLoss ignore_index labels {dtype}")
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-14,
+                                   err_msg=f"{MONAI} DiceLoss ignore_index labels {dtype} gradient")
+
+
+def test_monai_label_map_layout_fast_path_taken():
+    """The label map takes the family's CPU fast path like the ``(N, ...)`` labels do."""
+    lab = torch.as_tensor(LAB[:, None].astype(np.float32))
+    with losskit.fast_paths(True) as ran:
+        losskit.dice_loss(t64(X), lab, activation="softmax")
+    assert ran & {"segmentation.numba", "segmentation.torch"}, ran
+
+
+# ----------------------------------------------------------------- Dice + focal (issue 15)
+
+
+def test_monai_dice_focal_and_generalized_dice_focal_grid_torch64():
+    """MONAI's ``DiceFocalLoss`` / ``GeneralizedDiceFocalLoss`` keep a sigmoid focal term
+    whatever the Dice activation: ``focal_activation="sigmoid"``. MONAI's focal term casts
+    to float32 (``input.float()``), hence float32-level agreement on float64 data."""
+    lab = t64(LAB[:, None].astype(np.float64))
+    for act, ib, batch, gamma, (ld, lf), labels in itertools.product(
+        ["softmax", "sigmoid"], [True, False], [False, True], [2.0, 0.5], [(1.0, 1.0), (0.3, 2.0)], [True, False],
+    ):
+        target = lab if labels else t64(ONEHOT if act == "softmax" else MULTI)
+        mk = dict(softmax=act == "softmax", sigmoid=act == "sigmoid", to_onehot_y=labels, include_background=ib,
+                  batch=batch, gamma=gamma, lambda_focal=lf)
+        ok = dict(activation=act, focal_activation="sigmoid", include_background=ib, batch=batch, gamma=gamma,
+                  lambda_focal=lf, lambda_dice=ld)
+        for peer, fn in ((ml.DiceFocalLoss(lambda_dice=ld, **mk), losskit.dice_focal_loss),
+                         (ml.GeneralizedDiceFocalLoss(lambda_gdl=ld, **mk), losskit.generalized_dice_focal_loss)):
+            x1, x2 = t64(X).requires_grad_(True), t64(X).requires_grad_(True)
+            vp, vo = peer(x1, target), fn(x2, target, **ok)
+            (gp,), (go,) = torch.autograd.grad(vp, x1), torch.autograd.grad(vo, x2)
+            msg = f"{MONAI} {type(peer).__name__} {act=} {ib=} {batch=} {gamma=} {ld=} {lf=} {labels=}"
+            np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-6, err_msg=msg)
+            np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-5, atol=1e-9, err_msg=msg + " gradient")
+
+
+def test_monai_dice_focal_class_weights_sum_torch64():
+    """With class weights MONAI's Dice ``"sum"`` is ``sum(w * L)`` as ours and its focal term
+    multiplies each channel by its weight as ours; its focal ``"sum"`` averages the spatial
+    axes first, so the sum is compared through the focal ``"mean"`` (times N * C)."""
+    w = torch.tensor(W)
+    x = t64(X)
+    lab = t64(LAB[:, None])
+    peer_dice = ml.DiceLoss(softmax=True, to_onehot_y=True, weight=w, reduction="sum")(x, lab)
+    peer_focal = ml.FocalLoss(to_onehot_y=True, weight=w, gamma=2.0, reduction="mean")(x, lab)
+    ours = losskit.dice_focal_loss(x, lab, focal_activation="sigmoid", weight=w, reduction="sum")
+    n_elem = X.size
+    np.testing.assert_allclose(ours.item(), (peer_dice + peer_focal * n_elem).item(), rtol=1e-6,
+                               err_msg=f"{MONAI} DiceFocalLoss(weight) sum")
+
+
+# ----------------------------------------------------------------- soft labels (issue 15)
+
+
+def test_monai_soft_label_dice_jaccard_tversky_torch64():
+    """MONAI's ``soft_label=True`` (the L1-form intersection of Wang and Blaschko) on soft
+    targets, values and gradients; MONAI's ``jaccard=True`` with smoothing s is ours with s / 2."""
+    soft = t64(np.random.default_rng(5).random((3, 4, 5, 4)))
+    for act, ib, batch, reduction in itertools.product(["sigmoid", "softmax"], [True, False], [False, True],
+                                                       ["mean", "sum"]):
+        target = soft if act == "sigmoid" else soft / soft.sum(1, keepdim=True)
+        mk = dict(sigmoid=act == "sigmoid", softmax=act == "softmax", include_background=ib, batch=batch,
+                  reduction=reduction, soft_label=True)
+        ok = dict(activation=act, include_background=ib, batch=batch, reduction=reduction, soft_label=True)
+        pairs = [
+            (ml.DiceLoss(**mk), lambda x, t: losskit.dice_loss(x, t, **ok)),
+            (ml.DiceLoss(jaccard=True, **mk),
+             lambda x, t: losskit.jaccard_loss(x, t, smooth_nr=5e-6, smooth_dr=5e-6, **ok)),
+            (ml.TverskyLoss(alpha=0.3, beta=0.7, **mk), lambda x, t: losskit.tversky_loss(x, t, alpha=0.3, beta=0.7, **ok)),
+        ]
+        for peer, ours in pairs:
+            x1, x2 = t64(X).requires_grad_(True), t64(X).requires_grad_(True)
+            vp, vo = peer(x1, target), ours(x2, target)
+            (gp,), (go,) = torch.autograd.grad(vp, x1), torch.autograd.grad(vo, x2)
+            msg = f"{MONAI} {type(peer).__name__}(soft_label=True) {act=} {ib=} {batch=} {reduction=}"
+            np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-10, err_msg=msg)
+            np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-13, err_msg=msg + " gradient")
+
+
+# ----------------------------------------------------------------- clDice (issue 15)
+
+
+@pytest.mark.parametrize("spatial", [(9, 11), (6, 7, 8)], ids=lambda s: f"{MONAI}-{len(s)}d")
+def test_monai_soft_cldice_and_dice_cldice_torch64(spatial):
+    """MONAI's ``SoftclDiceLoss`` / ``SoftDiceclDiceLoss`` pool the channels; on one channel
+    they are ours with ``harmonic_smooth=1e-4`` (values and gradients). With several
+    classes ours is one value per class: each class against MONAI on that channel alone."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3) + spatial)
+    lab = rng.integers(0, 3, size=(2,) + spatial)
+    onehot = np.moveaxis(np.eye(3)[lab], -1, 1)
+    for it, act in itertools.product([0, 1, 3, 5], ["sigmoid", "softmax"]):
+        peer_cl = ml.SoftclDiceLoss(iter_=it, sigmoid=act == "sigmoid", reduction="none")
+        peer_dcl = ml.SoftDiceclDiceLoss(iter_=it, alpha=0.3, sigmoid=act == "sigmoid", reduction="none")
+        x1, x2 = t64(x).requires_grad_(True), t64(x).requires_grad_(True)
+        p1 = torch.softmax(x1, 1) if act == "softmax" else x1
+        ours = losskit.cldice_loss(x2, t64(lab[:, None]), activation=act, iterations=it, harmonic_smooth=1e-4,
+                                   reduction="none")
+        per_class = torch.stack([peer_cl(p1[:, c:c + 1], t64(onehot[:, c:c + 1])) for c in range(3)], 1)
+        msg = f"{MONAI} SoftclDiceLoss per channel {spatial=} {it=} {act=}"
+        np.testing.assert_allclose(ours.detach().numpy(), per_class.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=msg)
+        (gp,), (go,) = torch.autograd.grad(per_class.sum(), x1), torch.autograd.grad(ours.sum(), x2)
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-12, err_msg=msg + " gradient")
+        # one channel: SoftDiceclDiceLoss (Dice with smooth 1 and clDice, alpha-weighted), reduced as MONAI does
+        x1c = t64(x[:, :1]).requires_grad_(True)
+        x2c = t64(x[:, :1]).requires_grad_(True)
+        a = "sigmoid" if act == "sigmoid" else None
+        inp1 = x1c if a else torch.sigmoid(x1c)
+        inp2 = x2c if a else torch.sigmoid(x2c)
+        vp = peer_dcl(inp1, t64(onehot[:, 1:2])).mean()
+        vo = losskit.dice_cldice_loss(inp2, t64(onehot[:, 1:2]), activation=a, alpha=0.3, iterations=it,
+                                      harmonic_smooth=1e-4)
+        (gp,), (go,) = torch.autograd.grad(vp, x1c), torch.autograd.grad(vo, x2c)
+        msg = f"{MONAI} SoftDiceclDiceLoss one channel {spatial=} {it=}"
+        np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-10, err_msg=msg)
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-12, err_msg=msg + " gradient")
+
+
+# ----------------------------------------------------------------- Hausdorff DT loss (issue 15)
+
+
+@pytest.mark.parametrize("spatial", [(16, 17), (8, 9, 10)], ids=lambda s: f"{MONAI}-scipy-{len(s)}d")
+def test_monai_hausdorff_dt_and_log_hausdorff_dt_torch64(spatial):
+    """MONAI's ``HausdorffDTLoss`` / ``LogHausdorffDTLoss`` (sigmoid, the 0.5 threshold; the
+    distance maps from scipy.ndimage ``distance_transform_edt``): values and gradients.
+    MONAI casts the maps to float32 (``.float()``), hence float32-level agreement."""
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 3) + spatial)
+    lab = rng.integers(0, 3, size=(2,) + spatial)
+    onehot = np.moveaxis(np.eye(3)[lab], -1, 1)
+    for ib, batch, lg, reduction, alpha in itertools.product(
+        [True, False], [False, True], [False, True], ["mean", "sum"], [2.0, 1.0]
+    ):
+        cls = ml.LogHausdorffDTLoss if lg else ml.HausdorffDTLoss
+        peer = cls(sigmoid=True, include_background=ib, batch=batch, reduction=reduction, alpha=alpha)
+        x1, x2 = t64(x).requires_grad_(True), t64(x).requires_grad_(True)
+        vp = peer(x1, t64(onehot))
+        vo = losskit.hausdorff_dt_loss(x2, t64(lab[:, None]), activation="sigmoid", include_background=ib,
+                                       batch=batch, reduction=reduction, alpha=alpha, log=lg)
+        (gp,), (go,) = torch.autograd.grad(vp, x1), torch.autograd.grad(vo, x2)
+        msg = f"{MONAI} {cls.__name__} {spatial=} {ib=} {batch=} {reduction=} {alpha=}"
+        np.testing.assert_allclose(vo.item(), vp.item(), rtol=1e-6, err_msg=msg)
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-5, atol=1e-9, err_msg=msg + " gradient")

@@ -1,8 +1,9 @@
 """Segmentation losses: the Dice family (Dice, Jaccard, generalized Dice, Tversky, focal
-Tversky, log-cosh Dice), Dice + cross-entropy (:mod:`.overlap`) and the Lovász losses
-(:mod:`.lovasz`).
+Tversky, log-cosh Dice), Dice + cross-entropy (:mod:`.overlap`), Dice + focal
+(:mod:`.focal`), clDice (:mod:`.topology`), the Hausdorff
+distance-transform and boundary losses (:mod:`.distance`) and the Lovász losses (:mod:`.lovasz`).
 
-The array-API reference code is in those two modules; what they share (validation, the
+The array-API reference code is in those modules; what they share (validation, the
 per-class sums, the fast-path declarations) is in ``_common``; the two fast paths for
 softmax + integer labels on CPU torch tensors are ``_numba`` (compiled kernels) and
 ``_torch`` (a fused ``autograd.Function``), imported on first use only.
@@ -10,7 +11,10 @@ softmax + integer labels on CPU torch tensors are ``_numba`` (compiled kernels) 
 
 from __future__ import annotations
 
+from .distance import boundary_loss, distance_field, hausdorff_dt_loss, signed_distance_map
+from .focal import dice_focal_loss, generalized_dice_focal_loss
 from .lovasz import lovasz_hinge_loss, lovasz_softmax_loss
+from .topology import cldice_loss, dice_cldice_loss
 from .overlap import (
     dice_ce_loss,
     dice_loss,
@@ -31,4 +35,12 @@ __all__ = [
     "lovasz_softmax_loss",
     "lovasz_hinge_loss",
     "dice_ce_loss",
+    "dice_focal_loss",
+    "generalized_dice_focal_loss",
+    "cldice_loss",
+    "dice_cldice_loss",
+    "hausdorff_dt_loss",
+    "distance_field",
+    "boundary_loss",
+    "signed_distance_map",
 ]

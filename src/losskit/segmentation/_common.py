@@ -101,7 +101,9 @@ _COMMON_ARGS = """\
             class axis is ``axis``. Any floating dtype (half precision computes in float32).
         target: integer labels of shape ``(N, *spatial)`` (the input's shape without the
             class axis; with ``C == 1`` a 0/1 mask), or an array of the input's shape
-            (one-hot, multi-label masks or soft labels in [0, 1]).
+            (one-hot, multi-label masks or soft labels in [0, 1]). MONAI's
+            ``(N, 1, *spatial)`` label map (integer, boolean or integer-valued float, the
+            class axis of length 1) is taken as the labels when ``C >= 2``.
         activation: ``None`` (``input`` holds probabilities), ``"softmax"`` over the class
             axis (needs ``C >= 2``) or ``"sigmoid"`` per channel.
         axis: the class axis of ``input`` (not 0, the batch axis).
@@ -184,6 +186,55 @@ def activate(x, activation, xp):
     if activation == "sigmoid":
         return sigmoid(x, xp)
     return x
+
+
+def label_map(input, target, axis, xp):
+    """MONAI's label layout: a ``(N, 1, *spatial)`` label map (integer, boolean or
+    integer-valued float, what MONAI's ``to_onehot_y`` accepts) for an input with
+    ``C >= 2`` classes becomes ``(N, *spatial)`` integer labels; any other target is
+    returned unchanged (and validated by :func:`prepare`).
+
+    A float map is checked integer-valued in eager mode (``1.5`` is an error, not a
+    silent truncation) and cast to int64; under tracing the cast truncates as MONAI's
+    ``labels.long()`` does. With ``C == 1`` a ``(N, 1, ...)`` target has the input's shape
+    and stays a dense mask (MONAI ignores ``to_onehot_y`` there too).
+    """
+    if getattr(input, "ndim", 0) < 2 or getattr(target, "ndim", -1) != input.ndim:
+        return target
+    if not isinstance(axis, int) or isinstance(axis, bool) or not -input.ndim <= axis < input.ndim:
+        return target  # prepare raises the error
+    ax = axis % input.ndim
+    shape, tshape = tuple(input.shape), tuple(target.shape)
+    if ax == 0 or shape[ax] < 2 or tshape[ax] != 1:
+        return target
+    if any(a != b for i, (a, b) in enumerate(zip(tshape, shape)) if i != ax):
+        return target
+    if xp.isdtype(target.dtype, "integral"):
+        return xp.squeeze(target, axis=ax)
+    if xp.isdtype(target.dtype, "bool"):
+        return xp.astype(xp.squeeze(target, axis=ax), _int_dtype(xp))
+    if not xp.isdtype(target.dtype, "real floating"):
+        return target
+    v = eager_values(target)
+    if v is not None and v.size:
+        import numpy as np
+
+        bad = ~(np.isfinite(v) & (v == np.round(v)))
+        if bad.any():
+            raise ValueError(
+                f"target: expected integer-valued labels in the (N, 1, ...) label-map layout "
+                f"(input has {shape[ax]} classes along axis {ax}), got {float(v[bad].flat[0])}"
+            )
+    return xp.astype(xp.squeeze(target, axis=ax), _int_dtype(xp))
+
+
+def _int_dtype(xp):
+    """The namespace's default integer dtype (int64; int32 for JAX without x64, where an
+    int64 request would only warn and truncate)."""
+    try:
+        return xp.__array_namespace_info__().default_dtypes()["integral"]
+    except (AttributeError, KeyError, TypeError):
+        return xp.int64
 
 
 def prepare(input, target, xp, *, activation, axis, ignore_index, check_values=True, defer_activation=False):
@@ -313,11 +364,16 @@ def bincount2d(values, labels, num_classes: int, xp):
     return xp.sum(oh * values[:, None, :], axis=-1)
 
 
-def overlap_sums(p, labels, g, mask, xp, *, squared=False, batch=False):
+def overlap_sums(p, labels, g, mask, xp, *, squared=False, batch=False, soft_label=False):
     """Per-(sample, class) ``I, P, G`` and the validity ``valid`` (or ``None``).
 
     ``P``/``G`` sum squares when ``squared`` (V-Net). Shapes ``(N, C)``, or ``(C,)`` with
     ``batch``; ``valid`` is 1.0 where an entry had at least one non-ignored pixel.
+    ``soft_label`` (dense targets, ``squared=False``): the intersection in the L1 form
+    ``I = (P + G - sum_i |p_i - g_i|) / 2`` of Wang and Blaschko, equal to ``sum_i p_i g_i``
+    for hard targets and making ``I = P = G`` exactly when ``p == g`` for soft ones.
+    With ``squared`` the plain product already is the L2 form
+    ``(|p|^2 + |g|^2 - |p - g|^2) / 2``.
     """
     N, C, S = p.shape
     pp = p * p if squared else p
@@ -340,10 +396,16 @@ def overlap_sums(p, labels, g, mask, xp, *, squared=False, batch=False):
             m = xp.astype(mask, p.dtype)
             pp = pp * m
             valid = xp.astype(xp.sum(m, axis=-1) > 0, p.dtype)  # (N, C)
-        # g is zero at ignored elements, so p * g needs no mask.
-        I = xp.sum(p * g, axis=-1)
         P = xp.sum(pp, axis=-1)
         G = xp.sum(g * g if squared else g, axis=-1)
+        if soft_label and not squared:
+            d = xp.abs(p - g)
+            if mask is not None:
+                d = d * m
+            I = (P + G - xp.sum(d, axis=-1)) / 2.0
+        else:
+            # g is zero at ignored elements, so p * g needs no mask.
+            I = xp.sum(p * g, axis=-1)
     if batch:
         I, P, G = (xp.sum(a, axis=0) for a in (I, P, G))
         if valid is not None:
@@ -474,13 +536,15 @@ class DiceTail:
 
 
 def overlap_loss(input, target, xp, tail, *, activation, axis, include_background, squared,
-                 batch, ignore_index, weight):
+                 batch, ignore_index, weight, soft_label=False):
     """``tail(I, P, G, valid, w, xp)`` over the family's sums, on a fast path where one is
     eligible (it gets the raw labels and a :class:`Head`), else on :func:`overlap_sums`."""
     check_bool("batch", batch)
     check_bool("squared", squared)
     check_bool("include_background", include_background)
+    check_bool("soft_label", soft_label)
     ignore_index = check_ignore_index(ignore_index)
+    target = label_map(input, target, axis, xp)
     impl = select(KERNEL, backend_name(xp), input, target, activation=activation, squared=squared)
     x, labels, g, mask = prepare(
         input, target, xp, activation=activation, axis=axis,
@@ -494,6 +558,6 @@ def overlap_loss(input, target, xp, tail, *, activation, axis, include_backgroun
                     include_background=include_background, w=w)
         return impl(x, labels, ignore_index, head, xp)
     p = activate(x, activation, xp)
-    I, P, G, valid = overlap_sums(p, labels, g, mask, xp, squared=squared, batch=batch)
+    I, P, G, valid = overlap_sums(p, labels, g, mask, xp, squared=squared, batch=batch, soft_label=soft_label)
     I, P, G, valid, w = drop_background(include_background, C, I, P, G, valid, w)
     return tail(I, P, G, valid, w, xp)

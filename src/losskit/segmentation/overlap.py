@@ -27,6 +27,10 @@ Conventions shared by the family (those of MONAI unless said otherwise):
 * ``smooth_nr = smooth_dr = 1e-5``: an empty target with an empty prediction gives loss 0,
   an empty target with predicted mass gives a loss that rises with the mass and a gradient
   that pushes it down (see :func:`dice_loss`).
+* MONAI's label layout is accepted as it is: a ``(N, 1, *spatial)`` label map (integer,
+  boolean or integer-valued float, what ``to_onehot_y=True`` takes) for an input with
+  ``C >= 2`` classes is the same as the ``(N, *spatial)`` labels, so a MONAI pipeline
+  swaps its loss without touching its data (a non-integer value is an error in eager mode).
 * Class weights ``weight`` have one entry per class of ``input`` (background included, also
   with ``include_background=False``, as in ``torch.nn.functional.cross_entropy``);
   ``reduction="mean"`` is the weighted mean ``sum(w * L) / sum(w)``.
@@ -46,6 +50,7 @@ from ._common import (
     check_smooth,
     dice_formula,
     fill,
+    label_map,
     namespace_of,
     overlap_loss,
     reduce_entries,
@@ -86,6 +91,7 @@ def dice_loss(
     batch=False,
     weight=None,
     ignore_index=None,
+    soft_label=False,
     reduction="mean",
 ):
     r"""Soft Dice loss, one minus the soft Dice coefficient per sample and class.
@@ -108,6 +114,13 @@ def dice_loss(
 %(common_args)s
         squared: square ``p`` and ``g`` in the denominator (Milletari et al.).
         weight: ``(C,)`` non-negative class weights (background included), or ``None``.
+        soft_label: ``True`` computes the intersection in the L1 form
+            :math:`I = (P + G - \sum_i |p_i - g_i|) / 2` (Wang and Blaschko), so that the
+            loss is 0 exactly when ``input`` equals a soft ``target`` (the plain product
+            :math:`\sum_i p_i g_i` is below :math:`\sum_i g_i` for soft labels and the loss
+            never reaches 0 there); the same value as ``False`` for hard labels (integer
+            labels are always hard). With ``squared=True`` the product form already is the
+            L2 form, zero at ``p = g``, and ``soft_label`` changes nothing.
 
     Returns:
 %(common_returns)s
@@ -133,7 +146,9 @@ def dice_loss(
 
     References:
         Milletari, Navab, Ahmadi, V-Net: Fully Convolutional Neural Networks for Volumetric
-        Medical Image Segmentation, 2016, arXiv:1606.04797.
+        Medical Image Segmentation, 2016, arXiv:1606.04797. Wang, Blaschko, Dice
+        Semimetric Losses: Optimizing the Dice Score with Soft Labels, 2023,
+        arXiv:2303.16296 (``soft_label``).
 
     Example:
         Two of four pixels are foreground; the prediction puts 0.5 on each of them:
@@ -151,7 +166,7 @@ def dice_loss(
     return overlap_loss(
         input, target, xp, DiceTail(smooth_nr, smooth_dr, reduction), activation=activation,
         axis=axis, include_background=include_background, squared=squared, batch=batch,
-        ignore_index=ignore_index, weight=weight,
+        ignore_index=ignore_index, weight=weight, soft_label=soft_label,
     )
 
 
@@ -177,6 +192,7 @@ def jaccard_loss(
     batch=False,
     weight=None,
     ignore_index=None,
+    soft_label=False,
     reduction="mean",
 ):
     r"""Soft Jaccard (IoU) loss, one minus the soft intersection over union.
@@ -196,6 +212,13 @@ def jaccard_loss(
 %(common_args)s
         squared: square ``p`` and ``g`` in the union's sums.
         weight: ``(C,)`` non-negative class weights (background included), or ``None``.
+        soft_label: ``True`` computes the intersection in the L1 form
+            :math:`I = (P + G - \sum_i |p_i - g_i|) / 2` (Wang and Blaschko), so that the
+            loss is 0 exactly when ``input`` equals a soft ``target`` (the plain product
+            :math:`\sum_i p_i g_i` is below :math:`\sum_i g_i` for soft labels and the loss
+            never reaches 0 there); the same value as ``False`` for hard labels (integer
+            labels are always hard). With ``squared=True`` the product form already is the
+            L2 form, zero at ``p = g``, and ``soft_label`` changes nothing.
 
     Returns:
 %(common_returns)s
@@ -208,7 +231,8 @@ def jaccard_loss(
 
     References:
         Rahman, Wang, Optimizing Intersection-Over-Union in Deep Neural Networks for Image
-        Segmentation, ISVC 2016.
+        Segmentation, ISVC 2016. Wang, Blaschko, Jaccard Metric Losses: Optimizing the
+        Jaccard Index with Soft Labels, 2023, arXiv:2302.05666 (``soft_label``).
 
     Example:
         Intersection 1, union 1 + 2 - 1 = 2: IoU = 1/2.
@@ -230,7 +254,7 @@ def jaccard_loss(
     return overlap_loss(
         input, target, xp, tail, activation=activation, axis=axis,
         include_background=include_background, squared=squared, batch=batch,
-        ignore_index=ignore_index, weight=weight,
+        ignore_index=ignore_index, weight=weight, soft_label=soft_label,
     )
 
 
@@ -362,6 +386,7 @@ def tversky_loss(
     batch=False,
     weight=None,
     ignore_index=None,
+    soft_label=False,
     reduction="mean",
 ):
     r"""Tversky loss: a Dice loss with separate weights for false positives and false negatives.
@@ -383,6 +408,12 @@ def tversky_loss(
         alpha: weight of false positives (>= 0).
         beta: weight of false negatives (>= 0).
         weight: ``(C,)`` non-negative class weights (background included), or ``None``.
+        soft_label: ``True`` computes the intersection in the L1 form
+            :math:`I = (P + G - \sum_i |p_i - g_i|) / 2` (Wang and Blaschko), so that the
+            loss is 0 exactly when ``input`` equals a soft ``target`` (the plain product
+            :math:`\sum_i p_i g_i` is below :math:`\sum_i g_i` for soft labels and the loss
+            never reaches 0 there); the same value as ``False`` for hard labels (integer
+            labels are always hard).
 
     Returns:
 %(common_returns)s
@@ -396,7 +427,8 @@ def tversky_loss(
 
     References:
         Salehi, Erdogmus, Gholipour, Tversky loss function for image segmentation using 3D
-        fully convolutional deep networks, 2017, arXiv:1706.05721.
+        fully convolutional deep networks, 2017, arXiv:1706.05721. Wang, Blaschko,
+        arXiv:2303.16296 (``soft_label``).
 
     Example:
         TP = 1, FP = 0, FN = 1: TI = 1 / (1 + 0.7) with beta = 0.7.
@@ -418,7 +450,7 @@ def tversky_loss(
     return overlap_loss(
         input, target, xp, tail, activation=activation, axis=axis,
         include_background=include_background, squared=False, batch=batch,
-        ignore_index=ignore_index, weight=weight,
+        ignore_index=ignore_index, weight=weight, soft_label=soft_label,
     )
 
 
@@ -642,7 +674,8 @@ def dice_ce_loss(
 
     Args:
         input: ``(N, C, *spatial)`` logits, class axis ``axis``.
-        target: integer labels ``(N, *spatial)`` (with ``C == 1``: a 0/1 mask), or an array
+        target: integer labels ``(N, *spatial)`` (with ``C == 1``: a 0/1 mask), MONAI's
+            ``(N, 1, *spatial)`` label map (integer or integer-valued float), or an array
             of the input's shape (one-hot / soft labels; multi-label masks with
             ``"sigmoid"``).
         lambda_dice: weight of the Dice term (>= 0).
@@ -692,6 +725,7 @@ def dice_ce_loss(
     check_choice("reduction", reduction, ("mean", "sum"))
     xp = namespace_of(input, target)
     ignore_index = check_ignore_index(ignore_index)
+    target = label_map(input, target, axis, xp)  # MONAI's (N, 1, ...) layout, for both terms
     check_number("lambda_dice", lambda_dice, low=0.0)
     check_number("lambda_ce", lambda_ce, low=0.0)
     check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
