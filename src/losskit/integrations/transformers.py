@@ -14,9 +14,10 @@ tokens at a time.
 
 Both equal the model's own loss (values and gradients): next-token shift, ``-100`` labels
 ignored, ``num_items_in_batch`` (gradient accumulation) as ``sum / num_items_in_batch``.
-A model that transforms its logits after the head (Gemma 2's ``final_logit_softcapping``,
-Cohere's ``logit_scale``, Granite's ``logits_scaling``, ...) is refused with an error
-naming the config field, never trained with a silently different loss.
+A model that transforms its logits after the head is either mapped onto
+``linear_cross_entropy``'s options (Gemma 2's ``final_logit_softcapping`` becomes
+``softcap=``) or refused with an error naming the config field (Cohere's ``logit_scale``,
+Granite's ``logits_scaling``, ...), never trained with a silently different loss.
 
 transformers is imported only when ``LosskitTrainer`` is first used; this module needs
 torch (as transformers does).
@@ -35,8 +36,8 @@ __all__ = ["causal_lm_loss", "LosskitTrainerMixin", "LosskitTrainer"]
 
 # Config fields of models that change their logits after ``lm_head``, with the value at
 # which the field is the identity. ``option`` names the ``linear_cross_entropy`` keyword
-# that would express the transform; it is used the day the function accepts it (read from
-# its signature), and until then the model is refused.
+# that expresses the transform where the function accepts one (read from its signature);
+# a transform without one refuses the model.
 _LOGIT_TRANSFORMS = (
     # z <- s tanh(z / s) (Gemma 2, Gemma 3, ...); None turns it off
     ("final_logit_softcapping", None, "softcap"),
