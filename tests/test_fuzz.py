@@ -54,8 +54,20 @@ _FLOAT64 = {"numpy": ("numpy", "float64"), "torch": ("torch-float64", "float64")
             "jax": ("jax", "float64"), "array-api": ("array_api_strict", "float64")}
 
 
-def _names():
-    return [n for n in losskit.names() if n in TABLE]
+# Defects the fuzz suite found in the last merge of this round, open (the closing note
+# lists them): strict, so a fix makes the suite say so.
+_KNOWN_LOW_PRECISION = {
+    "contrastive_loss": "float16 embeddings: the distance's square root has an infinite gradient "
+                        "where the float16 rounding floor makes a distance exactly 0",
+    "hausdorff_dt_loss": "float16 input: the squared distance maps overflow float16's range in the "
+                         "gradient (inf where float64 gives 2.6e5)",
+}
+
+
+def _names(known=None):
+    known = known or {}
+    return [pytest.param(n, marks=pytest.mark.xfail(reason=known[n], strict=True)) if n in known else n
+            for n in losskit.names() if n in TABLE]
 
 
 def _backends(name, table=_FLOAT64):
@@ -115,7 +127,7 @@ def _extreme(draw, name):
     x0 = args[0]
     for i in _float_positions(case):
         scale = draw(st.sampled_from([1e-4, 1e-2, 1.0, 1e2, 1e4]))
-        args[i] = args[i] * scale
+        args[i] = np.asarray(args[i] * scale)  # a 0-d array times a float is a NumPy scalar
     mask = np.asarray(draw(st.lists(st.booleans(), min_size=x0.size, max_size=x0.size)), dtype=bool).reshape(x0.shape)
     how = draw(st.sampled_from(["none", "zeros", "ties"]))
     if how == "zeros":
@@ -170,7 +182,7 @@ def _low_precision_backends(name):
             for b in [Backend(*table[key])] if backend_available(table[key][0])]
 
 
-@pytest.mark.parametrize("name", _names())
+@pytest.mark.parametrize("name", _names(known=_KNOWN_LOW_PRECISION))
 def test_float32_extremes_and_float16_inputs_stay_finite(name):
     info = losskit.get(name)
     if not _fuzzable_cases(name):

@@ -63,6 +63,13 @@ INDEX_TARGETS = {
     "generalized_dice_loss": "labels",
     "log_cosh_dice_loss": "labels",
     "lovasz_softmax_loss": "labels",
+    "dice_focal_loss": "labels",
+    "generalized_dice_focal_loss": "labels",
+    "cldice_loss": "labels",
+    "dice_cldice_loss": "labels",
+    "hausdorff_dt_loss": "labels",
+    "boundary_loss": "labels",
+    "asymmetric_single_label_loss": "always",
     "adasp_loss": "always",
     "batch_hard_triplet_loss": "always",
     "circle_loss": "always",
@@ -70,6 +77,7 @@ INDEX_TARGETS = {
     "multi_similarity_loss": "always",
     "nt_xent_loss": "always",
 }
+
 
 def check_backend(backend: str) -> str:
     """``backend`` if losskit's Keras losses run on it, else ``ValueError`` naming the
