@@ -93,8 +93,9 @@ def check_backend(backend: str) -> str:
 
 # Losses without a per-element form (reduction="none"), which Keras' own reduction and
 # sample_weight need: dice_ce_loss mixes per-(sample, class) Dice terms with per-pixel
-# cross-entropy terms (MONAI's DiceCELoss has no "none" either).
-_NO_ELEMENTWISE = frozenset({"dice_ce_loss"})
+# cross-entropy terms (MONAI's DiceCELoss has no "none" either); the Dice + focal losses
+# likewise.
+_NO_ELEMENTWISE = frozenset({"dice_ce_loss", "dice_focal_loss", "generalized_dice_focal_loss"})
 
 
 def _eligible(info, backend: str) -> bool:
