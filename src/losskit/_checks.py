@@ -254,16 +254,17 @@ def option_array(name: str, value: Any, xp, like: Any) -> Any:
 
 
 def check_class_weight(weight: Any, num_classes: int, xp, dtype, *, name: str = "weight",
-                       integers: bool = False, nonnegative: bool = False) -> Any:
+                       integers: bool = False, nonnegative: bool = False, device: Any = None) -> Any:
     """A per-class weight of shape ``(C,)`` in ``dtype``, or ``None``.
 
     ``integers``: integer arrays (and sequences of numbers) are accepted too;
-    ``nonnegative``: negative weights are an error (eager check).
+    ``nonnegative``: negative weights are an error (eager check). ``device``: where a
+    sequence of numbers is placed (the input's device).
     """
     if weight is None:
         return None
     if integers and not hasattr(weight, "shape"):
-        weight = xp.asarray(weight, dtype=dtype)
+        weight = xp.asarray(weight, dtype=dtype, device=device)
     check_array(name, weight)
     kinds = ("real floating", "integral") if integers else "real floating"
     if not xp.isdtype(weight.dtype, kinds):

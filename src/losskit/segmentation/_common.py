@@ -148,11 +148,9 @@ def namespace_of(input, target):
 
 
 def class_weight(weight, num_classes: int, xp, like):
-    """``weight`` as a ``(C,)`` array of ``like``'s dtype, checked >= 0 (a sequence of
-    numbers becomes an array on ``like``'s device first)."""
-    if weight is not None and not hasattr(weight, "shape"):
-        weight = xp.asarray(weight, dtype=like.dtype, device=getattr(like, "device", None))
-    return check_class_weight(weight, num_classes, xp, like.dtype, integers=True, nonnegative=True)
+    """``weight`` as a ``(C,)`` array of ``like``'s dtype and device, checked >= 0."""
+    return check_class_weight(weight, num_classes, xp, like.dtype, integers=True, nonnegative=True,
+                              device=getattr(like, "device", None))
 
 
 def check_unit_target(target, ignore_index) -> None:
