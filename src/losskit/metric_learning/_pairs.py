@@ -72,14 +72,18 @@ def tie_ulps(dim: int) -> float:
 
 
 def l2_normalize(x, xp, eps: float):
-    """x / max(||x||, eps) row-wise (torch.nn.functional.normalize's convention).
+    """x / max(||x||, eps) row-wise (torch.nn.functional.normalize's values).
 
     ``eps`` keeps a zero vector at zero instead of 0 / 0 = NaN; the maximum is taken on the
     squared norm so that the square root is never evaluated at 0 (infinite derivative).
+    A zero vector has no direction: its normalisation is 0 with gradient 0. (F.normalize
+    gives it the gradient 1 / eps, 1e12, which no float16 or bfloat16 gradient can hold
+    and which, for a loss that is discontinuous there, is no derivative of anything.)
     """
     sq = xp.sum(x * x, axis=-1, keepdims=True)
+    inv = 1.0 / xp.sqrt(xp.maximum(sq, xp.full_like(sq, eps * eps)))
     # multiply by the (B, 1) reciprocal: cheaper than a (B, D) division, forward and backward
-    return x * (1.0 / xp.sqrt(xp.maximum(sq, xp.full_like(sq, eps * eps))))
+    return x * xp.where(sq > 0, inv, xp.zeros_like(inv))
 
 
 def safe_sqrt(x, xp):
