@@ -118,7 +118,7 @@ def _custom_cases():
 
     def perceptual(kind):
         def make():
-            mod = importlib.import_module("losskit.torch.perceptual")
+            mod = importlib.import_module("losskit.torch.image")
             torch.manual_seed(0)
             extractor = mod.vgg16_features()  # random weights: structure is what matters here
             # Two shallow layers keep compilation fast; deeper ones add only more convs.

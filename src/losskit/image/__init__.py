@@ -10,7 +10,7 @@ convolution, :mod:`losskit.image._filter`); on torch the window runs as native
 convolutions (fast path ``image.torch_conv``).
 
 The perceptual losses belong to this family too. They compare images through the features
-of a frozen network, so they are PyTorch modules, in :mod:`losskit.torch.perceptual`:
+of a frozen network, so they are PyTorch modules, in :mod:`losskit.torch.image`:
 :class:`losskit.torch.PerceptualLoss` (feature / content loss, Johnson et al. 2016),
 :class:`losskit.torch.StyleLoss` (Gram-matrix style loss, Johnson et al. 2016 after Gatys et al.) and
 :class:`losskit.torch.LPIPSLoss` (Zhang et al. 2018). The module shells of the losses here

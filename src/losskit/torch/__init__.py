@@ -16,15 +16,16 @@ from .boxes import InnerIoULoss
 from .boxes import WIoULoss
 from .metric_learning import ArcFaceLoss
 from .metric_learning import CosFaceLoss
-
-# --- PyTorch only: perceptual losses, the fused large-vocabulary cross-entropy ---
-from .linear_ce import linear_cross_entropy
-from .perceptual import LPIPSLoss
-from .perceptual import PerceptualLoss
-from .perceptual import StyleLoss
-from .perceptual import gram_matrix
+# the image family's perceptual losses: they compare network features, so PyTorch only
+from .image import LPIPSLoss
+from .image import PerceptualLoss
+from .image import StyleLoss
+from .image import gram_matrix
 from .vgg import load_vgg16_features
 from .vgg import vgg16_features
+
+# --- PyTorch only: the fused large-vocabulary cross-entropy ---
+from .linear_ce import linear_cross_entropy
 
 # --- every other registered loss that runs on torch: a generated LossModule shell whose
 # forward is one call to the function (MSELoss, CrossEntropyLoss, DiceLoss, CIoULoss, ...) ---
