@@ -15,7 +15,10 @@ from .boxes import FocalerIoULoss
 from .boxes import InnerIoULoss
 from .boxes import WIoULoss
 from .metric_learning import ArcFaceLoss
+from .metric_learning import CenterLoss
 from .metric_learning import CosFaceLoss
+from .metric_learning import ProxyAnchorLoss
+from .metric_learning import SubCenterArcFaceLoss
 
 # --- PyTorch only: perceptual losses, the fused large-vocabulary cross-entropy ---
 from .linear_ce import linear_cross_entropy
