@@ -986,6 +986,25 @@ def test_center_loss_module_learnable_centres_train():
     assert torch.equal(mod.centers.detach(), torch.zeros(3, 3))  # no rule update: the optimizer trains it
 
 
+@pytest.mark.filterwarnings("ignore:Dynamo detected a call to a `functools.lru_cache`")
+def test_center_loss_module_updates_its_buffer_under_torch_compile():
+    torch = pytest.importorskip("torch")
+    import copy
+
+    import losskit.torch as lt
+
+    x, y = torch.randn(8, 5), torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    torch.manual_seed(0)
+    eager = lt.CenterLoss(4, 5, alpha=0.4)
+    compiled_mod = copy.deepcopy(eager)
+    compiled = torch.compile(compiled_mod, fullgraph=True, backend="aot_eager")
+    start = eager.centers.clone()
+    for _ in range(2):  # the second call reads the state the first one wrote
+        torch.testing.assert_close(compiled(x, y), eager(x, y), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(compiled_mod.centers, eager.centers, rtol=1e-6, atol=1e-6)
+    assert not torch.equal(eager.centers, start)  # the rule moved them
+
+
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
