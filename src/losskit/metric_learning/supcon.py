@@ -37,7 +37,7 @@ __all__ = ["supcon_loss"]
     fast_paths=("metric_learning.torch_self_gram",),
 )
 def supcon_loss(embeddings, labels, *, temperature: float = 0.1, reduction: str = "mean"):
-    r"""Supervised contrastive loss (SupCon), the :math:`\mathcal{L}^{sup}_{out}` form.
+    r"""Supervised contrastive loss (SupCon), the L_out form of the paper's eq. 2.
 
     .. math::
 
