@@ -70,7 +70,8 @@ def center_loss(features, labels, centers, *, reduction: str = "mean"):
         strong baseline (Luo et al., arXiv:1903.07071) uses :math:`\lambda = 5 \cdot
         10^{-4}`. The widely used PyTorch implementation (KaiyangZhou/pytorch-center-loss,
         which that baseline took) averages :math:`\lVert x_i - c_{y_i}\rVert^2` over the
-        batch *without* the 1/2: twice this loss's ``"mean"``. pytorch-metric-learning has
+        batch *without* the 1/2 (and clamps every entry of its (B, C) distance matrix at
+        1e-12): about twice this loss's ``"mean"``, with its centres a learnable parameter. pytorch-metric-learning has
         no center loss (its issue #108). :class:`losskit.torch.CenterLoss` keeps the
         centres as module state. The distance is computed as a difference (no norm trick),
         so it is exact at 0 and its gradient :math:`x_i - c_{y_i}` is never singular. A
