@@ -485,6 +485,9 @@ def test_torch_self_gram_fast_path_equals_generic_matmul():
                  "multi_similarity_loss", "nt_xent_loss"):
         assert losskit.get(name).fast_paths == (path,)
     assert losskit.get("arcface_loss").fast_paths == () == losskit.get("cosface_loss").fast_paths
+    assert losskit.get("supcon_loss").fast_paths == (path,)  # its (B V, B V) similarities
+    for name in ("subcenter_arcface_loss", "proxy_anchor_loss", "center_loss"):  # against class rows
+        assert losskit.get(name).fast_paths == ()
 
 
 def test_torch_autocast_bfloat16_backward_is_finite():
@@ -502,7 +505,8 @@ def test_torch_autocast_bfloat16_backward_is_finite():
 # issue 20: rounding ties, NaN, NumPy scalar options, flags
 # ----------------------------------------------------------------------------------------
 
-ALL_LOSSES = PAIR_LOSSES + [losskit.arcface_loss, losskit.cosface_loss]
+ALL_LOSSES = PAIR_LOSSES + [losskit.arcface_loss, losskit.cosface_loss, losskit.subcenter_arcface_loss,
+                            losskit.proxy_anchor_loss, losskit.supcon_loss]
 
 # Options under which a tie is a hinge's kink: the margins on the distances that zero,
 # duplicate and collinear embeddings produce exactly (0 between duplicates, 1 between a
@@ -580,12 +584,14 @@ def test_pairwise_distance_duplicates_are_exactly_zero_on_every_backend():
 
 
 def _inputs(fn, e, y):
-    if fn in (losskit.arcface_loss, losskit.cosface_loss):
+    if fn in (losskit.arcface_loss, losskit.cosface_loss, losskit.proxy_anchor_loss, losskit.center_loss):
         return (e, y % 3, np.random.default_rng(15).normal(size=(3, e.shape[1])))
+    if fn is losskit.subcenter_arcface_loss:  # k = 3 sub-centres
+        return (e, y % 3, np.random.default_rng(15).normal(size=(3, 3, e.shape[1])))
     return (e, y)
 
 
-@pytest.mark.parametrize("fn", ALL_LOSSES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("fn", ALL_LOSSES + [losskit.center_loss], ids=lambda f: f.__name__)
 def test_nan_input_gives_nan_loss(xp, fn):
     # Issue 20 class 11: a NaN embedding reached triplet and contrastive as distance 0 (a
     # finite loss with a NaN gradient). It is NaN in the value, in every reduction.
@@ -611,6 +617,9 @@ NUMBER_OPTIONS = {
     losskit.nt_xent_loss: {"temperature": 0.5},
     losskit.arcface_loss: {"margin": 0.5, "scale": 16.0},
     losskit.cosface_loss: {"margin": 0.25, "scale": 16.0},
+    losskit.subcenter_arcface_loss: {"margin": 0.4, "scale": 16.0},
+    losskit.proxy_anchor_loss: {"alpha": 16.0, "delta": 0.2},
+    losskit.supcon_loss: {"temperature": 0.2},
 }
 
 
@@ -685,6 +694,334 @@ def test_local_anchor_loss_rejects_bad_arguments():
         ml.local_anchor_loss(losskit.nt_xent_loss, e, y, e, y, offset=0, margin=0.1)
     with pytest.raises(ValueError, match="temperature: expected a number > 0"):
         ml.local_anchor_loss(losskit.nt_xent_loss, e, y, e, y, offset=0, temperature=0.0)
+
+
+# ----------------------------------------------------------------------------------------
+# issue 16: SupCon, center loss, Proxy-Anchor, sub-center ArcFace
+# ----------------------------------------------------------------------------------------
+
+
+def supcon_oracle(e, y, tau):
+    """Eq. 2 of Khosla et al. one anchor at a time (float64): per-anchor losses, 0 where
+    an anchor has no positive."""
+    e = np.asarray(e, dtype=np.float64)
+    en = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    s = en @ en.T / tau
+    out = []
+    for i in range(len(y)):
+        others = [a for a in range(len(y)) if a != i]
+        pos = [p for p in others if y[p] == y[i]]
+        if not pos:
+            out.append(0.0)
+            continue
+        log_den = math.log(sum(math.exp(s[i, a]) for a in others))
+        out.append(-sum(s[i, p] - log_den for p in pos) / len(pos))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("tau", [0.1, 0.7])
+def test_supcon_equals_the_papers_formula_one_anchor_at_a_time(xp, tau):
+    e, y = batch(11, 5, seed=30)
+    y[0] = 7  # an anchor without positives
+    ref = supcon_oracle(e, y, tau)
+    tol = 2e-5 if xp.float_dtype == "float32" else 1e-10
+    ee, yy = xp.asarray(e), xp.asarray(y)
+    xp.assert_close(xp.call(losskit.supcon_loss, ee, yy, temperature=tau, reduction="none"), ref, rtol=tol, atol=tol)
+    xp.assert_close(xp.call(losskit.supcon_loss, ee, yy, temperature=tau), ref.sum() / 10, rtol=tol)
+    xp.assert_close(xp.call(losskit.supcon_loss, ee, yy, temperature=tau, reduction="sum"), ref.sum(), rtol=tol)
+
+
+def test_supcon_views_are_the_flattened_rows(xp):
+    rng = np.random.default_rng(31)
+    e, y = rng.normal(size=(5, 3, 4)), np.array([0, 1, 0, 2, 2])
+    flat_e, flat_y = e.reshape(15, 4), np.repeat(y, 3)  # row b * V + v: view v of sample b
+    tol = 2e-5 if xp.float_dtype == "float32" else 1e-10
+    views = xp.np(xp.call(losskit.supcon_loss, xp.asarray(e), xp.asarray(y), reduction="none"))
+    assert views.shape == (5, 3)
+    np.testing.assert_allclose(views.reshape(15), supcon_oracle(flat_e, flat_y, 0.1), rtol=tol, atol=tol)
+    np.testing.assert_allclose(xp.np(xp.call(losskit.supcon_loss, xp.asarray(e), xp.asarray(y))),
+                               supcon_oracle(flat_e, flat_y, 0.1).mean(), rtol=tol)
+    empty = xp.call(losskit.supcon_loss, xp.asarray(np.zeros((0, 3, 4))), xp.asarray(np.zeros(0, dtype=np.int64)),
+                    reduction="none")
+    assert tuple(empty.shape) == (0, 3)
+
+
+def test_supcon_degenerate_batches_are_finite_with_zero_for_no_positives():
+    torch = pytest.importorskip("torch")
+    for e, y in DEGENERATE.values():
+        x = torch.tensor(e, requires_grad=True)
+        out = losskit.supcon_loss(x, torch.tensor(y))
+        out.backward()
+        assert torch.isfinite(out) and torch.isfinite(x.grad).all()
+    for e, y in (DEGENERATE["all distinct"], DEGENERATE["B = 1"]):  # no anchor has a positive
+        assert float(losskit.supcon_loss(e, y)) == 0.0
+
+
+def test_supcon_small_temperature_float16_is_finite():
+    torch = pytest.importorskip("torch")
+    e, y = batch(16, 8, seed=32)
+    x = torch.tensor(e, dtype=torch.float16, requires_grad=True)
+    out = losskit.supcon_loss(x, torch.tensor(y), temperature=0.01)
+    out.backward()
+    assert out.dtype == torch.float32 and torch.isfinite(out) and torch.isfinite(x.grad).all()
+    np.testing.assert_allclose(float(out.detach()), supcon_oracle(x.detach().double().numpy(), y, 0.01).sum()
+                               / (supcon_oracle(e, y, 0.01) != 0).sum(), rtol=1e-4)
+
+
+def center_update_oracle(x, y, c, alpha):
+    """The paper's rule as written, one class at a time."""
+    new = np.array(c, dtype=np.float64)
+    for j in range(len(c)):
+        members = [i for i in range(len(y)) if y[i] == j]
+        delta = sum((c[j] - x[i] for i in members), np.zeros(c.shape[1])) / (1 + len(members))
+        new[j] = c[j] - alpha * delta
+    return new
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+def test_center_update_is_the_papers_rule(xp, alpha):
+    rng = np.random.default_rng(33)
+    x, y, c = rng.normal(size=(9, 4)), np.array([0, 2, 2, 0, 2, 3, 0, 3, 2]), rng.normal(size=(5, 4))  # class 1, 4 absent
+    tol = 2e-6 if xp.float_dtype == "float32" else 1e-12
+    new = xp.call(ml.center_update, xp.asarray(x), xp.asarray(y), xp.asarray(c), alpha=alpha)
+    assert str(new.dtype).endswith(xp.float_dtype)
+    xp.assert_close(new, center_update_oracle(x, y, c, alpha), rtol=tol, atol=tol)
+    assert np.array_equal(xp.np(new)[[1, 4]], xp.np(xp.asarray(c))[[1, 4]])  # absent classes keep their centres
+
+
+def test_center_update_keeps_state_valid():
+    # valid use cannot make the state invalid: huge features stay within range (a weighted
+    # average, no overflowing class sum); a non-finite feature is left out of the update
+    c = np.zeros((2, 3), dtype=np.float32)
+    x = np.full((4, 3), 3e38, dtype=np.float32)
+    new = losskit.center_update(x, np.array([0, 0, 0, 0]), c, alpha=1.0)
+    assert new.dtype == np.float32 and np.all(np.isfinite(new))
+    np.testing.assert_allclose(new[0], 0.8 * 3e38, rtol=1e-6)  # alpha n / (1 + n) of the mean
+    x = np.array([[1.0, 2.0, 3.0], [np.nan, 0.0, 0.0], [np.inf, 1.0, 1.0]])
+    new = losskit.center_update(x, np.array([0, 0, 1]), np.zeros((2, 3)), alpha=0.5)
+    np.testing.assert_allclose(new, [[0.25, 0.5, 0.75], [0.0, 0.0, 0.0]])
+    assert np.isnan(losskit.center_loss(x, np.array([0, 0, 1]), np.zeros((2, 3))))  # the loss shows it
+    # float16 centres stay float16 (the state's dtype), computed in float32
+    new = losskit.center_update(np.ones((2, 3)), np.array([1, 1]), np.zeros((2, 3), dtype=np.float16))
+    assert new.dtype == np.float16
+    np.testing.assert_allclose(new[1], 1 / 3, rtol=1e-3)
+    with pytest.raises(ValueError, match=r"alpha: expected a number <= 1.0"):
+        losskit.center_update(x, np.array([0, 0, 1]), np.zeros((2, 3)), alpha=1.5)
+    with pytest.raises(ValueError, match=r"labels: expected class indices in \[0, 1\]"):
+        losskit.center_update(np.ones((2, 3)), np.array([0, 2]), np.zeros((2, 3)))
+
+
+def test_center_update_carries_no_gradient_and_jits():
+    torch = pytest.importorskip("torch")
+    x = torch.randn(4, 3, requires_grad=True)
+    c = torch.randn(2, 3, requires_grad=True)
+    assert not ml.center_update(x, torch.tensor([0, 1, 1, 0]), c).requires_grad
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    x, y, c = np.random.default_rng(34).normal(size=(6, 2)), np.array([0, 1, 1, 0, 2, 2]), np.zeros((3, 2))
+    out = jax.jit(lambda a, b, d: ml.center_update(a, b, d, alpha=0.3))(jnp.asarray(x), jnp.asarray(y), jnp.asarray(c))
+    np.testing.assert_allclose(np.asarray(out), center_update_oracle(x, y, c, 0.3), rtol=1e-6, atol=1e-7)
+
+
+def test_center_loss_gradient_of_the_centres(autodiff_xp):
+    b = autodiff_xp
+    rng = np.random.default_rng(35)
+    x, y, c = rng.normal(size=(6, 3)), np.array([0, 2, 1, 2, 0, 0]), rng.normal(size=(3, 3))
+    g = b.grad(bind(b, lambda cc, xx, yy: losskit.center_loss(xx, yy, cc)), b.asarray(c), b.asarray(x), b.asarray(y))[1]
+    # d/dc_j of mean_i 1/2 |x_i - c_yi|^2 = -sum_{i: y_i = j} (x_i - c_j) / B
+    expected = np.stack([-(x[y == j] - c[j]).sum(0) / 6 for j in range(3)])
+    np.testing.assert_allclose(g, expected, rtol=1e-10, atol=1e-12)
+
+
+def proxy_anchor_oracle(e, y, p, alpha, delta):
+    en = e / np.linalg.norm(e, axis=1, keepdims=True)
+    pn = p / np.linalg.norm(p, axis=1, keepdims=True)
+    s = pn @ en.T
+    pos = [math.log1p(sum(math.exp(-alpha * (s[c, i] - delta)) for i in range(len(y)) if y[i] == c)) for c in range(len(p))]
+    neg = [math.log1p(sum(math.exp(alpha * (s[c, i] + delta)) for i in range(len(y)) if y[i] != c)) for c in range(len(p))]
+    present = len(set(y.tolist()))
+    return np.array(pos) + np.array(neg), sum(pos) / present + sum(neg) / len(p)
+
+
+def test_proxy_anchor_equals_the_papers_formula(xp):
+    rng = np.random.default_rng(36)
+    e, y, p = rng.normal(size=(10, 4)), rng.integers(0, 4, size=10), rng.normal(size=(5, 4))  # class 4 absent
+    y[:4] = [0, 1, 2, 3]
+    per, mean = proxy_anchor_oracle(e, y, p, 8.0, 0.2)
+    tol = 2e-5 if xp.float_dtype == "float32" else 1e-10
+    args = [xp.asarray(a) for a in (e, y, p)]
+    xp.assert_close(xp.call(losskit.proxy_anchor_loss, *args, alpha=8.0, delta=0.2, reduction="none"), per, rtol=tol)
+    xp.assert_close(xp.call(losskit.proxy_anchor_loss, *args, alpha=8.0, delta=0.2), mean, rtol=tol)
+
+
+def test_proxy_anchor_gradient_of_the_proxies(autodiff_xp):
+    b = autodiff_xp
+    rng = np.random.default_rng(37)
+    e, y, p = rng.normal(size=(7, 3)), np.array([0, 1, 0, 2, 1, 0, 2]), rng.normal(size=(4, 3))
+    f = lambda pp, ee, yy: losskit.proxy_anchor_loss(ee, yy, pp, alpha=4.0, delta=0.1)  # noqa: E731
+    g = b.grad(bind(b, f), b.asarray(p), b.asarray(e), b.asarray(y))[1]
+    num = numerical_grad(lambda pp: f(pp, e, y), p)
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+
+
+def test_proxy_anchor_empty_batch_with_proxies_gives_zeros_with_graph():
+    torch = pytest.importorskip("torch")
+    x = torch.zeros(0, 3, dtype=torch.float64, requires_grad=True)
+    p = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.zeros(0, dtype=torch.int64)
+    assert torch.equal(losskit.proxy_anchor_loss(x, y, p, reduction="none"), torch.zeros(4, dtype=torch.float64))
+    out = losskit.proxy_anchor_loss(x, y, p)
+    out.backward()
+    assert out.item() == 0.0 and torch.equal(p.grad, torch.zeros_like(p))
+
+
+@pytest.mark.parametrize("fn, opts, third", [
+    (losskit.proxy_anchor_loss, {"alpha": 64.0, "delta": 0.5}, (4, 8)),
+    (losskit.subcenter_arcface_loss, {"scale": 128.0}, (4, 3, 8)),
+], ids=["proxy_anchor", "subcenter_arcface"])
+def test_large_scale_float16_and_zero_norm_stay_finite(fn, opts, third):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(38)
+    e, y, w = rng.normal(size=(8, 8)), np.array([0, 1, 2, 3, 0, 1, 2, 3]), rng.normal(size=third)
+    # float16 inputs with a large scale: exp(64 * 1.5) and exp(128) overflow float16 (and
+    # exp(128) float32): the log-sum-exp form in float32 keeps value and gradients finite
+    x = torch.tensor(e, dtype=torch.float16, requires_grad=True)
+    ww = torch.tensor(w, dtype=torch.float16, requires_grad=True)
+    out = fn(x, torch.tensor(y), ww, **opts)
+    out.backward()
+    assert out.dtype == torch.float32 and torch.isfinite(out)
+    assert torch.isfinite(x.grad).all() and torch.isfinite(ww.grad).all()
+    ref = fn(x.detach().double(), torch.tensor(y), ww.detach().double(), **opts)
+    np.testing.assert_allclose(float(out.detach()), float(ref), rtol=1e-4)
+    # a zero embedding and a zero class row: cosine 0 with everything, no NaN (float32; the
+    # normalisation's slope at 0 is 1/eps = 1e12, the family's convention, which float16
+    # gradients cannot hold)
+    e[2] = 0.0
+    w.reshape(-1, 8)[1] = 0.0
+    x = torch.tensor(e, dtype=torch.float32, requires_grad=True)
+    ww = torch.tensor(w, dtype=torch.float32, requires_grad=True)
+    out = fn(x, torch.tensor(y), ww, **opts)
+    out.backward()
+    assert torch.isfinite(out) and torch.isfinite(x.grad).all() and torch.isfinite(ww.grad).all()
+
+
+def test_subcenter_arcface_weight_layouts_and_gradients(autodiff_xp):
+    b = autodiff_xp
+    rng = np.random.default_rng(39)
+    e, y, w = rng.normal(size=(6, 4)), np.array([0, 2, 1, 2, 0, 1]), rng.normal(size=(3, 2, 4))
+    f = lambda ww, ee, yy, **o: losskit.subcenter_arcface_loss(ee, yy, ww, k=2, margin=0.3, scale=8.0, **o)  # noqa: E731
+    three = b.np(b.call(f, b.asarray(w), b.asarray(e), b.asarray(y), reduction="none"))
+    flat = b.np(b.call(f, b.asarray(w.reshape(6, 4)), b.asarray(e), b.asarray(y), reduction="none"))
+    np.testing.assert_allclose(flat, three, rtol=1e-12)
+    # the nearest sub-centre, then ArcFace: ArcFace on the (C, D) weight of the winners
+    en, wn = e / np.linalg.norm(e, axis=1, keepdims=True), w / np.linalg.norm(w, axis=2, keepdims=True)
+    best = np.einsum("bd,ckd->bck", en, wn).argmax(2)  # (B, C): each sample's nearest sub-centre per class
+    for i in range(6):
+        wi = w[np.arange(3), best[i]]  # (C, D)
+        np.testing.assert_allclose(three[i], losskit.arcface_loss(e[i:i + 1], y[i:i + 1], wi, margin=0.3, scale=8.0),
+                                   rtol=1e-10)
+    check_gradient(b, bind(b, lambda ee, yy, ww: f(ww, ee, yy)), e, y, w, rtol=1e-5, atol=1e-8)
+    g = b.grad(bind(b, f), b.asarray(w), b.asarray(e), b.asarray(y))[1]
+    np.testing.assert_allclose(g, numerical_grad(lambda ww: f(ww, e, y), w), rtol=1e-5, atol=1e-8)
+
+
+def test_new_torch_modules_own_their_parameters_or_state():
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+
+    e, y = batch()
+    et, yt = torch.tensor(e), torch.tensor(y)
+    mod = lt.SubCenterArcFaceLoss(3, 4, k=2, margin=0.2, scale=10.0, dtype=torch.float64)
+    assert mod.weight.shape == (3, 2, 4) and isinstance(mod.weight, torch.nn.Parameter)
+    torch.testing.assert_close(mod(et, yt), losskit.subcenter_arcface_loss(et, yt, mod.weight, k=2, margin=0.2, scale=10.0),
+                               rtol=0, atol=0)
+    assert "num_classes=3, embedding_dim=4, k=2, margin=0.2, scale=10.0" in repr(mod)
+    with pytest.raises(ValueError, match="k: expected a positive int"):
+        lt.SubCenterArcFaceLoss(3, 4, k=0)
+    mod = lt.ProxyAnchorLoss(3, 4, alpha=16.0, delta=0.2, dtype=torch.float64)
+    assert mod.proxies.shape == (3, 4) and isinstance(mod.proxies, torch.nn.Parameter)
+    out = mod(et, yt)
+    torch.testing.assert_close(out, losskit.proxy_anchor_loss(et, yt, mod.proxies, alpha=16.0, delta=0.2), rtol=0, atol=0)
+    out.backward()
+    assert torch.isfinite(mod.proxies.grad).all() and mod.proxies.grad.abs().sum() > 0
+    assert "num_classes=3, embedding_dim=4, alpha=16.0, delta=0.2" in repr(mod)
+    for cls in (lt.SubCenterArcFaceLoss, lt.ProxyAnchorLoss, lt.CenterLoss):
+        with pytest.raises(ValueError, match="num_classes: expected a positive int"):
+            cls(0, 4)
+
+
+def test_center_loss_module_buffer_follows_the_papers_rule():
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+
+    rng = np.random.default_rng(40)
+    x, y = torch.tensor(rng.normal(size=(6, 3))), torch.tensor([0, 1, 1, 0, 2, 0])
+    mod = lt.CenterLoss(4, 3, alpha=0.3, dtype=torch.float64)
+    assert "centers" in dict(mod.named_buffers()) and not list(mod.parameters())
+    before = mod.centers.clone()
+    xg = x.clone().requires_grad_(True)
+    out = mod(xg, y)
+    # the loss uses the centres before the update (Algorithm 1), then they move by the rule
+    torch.testing.assert_close(out, losskit.center_loss(x, y, before), rtol=0, atol=0)
+    expected = center_update_oracle(x.numpy(), y.numpy(), before.numpy(), 0.3)
+    torch.testing.assert_close(mod.centers, torch.tensor(expected), rtol=1e-12, atol=1e-12)
+    out.backward()
+    torch.testing.assert_close(xg.grad, (x - before[y]) / 6, rtol=1e-12, atol=1e-12)
+    assert not mod.centers.requires_grad
+    mod.eval()
+    frozen = mod.centers.clone()
+    mod(x, y)
+    assert torch.equal(mod.centers, frozen)  # eval: read only
+    assert "num_classes=4, dim=3, alpha=0.3, learnable=False, reduction='mean'" in repr(mod)
+    state = mod.state_dict()
+    assert torch.equal(state["centers"], frozen)
+    # bad options fail at construction, with the function's messages
+    with pytest.raises(ValueError, match="alpha: expected a number <= 1.0"):
+        lt.CenterLoss(4, 3, alpha=2.0)
+    with pytest.raises(TypeError, match="learnable: expected a bool"):
+        lt.CenterLoss(4, 3, learnable=1)
+    with pytest.raises(TypeError, match="unexpected option"):
+        lt.CenterLoss(4, 3, margin=1.0)
+    # a non-finite batch leaves the state valid
+    mod.train()
+    bad = x.clone()
+    bad[1, 0] = float("inf")
+    mod(bad, y)
+    assert torch.isfinite(mod.centers).all()
+
+
+def test_center_loss_module_learnable_centres_train():
+    torch = pytest.importorskip("torch")
+    import losskit.torch as lt
+
+    x, y = torch.randn(6, 3), torch.tensor([0, 1, 1, 0, 2, 0])
+    mod = lt.CenterLoss(3, 3, learnable=True, init=torch.nn.init.zeros_)
+    assert isinstance(mod.centers, torch.nn.Parameter)
+    out = mod(x, y)
+    out.backward()
+    expected = torch.stack([-(x[y == j]).sum(0) / 6 for j in range(3)])  # centres at 0
+    torch.testing.assert_close(mod.centers.grad, expected)
+    assert torch.equal(mod.centers.detach(), torch.zeros(3, 3))  # no rule update: the optimizer trains it
+
+
+@pytest.mark.filterwarnings("ignore:Dynamo detected a call to a `functools.lru_cache`")
+def test_center_loss_module_updates_its_buffer_under_torch_compile():
+    torch = pytest.importorskip("torch")
+    import copy
+
+    import losskit.torch as lt
+
+    x, y = torch.randn(8, 5), torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    torch.manual_seed(0)
+    eager = lt.CenterLoss(4, 5, alpha=0.4)
+    compiled_mod = copy.deepcopy(eager)
+    compiled = torch.compile(compiled_mod, fullgraph=True, backend="aot_eager")
+    start = eager.centers.clone()
+    for _ in range(2):  # the second call reads the state the first one wrote
+        torch.testing.assert_close(compiled(x, y), eager(x, y), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(compiled_mod.centers, eager.centers, rtol=1e-6, atol=1e-6)
+    assert not torch.equal(eager.centers, start)  # the rule moved them
 
 
 hypothesis = pytest.importorskip("hypothesis")

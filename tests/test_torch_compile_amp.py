@@ -163,6 +163,11 @@ def _custom_cases():
         ),
         "ArcFaceLoss": lambda: Case(margin_head("ArcFaceLoss"), embeddings),
         "CosFaceLoss": lambda: Case(margin_head("CosFaceLoss"), embeddings),
+        "SubCenterArcFaceLoss": lambda: Case(margin_head("SubCenterArcFaceLoss"), embeddings),
+        "ProxyAnchorLoss": lambda: Case(margin_head("ProxyAnchorLoss"), embeddings),
+        # training mode: the compiled forward also updates the centre buffer (a mutation
+        # that fullgraph=True must capture); the loss uses the centres before the update
+        "CenterLoss": lambda: Case(margin_head("CenterLoss"), embeddings),
         "WIoULoss": lambda: Case(wiou, lambda r: _boxes(r, N)),
     }
 

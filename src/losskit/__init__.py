@@ -87,6 +87,8 @@ from .boxes import piou_loss
 from .metric_learning import adasp_loss
 from .metric_learning import arcface_loss
 from .metric_learning import batch_hard_triplet_loss
+from .metric_learning import center_loss
+from .metric_learning import center_update
 from .metric_learning import circle_loss
 from .metric_learning import contrastive_loss
 from .metric_learning import cosface_loss
@@ -94,6 +96,9 @@ from .metric_learning import multi_similarity_loss
 from .metric_learning import nt_xent_loss
 from .metric_learning import pairwise_cosine_similarity
 from .metric_learning import pairwise_distance
+from .metric_learning import proxy_anchor_loss
+from .metric_learning import subcenter_arcface_loss
+from .metric_learning import supcon_loss
 
 # --- rotated boxes (losskit/rotated_boxes/) ---
 from .rotated_boxes import gwd_loss

@@ -97,7 +97,7 @@ _NAME_PARTS = {
     "dpo": "DPO", "orpo": "ORPO", "simpo": "SimPO", "jsd": "JSD", "adasp": "AdaSP",
     "arcface": "ArcFace", "cosface": "CosFace", "nll": "NLL", "mse": "MSE", "msle": "MSLE",
     "l1": "L1", "ce": "CE", "nt": "NT", "kl": "KL", "ssim": "SSIM", "ms": "MS",
-    "cldice": "ClDice", "dt": "DT",
+    "cldice": "ClDice", "dt": "DT", "supcon": "SupCon", "subcenter": "SubCenter",
 }
 _SHELL_NAMES = {
     "binary_cross_entropy": "BCELoss",

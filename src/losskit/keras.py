@@ -76,6 +76,7 @@ INDEX_TARGETS = {
     "contrastive_loss": "always",
     "multi_similarity_loss": "always",
     "nt_xent_loss": "always",
+    "supcon_loss": "always",
 }
 
 

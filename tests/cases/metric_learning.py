@@ -72,13 +72,17 @@ def _batch_bad(fn_name, extra=()):
     ]
 
 
-def _margin_bad(extra=()):
+def _margin_bad(extra=(), *, weight=np.ones((3, 4)), num_classes=np.ones((2, 4)), one_d="weight: expected a 2-D array",
+                shape=r"weight: expected shape \(num_classes, 4\) matching the embedding size"):
+    """Bad inputs the margin-softmax losses share; ``weight`` a valid weight for 3 classes,
+    ``num_classes`` one for 2 (labels out of range), ``one_d`` the message for a 1-D weight,
+    ``shape`` the one for a (3, 2) weight."""
     return [
-        Bad((B_E, B_Y, np.ones((3, 2))), error=ValueError, match=r"weight: expected shape \(num_classes, 4\)", id="weight-shape"),
-        Bad((B_E, B_Y, np.ones((2, 4))), error=ValueError, match=r"labels: expected class indices in \[0, 1\]", id="labels-range"),
-        Bad((B_E, B_Y, np.ones(4)), error=ValueError, match="weight: expected a 2-D array", id="weight-1d"),
-        Bad((B_E, B_Y, np.ones((3, 4))), {"reduction": "avg"}, ValueError, "reduction: expected one of", id="reduction"),
-        Bad((B_E, B_Y * 1.0, np.ones((3, 4))), error=TypeError, match="labels: expected an integer array", id="float-labels"),
+        Bad((B_E, B_Y, np.ones((3, 2))), error=ValueError, match=shape, id="weight-shape"),
+        Bad((B_E, B_Y, num_classes), error=ValueError, match=r"labels: expected class indices in \[0, 1\]", id="labels-range"),
+        Bad((B_E, B_Y, np.ones(4)), error=ValueError, match=one_d, id="weight-1d"),
+        Bad((B_E, B_Y, weight), {"reduction": "avg"}, ValueError, "reduction: expected one of", id="reduction"),
+        Bad((B_E, B_Y * 1.0, weight), error=TypeError, match="labels: expected an integer array", id="float-labels"),
         *extra,
     ]
 
@@ -281,5 +285,167 @@ CASES = [
         empty=(np.zeros((0, 2)), np.zeros((0,), dtype=np.int64), W2),
         why_no_shell="CosFaceLoss owns its (num_classes, embedding_dim) weight as a parameter; its module test is "
                      "in tests/test_metric_learning.py",
+    ),
+]
+
+# ----------------------------------------------------------------------------------------
+# issue 16: SupCon, center loss, Proxy-Anchor, sub-center ArcFace
+# ----------------------------------------------------------------------------------------
+
+_L1E = math.log1p(1 / math.e)
+_L2E = math.log1p(2 / math.e)
+# Two samples of one identity, two views each: the views of E_ORTH as (B, V, D) = (2, 2, 2).
+E_VIEWS = E_ORTH.reshape(2, 2, 2)
+# A zero embedding among them (normalised to 0: cosine 0 with everything).
+E_ZERO = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+# Center loss: random centres for the gradient batch G_E (3 classes).
+C_G = np.random.default_rng(22).normal(size=(3, 3))
+C_H = np.array([[0.0, 0.0], [1.0, 1.0]])
+# Proxy-Anchor: a third proxy whose class is absent from E_ORTH's batch.
+W3 = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+_PA_POS = math.log1p(2 * math.exp(-0.9))  # two positives at s = 1: alpha = 1, delta = 0.1
+_PA_NEG = math.log1p(2 * math.exp(0.1))  # two negatives at s = 0
+_PA_ABSENT = math.log1p(2 * math.exp(-0.9) + 2 * math.exp(0.1))  # proxy 2: s = -1 (x2), 0 (x2)
+# Sub-center ArcFace: two sub-centres per class.
+W_SUB = np.array([[[0.0, 1.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, -1.0]]])
+W_SUB_FAR = np.array([[[0.0, 1.0], [-1.0, 0.0]], [[0.0, 1.0], [0.0, -1.0]]])
+_T_SUB = -2 * math.sin(0.5)  # s * cos(pi/2 + 0.5)
+M_WK = np.random.default_rng(23).normal(size=(3, 2, 3))
+
+
+def _supcon_bad():
+    return [
+        Bad((B_E, B_Y), {"reduction": "avg"}, ValueError, "reduction: expected one of 'mean', 'sum', 'none', got 'avg'", id="reduction"),
+        Bad((B_E[0], B_Y), error=ValueError, match=r"embeddings: expected a 2-D \(B, D\) or 3-D \(B, V, D\) array", id="embeddings-1d"),
+        Bad((B_E[None, None], B_Y), error=ValueError, match=r"embeddings: expected a 2-D \(B, D\) or 3-D", id="embeddings-4d"),
+        Bad((B_E, B_Y * 1.0), error=TypeError, match="labels: expected an integer array", id="float-labels"),
+        Bad((B_E, B_Y[:3]), error=ValueError, match=r"labels: expected shape \(5,\) to match embeddings' batch size", id="labels-shape"),
+        Bad((E_VIEWS, Y_ORTH), error=ValueError, match=r"labels: expected shape \(2,\) to match embeddings' batch size", id="views-labels"),
+        Bad((B_Y, B_Y), error=TypeError, match="embeddings: expected a floating-point array", id="int-embeddings"),
+        Bad(([[0.0, 1.0]], B_Y[:1]), error=TypeError, match="embeddings: expected an array", id="list"),
+        Bad((B_E, B_Y), {"temperature": 0.0}, ValueError, "temperature: expected a number > 0", id="temperature-0"),
+        Bad((B_E, B_Y), {"temperature": "0.1"}, TypeError, "temperature: expected a real number, got str", id="temperature-str"),
+    ]
+
+
+CASES += [
+    LossCases(
+        "supcon_loss",
+        cases=[
+            Case((np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0]]), Y_3), {"temperature": 1.0},
+                 expected=[_L1E, _L1E, 0.0], mean=_L1E,
+                 why="two label-0 samples at cosine 1, one label-1 sample orthogonal, tau = 1: each label-0 anchor "
+                     "has A(i) = {the positive (z = 1), the other (z = 0)}: log(e + 1) - 1 = log(1 + 1/e); the "
+                     "label-1 anchor has no positive: 0, not counted in the mean (over the 2 anchors with one)",
+                 id="hand"),
+            Case((E_ORTH, Y_ORTH), {"temperature": 1.0}, expected=[_L2E] * 4,
+                 why="each anchor: one positive at s = 1, two negatives at 0 in A(i): log(e + 2) - 1 = log(1 + 2/e)",
+                 id="two-identities"),
+            Case((E_VIEWS, np.array([0, 1])), {"temperature": 1.0}, expected=[[_L2E] * 2] * 2,
+                 why="(B, V, D) = (2, 2, 2): the same four rows as two-identities, the views of a sample sharing "
+                     "its label; 'none' is (B, V)", id="views"),
+            Case((E_VIEWS, np.array([0, 0])), {"temperature": 1.0}, expected=[[math.log(math.e + 2) - 1 / 3] * 2] * 2,
+                 why="one label, no negatives (PML returns 0 here; the paper's value): every other view is a positive, "
+                     "z = 1, 0, 0: log(e + 2) - (1 + 0 + 0) / 3", id="views-one-label"),
+            Case((E_ZERO, Y_3), {"temperature": 1.0}, expected=[math.log(2), math.log(2), 0.0], mean=math.log(2), grad=False,
+                 why="a zero embedding normalises to 0 (cosine 0 with everything): anchor 0: A = {z = 0, z = 0}, its "
+                     "positive z = 0: log 2 - 0; anchor 1: its positive is the zero row (z = 0), the other z = 0: "
+                     "log 2; anchor 2: no positive (the normalisation's 1/eps slope at 0: no gradient check)",
+                 id="zero-norm"),
+            Case((G_E, G_Y), {"temperature": 0.5}, id="grad"),
+            Case((F_E, F_Y), {"temperature": 0.1}, grad=False, id="fast-random"),
+        ],
+        bad=_supcon_bad(),
+        empty=EMPTY,
+    ),
+    LossCases(
+        "center_loss",
+        cases=[
+            Case((np.array([[3.0, 4.0], [0.0, 0.0]]), np.array([0, 1]), C_H), {}, expected=[12.5, 1.0],
+                 why="(3, 4) against centre (0, 0): 25 / 2; (0, 0) against (1, 1): 2 / 2", id="hand"),
+            Case((C_G[[0, 2, 1, 2]], np.array([0, 2, 1, 2]), C_G), {}, expected=[0.0] * 4,
+                 why="every feature on its own centre: 0 (and a zero gradient, x - c = 0)", id="on-centres"),
+            Case((G_E, G_Y, C_G), {}, id="grad"),
+        ],
+        bad=[
+            Bad((B_E, B_Y, np.ones((3, 4))), {"reduction": "avg"}, ValueError, "reduction: expected one of", id="reduction"),
+            Bad((B_E, B_Y, np.ones((3, 2))), error=ValueError, match=r"centers: expected shape \(num_classes, 4\) matching the feature size", id="centers-shape"),
+            Bad((B_E, B_Y, np.ones((2, 4))), error=ValueError, match=r"labels: expected class indices in \[0, 1\]", id="labels-range"),
+            Bad((B_E, B_Y, np.ones(4)), error=ValueError, match="centers: expected a 2-D array", id="centers-1d"),
+            Bad((B_E[0], B_Y, np.ones((3, 4))), error=ValueError, match="features: expected a 2-D array", id="features-1d"),
+            Bad((B_E, B_Y[:3], np.ones((3, 4))), error=ValueError, match=r"labels: expected shape \(5,\) to match features' batch size", id="labels-shape"),
+            Bad((B_Y, B_Y, np.ones((3, 4))), error=TypeError, match="features: expected a floating-point array", id="int-features"),
+            Bad((B_E, B_Y * 1.0, np.ones((3, 4))), error=TypeError, match="labels: expected an integer array", id="float-labels"),
+            Bad(([[0.0, 1.0]], B_Y[:1], np.ones((3, 2))), error=TypeError, match="features: expected an array", id="list"),
+        ],
+        empty=(np.zeros((0, 2)), np.zeros((0,), dtype=np.int64), C_H),
+        why_no_shell="CenterLoss keeps its (num_classes, dim) centres as state (a buffer updated by the paper's rule, "
+                     "or a parameter); its module tests are in tests/test_metric_learning.py",
+    ),
+    LossCases(
+        "proxy_anchor_loss",
+        cases=[
+            Case((np.array([[3.0, 0.0]]), np.array([0]), W2), {"alpha": 1.0, "delta": 0.0},
+                 expected=[math.log1p(math.exp(-1.0)), math.log(2)], mean=math.log1p(math.exp(-1.0)) + math.log(2) / 2,
+                 why="one sample on proxy 0 (s = 1), orthogonal to proxy 1 (s = 0); alpha = 1, delta = 0: proxy 0 has "
+                     "the positive term log(1 + e^-1) and no negatives (0), proxy 1 no positive (0) and the negative "
+                     "term log(1 + e^0); mean: positive terms over the 1 proxy with a positive, negative terms over "
+                     "the 2 proxies", id="hand"),
+            Case((E_ORTH, Y_ORTH, W2), {"alpha": 1.0, "delta": 0.1}, expected=[_PA_POS + _PA_NEG] * 2,
+                 why="each proxy: two positives at s = 1: log(1 + 2 e^(-(1 - 0.1))), two negatives at s = 0: "
+                     "log(1 + 2 e^(0 + 0.1)); both classes present, so the mean is the mean", id="two-classes"),
+            Case((E_ORTH, Y_ORTH, W3), {"alpha": 1.0, "delta": 0.1}, expected=[_PA_POS + _PA_NEG] * 2 + [_PA_ABSENT],
+                 mean=2 * _PA_POS / 2 + (2 * _PA_NEG + _PA_ABSENT) / 3,
+                 why="a third proxy (-1, 0) whose class is absent: no positive term; its negatives are all four "
+                     "samples, s = -1 (two) and 0 (two): log(1 + 2 e^(-0.9) + 2 e^0.1); mean: the positive terms "
+                     "over the 2 proxies with positives, the negative terms over all 3", id="absent-class"),
+            Case((G_E, G_Y, C_G), {"alpha": 4.0, "delta": 0.1}, id="grad"),
+        ],
+        bad=[
+            Bad((B_E, B_Y, np.ones((3, 4))), {"reduction": "avg"}, ValueError, "reduction: expected one of", id="reduction"),
+            Bad((B_E, B_Y, np.ones((3, 2))), error=ValueError, match=r"proxies: expected shape \(num_classes, 4\) matching the embedding size", id="proxies-shape"),
+            Bad((B_E, B_Y, np.ones((2, 4))), error=ValueError, match=r"labels: expected class indices in \[0, 1\]", id="labels-range"),
+            Bad((B_E, B_Y, np.ones(4)), error=ValueError, match="proxies: expected a 2-D array", id="proxies-1d"),
+            Bad((B_E, B_Y * 1.0, np.ones((3, 4))), error=TypeError, match="labels: expected an integer array", id="float-labels"),
+            Bad((B_E, B_Y, np.ones((3, 4))), {"alpha": 0.0}, ValueError, "alpha: expected a number > 0", id="alpha-0"),
+            Bad((B_E, B_Y, np.ones((3, 4))), {"delta": "0.1"}, TypeError, "delta: expected a real number, got str", id="delta-str"),
+        ],
+        # no proxies either: the per-proxy "none" output is then empty too (an empty batch
+        # with proxies gives C zeros: tests/test_metric_learning.py)
+        empty=(np.zeros((0, 2)), np.zeros((0,), dtype=np.int64), np.zeros((0, 2))),
+        why_no_shell="ProxyAnchorLoss owns its (num_classes, embedding_dim) proxies as a parameter; its module test "
+                     "is in tests/test_metric_learning.py",
+    ),
+    LossCases(
+        "subcenter_arcface_loss",
+        cases=[
+            Case((np.array([[2.0, 0.0]]), np.array([0]), W_SUB), {"k": 2, "margin": math.pi / 2, "scale": 1.0},
+                 expected=[math.log(2)], grad=False,
+                 why="on class 0's second sub-centre (max cosine 1, theta = 0), cosine 0 with both of class 1's; "
+                     "m = pi/2, s = 1: psi = cos(pi/2) = 0, logits (0, 0): log 2", id="hand"),
+            Case((np.array([[2.0, 0.0]]), np.array([0]), W_SUB.reshape(4, 2)), {"k": 2, "margin": math.pi / 2, "scale": 1.0},
+                 expected=[math.log(2)], grad=False,
+                 why="the same sub-centres as a (C * K, D) weight, class-major (rows 0, 1: class 0): log 2", id="flat-weight"),
+            Case((np.array([[1.0, 0.0]]), np.array([0]), W_SUB_FAR), {"k": 2, "margin": 0.5, "scale": 2.0},
+                 expected=[math.log(math.exp(_T_SUB) + 1.0) - _T_SUB],
+                 why="class 0's sub-centres at cosines 0 and -1: the max, 0, is the class's cosine (theta = pi/2); "
+                     "m = 0.5, s = 2: target logit t = 2 cos(pi/2 + 0.5) = -2 sin 0.5, class 1 at cosine 0: "
+                     "log(e^t + e^0) - t", id="nearest-sub-centre"),
+            Case((M_E, M_Y, M_WK), {"k": 2, "margin": 0.3, "scale": 4.0}, id="grad"),
+        ],
+        bad=_margin_bad([
+            Bad((B_E, B_Y, np.ones((3, 2, 4))), error=ValueError, match=r"weight: expected shape \(num_classes, 3, 4\) for k=3", id="weight-k"),
+            Bad((B_E, B_Y, np.ones((7, 4))), error=ValueError, match=r"weight: expected shape \(num_classes \* 3, 4\), rows a multiple of k=3", id="weight-rows"),
+            Bad((B_E, B_Y, np.ones((3, 3, 4))), {"k": 0}, ValueError, "k: expected an int >= 1", id="k-0"),
+            Bad((B_E, B_Y, np.ones((3, 3, 4))), {"k": 3.0}, TypeError, "k: expected an int, got float", id="k-float"),
+            Bad((B_E, B_Y, np.ones((3, 3, 4))), {"margin": 2.0}, ValueError, "margin: expected a number <=", id="margin-big"),
+        ], weight=np.ones((3, 3, 4)), num_classes=np.ones((2, 3, 4)), one_d="weight: expected a 3-D",
+            shape=r"weight: expected shape \(num_classes \* 3, 4\)"),
+        empty=(np.zeros((0, 2)), np.zeros((0,), dtype=np.int64), W_SUB),
+        identities=[Identity((M_E, M_Y, M_W), rhs=losskit.arcface_loss, options={"k": 1, "margin": 0.3, "scale": 4.0},
+                             rhs_options={"margin": 0.3, "scale": 4.0},
+                             why="one sub-centre per class is ArcFace", id="k1-arcface")],
+        why_no_shell="SubCenterArcFaceLoss owns its (num_classes, k, embedding_dim) sub-centres as a parameter; its "
+                     "module test is in tests/test_metric_learning.py",
     ),
 ]

@@ -18,6 +18,10 @@ losskit                            pytorch-metric-learning 2.x
 ``multi_similarity_loss``          ``MultiSimilarityLoss`` (no miner)
 ``nt_xent_loss``                   ``NTXentLoss`` with labels
 ``arcface_loss`` / ``cosface_loss``  ``ArcFaceLoss`` / ``CosFaceLoss``
+``subcenter_arcface_loss``         ``SubCenterArcFaceLoss`` (margin in degrees there)
+``supcon_loss``                    ``SupConLoss``
+``proxy_anchor_loss``              ``ProxyAnchorLoss`` (``margin`` there is ``delta``)
+``center_loss``                    none (PML has no center loss, its issue #108)
 =================================  ===============================================
 
 including PML's reducers (``reduction="mean"`` returns the value PML returns).
@@ -30,7 +34,9 @@ on its margin (duplicate, collinear or zero embeddings) gives the same value on 
 library, whatever its summation order. **NaN**: a NaN in the input gives a NaN loss.
 
 Layout: ``distances`` (the public pairwise helpers), ``pairs`` (triplet, contrastive,
-circle, multi-similarity), ``adasp``, ``nt_xent``, ``margin_softmax`` (ArcFace, CosFace),
+circle, multi-similarity), ``adasp``, ``nt_xent``, ``supcon``, ``margin_softmax`` (ArcFace,
+sub-center ArcFace, CosFace), ``proxy_anchor``, ``center`` (the center loss and its
+centre update),
 ``anchors`` (the local-anchor form used by ``losskit.torch.distributed``); ``_pairs``
 holds the shared helpers and declares the torch fast path of ``_torch``.
 """
@@ -38,15 +44,20 @@ holds the shared helpers and declares the torch fast path of ``_torch``.
 from .adasp import adasp_loss
 from .anchors import LOCAL_ANCHOR_LOSSES
 from .anchors import local_anchor_loss
+from .center import center_loss
+from .center import center_update
 from .distances import pairwise_cosine_similarity
 from .distances import pairwise_distance
 from .margin_softmax import arcface_loss
 from .margin_softmax import cosface_loss
+from .margin_softmax import subcenter_arcface_loss
 from .nt_xent import nt_xent_loss
 from .pairs import batch_hard_triplet_loss
 from .pairs import circle_loss
 from .pairs import contrastive_loss
 from .pairs import multi_similarity_loss
+from .proxy_anchor import proxy_anchor_loss
+from .supcon import supcon_loss
 
 __all__ = [
     "pairwise_cosine_similarity",
@@ -59,6 +70,11 @@ __all__ = [
     "nt_xent_loss",
     "arcface_loss",
     "cosface_loss",
+    "subcenter_arcface_loss",
+    "supcon_loss",
+    "proxy_anchor_loss",
+    "center_loss",
+    "center_update",
     "local_anchor_loss",
     "LOCAL_ANCHOR_LOSSES",
 ]

@@ -230,26 +230,28 @@ def zero_graph(x, xp):
 DISTANCES = ("euclidean", "cosine")
 
 
-def batch_namespace(embeddings, labels, **more):
+def batch_namespace(embeddings, labels, *, name: str = "embeddings", **more):
     """The namespace of a loss's arrays, each first checked to be an array (so that a list
-    is reported by its argument's name, not as a library mix-up)."""
-    check_array("embeddings", embeddings)
+    is reported by its argument's name, not as a library mix-up); ``name`` is the first
+    argument's name (``features`` for the center loss)."""
+    check_array(name, embeddings)
     check_array("labels", labels)
     for name, value in more.items():
         check_array(name, value)
     return namespace(embeddings, labels, *more.values())
 
 
-def check_batch(embeddings, labels, xp):
-    """Validate a (B, D) floating batch and its (B,) integer labels; the embeddings in
-    their compute dtype."""
-    check_floating("embeddings", embeddings, xp)
-    check_ndim("embeddings", embeddings, ndim=2)
+def check_batch(embeddings, labels, xp, *, name: str = "embeddings", ndim: int = 2):
+    """Validate a (B, D) floating batch (``ndim=3``: (B, V, D), SupCon's views) and its
+    (B,) integer labels; the embeddings in their compute dtype. ``name`` is the batch's
+    argument name."""
+    check_floating(name, embeddings, xp)
+    check_ndim(name, embeddings, ndim=ndim)
     check_integer("labels", labels, xp)
     check_ndim("labels", labels, ndim=1)
     if labels.shape[0] != embeddings.shape[0]:
         raise ValueError(
-            f"labels: expected shape ({embeddings.shape[0]},) to match embeddings' batch size, "
+            f"labels: expected shape ({embeddings.shape[0]},) to match {name}' batch size, "
             f"got {tuple(labels.shape)}"
         )
     return as_float(embeddings, xp)

@@ -1,35 +1,73 @@
-"""Margin-softmax losses of face recognition: ArcFace (additive angular margin) and
-CosFace (additive cosine margin), softmax cross-entropy over cosines to class centres."""
+"""Margin-softmax losses of face recognition: ArcFace (additive angular margin), its
+sub-centre form, and CosFace (additive cosine margin), softmax cross-entropy over cosines
+to class centres."""
 
 from __future__ import annotations
 
 import math
 
-from .._checks import check_floating, check_labels_in_range, check_ndim, check_reduction
+from .._checks import check_floating, check_int, check_labels_in_range, check_ndim, check_reduction
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, logsumexp
 from ._pairs import batch_namespace, check_batch, device_of, gram, l2_normalize, number, safe_sqrt
 
-__all__ = ["arcface_loss", "cosface_loss"]
+__all__ = ["arcface_loss", "cosface_loss", "subcenter_arcface_loss"]
 
 
-def _margin_softmax_setup(embeddings, labels, weight, xp):
+def _margin_softmax_setup(embeddings, labels, weight, xp, *, k=None):
+    """(cos (B, C), one-hot mask, target cosine) for a (C, D) weight, or with ``k``
+    sub-centres a (C, k, D) or (C * k, D) weight whose cosine is the best sub-centre's."""
     x = check_batch(embeddings, labels, xp)
     check_floating("weight", weight, xp)
-    check_ndim("weight", weight, ndim=2)
-    if weight.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"weight: expected shape (num_classes, {x.shape[1]}) matching the embedding size, "
-            f"got {tuple(weight.shape)}"
-        )
-    check_labels_in_range("labels", labels, weight.shape[0])
+    d = x.shape[1]
+    if k is None:
+        check_ndim("weight", weight, ndim=2)
+        if weight.shape[1] != d:
+            raise ValueError(
+                f"weight: expected shape (num_classes, {d}) matching the embedding size, "
+                f"got {tuple(weight.shape)}"
+            )
+        num_classes = weight.shape[0]
+    else:
+        if weight.ndim == 3:
+            if weight.shape[1] != k or weight.shape[2] != d:
+                raise ValueError(
+                    f"weight: expected shape (num_classes, {k}, {d}) for k={k} sub-centres and the "
+                    f"embedding size, got {tuple(weight.shape)}"
+                )
+        elif weight.ndim == 2:
+            if weight.shape[1] != d or weight.shape[0] % k:
+                raise ValueError(
+                    f"weight: expected shape (num_classes * {k}, {d}), rows a multiple of k={k} and "
+                    f"columns the embedding size, got {tuple(weight.shape)}"
+                )
+        else:
+            raise ValueError(
+                f"weight: expected a 3-D (num_classes, k, D) or 2-D (num_classes * k, D) array, "
+                f"got shape {tuple(weight.shape)}"
+            )
+        num_classes = weight.shape[0] if weight.ndim == 3 else weight.shape[0] // k
+        weight = xp.reshape(weight, (num_classes * k, d))  # row j * k + i: sub-centre i of class j
+    check_labels_in_range("labels", labels, num_classes)
     w = as_float(weight, xp, x.dtype)
-    cos = gram(l2_normalize(x, xp, 1e-12), l2_normalize(w, xp, 1e-12), xp)  # (B, C)
-    classes = xp.arange(weight.shape[0], dtype=labels.dtype, device=device_of(x))
+    cos = gram(l2_normalize(x, xp, 1e-12), l2_normalize(w, xp, 1e-12), xp)  # (B, C) or (B, C * k)
+    if k is not None:
+        # the nearest sub-centre of each class (the gradient goes to it)
+        cos = xp.max(xp.reshape(cos, (x.shape[0], num_classes, k)), axis=2)
+    classes = xp.arange(num_classes, dtype=labels.dtype, device=device_of(x))
     onehot = labels[:, None] == classes[None, :]
     target = xp.sum(xp.where(onehot, cos, xp.zeros_like(cos)), axis=1)
     return cos, onehot, target
+
+
+def _arcface_target(c, margin, xp):
+    """psi(theta) of ArcFace for the target cosine ``c`` (see :func:`arcface_loss`)."""
+    one = xp.ones_like(c)
+    sin = safe_sqrt(xp.maximum(one - c * c, xp.zeros_like(c)), xp)
+    cos_m = c * math.cos(margin) - sin * math.sin(margin)
+    # theta <= pi - m  <=>  c >= cos(pi - m) = -cos(m)
+    return xp.where(c >= -math.cos(margin), cos_m, c - margin * math.sin(margin))
 
 
 def _margin_softmax_ce(cos, onehot, target, new_target, scale, reduction, xp):
@@ -105,12 +143,7 @@ def arcface_loss(embeddings, labels, weight, *, margin: float = 0.5, scale: floa
     margin = number("margin", margin, low=0.0, high=math.pi / 2)
     scale = number("scale", scale, low=0.0, low_open=True)
     cos, onehot, c = _margin_softmax_setup(embeddings, labels, weight, xp)
-    one = xp.ones_like(c)
-    sin = safe_sqrt(xp.maximum(one - c * c, xp.zeros_like(c)), xp)
-    cos_m = c * math.cos(margin) - sin * math.sin(margin)
-    # theta <= pi - m  <=>  c >= cos(pi - m) = -cos(m)
-    psi = xp.where(c >= -math.cos(margin), cos_m, c - margin * math.sin(margin))
-    return _margin_softmax_ce(cos, onehot, c, psi, scale, reduction, xp)
+    return _margin_softmax_ce(cos, onehot, c, _arcface_target(c, margin, xp), scale, reduction, xp)
 
 
 @loss(
@@ -174,3 +207,83 @@ def cosface_loss(embeddings, labels, weight, *, margin: float = 0.35, scale: flo
     scale = number("scale", scale, low=0.0, low_open=True)
     cos, onehot, c = _margin_softmax_setup(embeddings, labels, weight, xp)
     return _margin_softmax_ce(cos, onehot, c, c - margin, scale, reduction, xp)
+
+
+@loss(
+    family="metric_learning",
+    formula=(
+        r"\cos\theta_j = \max_k \cos\theta_{jk},\ \ell_i = -\log\frac{e^{s \cos(\theta_{y_i} + m)}}"
+        r"{e^{s \cos(\theta_{y_i} + m)} + \sum_{j \ne y_i} e^{s \cos\theta_j}}"
+    ),
+    reference=(
+        "Jiankang Deng, Jia Guo, Tongliang Liu, Mingming Gong, Stefanos Zafeiriou, Sub-center ArcFace: "
+        "Boosting Face Recognition by Large-Scale Noisy Web Faces, ECCV 2020"
+    ),
+    aliases=("subcenter_arcface", "sub_center_arcface_loss"),
+    plot=None,
+)
+def subcenter_arcface_loss(embeddings, labels, weight, *, k: int = 3, margin: float = 0.5, scale: float = 64.0,
+                           reduction: str = "mean"):
+    r"""Sub-center ArcFace: ArcFace over the nearest of K sub-centres of each class.
+
+    .. math::
+
+        \cos\theta_j = \max_{1 \le k \le K} \cos\theta_{jk}, \qquad
+        \ell_i = -\log\frac{e^{s\,\psi(\theta_{y_i})}}
+                           {e^{s\,\psi(\theta_{y_i})} + \sum_{j \ne y_i} e^{s \cos\theta_j}}
+
+    where
+
+    - :math:`\cos\theta_{jk}` is the cosine between embedding :math:`i` and sub-centre
+      :math:`k` of class :math:`j` (both L2-normalised; a zero row has cosine 0);
+    - :math:`\psi` is ArcFace's margin function (see :func:`losskit.arcface_loss`):
+      :math:`\cos(\theta + m)`, or :math:`\cos\theta - m \sin m` beyond
+      :math:`\pi - m`;
+    - :math:`m` the margin in radians, :math:`s` the scale, :math:`K` = ``k``.
+
+    Args:
+        embeddings: (B, D) floating array.
+        labels: (B,) integer class indices in [0, C).
+        weight: the sub-centres, either (C, K, D) (``weight[j, k]`` is sub-centre k of
+            class j; what :class:`losskit.torch.SubCenterArcFaceLoss` holds) or the same
+            rows flattened class-major, (C * K, D) (row ``j * K + k``; PML's ``W.T``).
+        k: :math:`K \ge 1` sub-centres per class (3, the paper's); a 3-D ``weight`` must
+            have it as its second axis. ``k=1`` is :func:`losskit.arcface_loss`.
+        margin: :math:`m` in **radians** (0.5, the paper's). PML's ``SubCenterArcFaceLoss``
+            takes degrees (``margin=28.6`` by default, about 0.4992 rad).
+        scale: :math:`s` (64, the paper's and PML's).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Returns:
+        A scalar, or (B,) per-sample losses for ``"none"``. Compute dtype of ``embeddings``.
+
+    Notes:
+        pytorch-metric-learning: ``SubCenterArcFaceLoss(num_classes=C, embedding_size=D,
+        margin=degrees, scale=s, sub_centers=K)`` gives the same value; its ``W`` is
+        (D, C * K), class-major, so ``W.T`` is the 2-D ``weight`` here. The max over
+        sub-centres sends the gradient to the nearest one (an exact tie splits it). The
+        paper's outlier dropping (after training, samples far from their class's dominant
+        sub-centre; PML's ``get_outliers``) is a data-cleaning step, not part of the loss.
+        One (B, D) x (D, C K) product; a NaN input gives NaN.
+
+    References:
+        Deng, Guo, Liu, Gong, Zafeiriou, "Sub-center ArcFace: Boosting Face Recognition by
+        Large-Scale Noisy Web Faces", ECCV 2020.
+
+    Example:
+        Two sub-centres per class; the embedding lies on class 0's second sub-centre and is
+        orthogonal to both of class 1's; m = pi/2, s = 1: psi = 0, logits (0, 0), log 2.
+
+        >>> import numpy as np, losskit
+        >>> w = np.array([[[0.0, 1.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, -1.0]]])
+        >>> round(float(losskit.subcenter_arcface_loss(np.array([[2.0, 0.0]]), np.array([0]), w,
+        ...                                            k=2, margin=np.pi / 2, scale=1.0)), 6)
+        0.693147
+    """
+    check_reduction(reduction)
+    xp = batch_namespace(embeddings, labels, weight=weight)
+    k = check_int("k", k, allow_none=False, low=1)
+    margin = number("margin", margin, low=0.0, high=math.pi / 2)
+    scale = number("scale", scale, low=0.0, low_open=True)
+    cos, onehot, c = _margin_softmax_setup(embeddings, labels, weight, xp, k=k)
+    return _margin_softmax_ce(cos, onehot, c, _arcface_target(c, margin, xp), scale, reduction, xp)

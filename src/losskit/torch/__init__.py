@@ -15,7 +15,10 @@ from .boxes import FocalerIoULoss
 from .boxes import InnerIoULoss
 from .boxes import WIoULoss
 from .metric_learning import ArcFaceLoss
+from .metric_learning import CenterLoss
 from .metric_learning import CosFaceLoss
+from .metric_learning import ProxyAnchorLoss
+from .metric_learning import SubCenterArcFaceLoss
 # the image family's perceptual losses: they compare network features, so PyTorch only
 from .image import LPIPSLoss
 from .image import PerceptualLoss
