@@ -9,16 +9,16 @@ identities, no data-dependent shapes, so every loss runs under ``jax.jit`` and
 
 The peers keep pytorch-metric-learning's (PML) meanings, so that a user can switch:
 
-=================================  ===============================================
-losskit                            pytorch-metric-learning 2.x
-=================================  ===============================================
-``batch_hard_triplet_loss``        ``TripletMarginLoss`` + ``BatchHardMiner``
-``contrastive_loss``               ``ContrastiveLoss``
-``circle_loss``                    ``CircleLoss``
-``multi_similarity_loss``          ``MultiSimilarityLoss`` (no miner)
-``nt_xent_loss``                   ``NTXentLoss`` with labels
+===================================  ===============================================
+losskit                              pytorch-metric-learning 2.x
+===================================  ===============================================
+``batch_hard_triplet_loss``          ``TripletMarginLoss`` + ``BatchHardMiner``
+``contrastive_loss``                 ``ContrastiveLoss``
+``circle_loss``                      ``CircleLoss``
+``multi_similarity_loss``            ``MultiSimilarityLoss`` (no miner)
+``nt_xent_loss``                     ``NTXentLoss`` with labels
 ``arcface_loss`` / ``cosface_loss``  ``ArcFaceLoss`` / ``CosFaceLoss``
-=================================  ===============================================
+===================================  ===============================================
 
 including PML's reducers (``reduction="mean"`` returns the value PML returns).
 
