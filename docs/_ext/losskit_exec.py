@@ -55,11 +55,15 @@ def _run(code: str, namespace: dict, figure_dir: pathlib.Path, key: str) -> list
     outputs = []
 
     def figure(fig, alt: str):
+        """A matplotlib figure, or the path of a PNG a study wrote."""
         from losskit.experiments._figures import save
 
         name = f"{key}-{len(outputs)}.png"
         figure_dir.mkdir(parents=True, exist_ok=True)
-        save(fig, figure_dir / name)
+        if isinstance(fig, (str, pathlib.Path)):
+            shutil.copyfile(fig, figure_dir / name)
+        else:
+            save(fig, figure_dir / name)
         outputs.append(["image", name, alt])
 
     def table(header, rows):
