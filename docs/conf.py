@@ -58,6 +58,9 @@ napoleon_custom_sections = [("Raises", "raises_as_prose")]
 
 myst_heading_anchors = 3
 
+# "--help" stays two hyphens (option names are everywhere in these pages).
+smartquotes = False
+
 html_theme = "furo"
 html_title = f"losskit {release}"
 html_static_path = ["_static"]
@@ -65,3 +68,4 @@ html_css_files = ["losskit.css"]
 html_show_sourcelink = False
 html_copy_source = False
 html_last_updated_fmt = None
+html_favicon = "_static/favicon.svg"

@@ -3,8 +3,8 @@
 At ``builder-inited`` (before Sphinx reads any source) this writes
 
 * ``losses/index.rst``: every registered loss in one table (what the README's table was);
-* ``losses/<family>.rst``: the family's guide (hand-written, ``families/<family>.rst``, when
-  there is one), its comparison table and its curves side by side;
+* ``losses/<family>.rst``: the family's guide (hand-written, ``families/*.md`` named after
+  the family, when there is one), its comparison table and its curves side by side;
 * ``losses/<name>.rst``: one page per loss (summary, formula, curves, options, peers it is
   tested against, fast paths, backends, references, then the docstring through autodoc);
 * ``api/losskit.rst``, ``api/torch.rst``, ``api/cli.rst``: the flat API's other names, the
@@ -295,9 +295,11 @@ def family_page(family: str, infos, parity, figure: str | None) -> str:
 
     title = family.replace("_", " ")
     out = [f".. _family-{family}:", "", heading(title[:1].upper() + title[1:])]
-    guide = DOCS / "families" / f"{family}.rst"
-    if guide.exists():
-        out += [f".. include:: ../families/{family}.rst", ""]
+    # The hand-written guides: docs/families/<family>.md, or one shared by several families
+    # (regression+classification.md).
+    for guide in sorted((DOCS / "families").glob("*.md")):
+        if family in guide.stem.split("+"):
+            out += [f".. include:: ../families/{guide.name}", "   :parser: myst_parser.sphinx_", ""]
     out += [heading("The losses", "-")]
     rows = []
     for info in infos:
