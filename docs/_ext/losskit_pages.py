@@ -305,8 +305,8 @@ def family_page(family: str, infos, parity, figure: str | None) -> str:
     for info in infos:
         peers = sorted({PEERS[p][0] for p in parity.get(info.name, {}) if p})
         rows.append([f":doc:`{info.name}`", info.summary, _options_brief(info),
-                     ", ".join(f"``{p}``" for p in info.fast_paths) or "-",
-                     ", ".join(b for b in info.backends), ", ".join(peers) or "-"])
+                     ", ".join(f"``{p}``" for p in info.fast_paths) or "none",
+                     ", ".join(b for b in info.backends), ", ".join(peers) or "none"])
     out += [list_table(["loss", "what it is", "options", "fast paths", "backends", "tested against"], rows,
                        widths="16 34 18 12 10 10"), ""]
     if figure:
