@@ -43,9 +43,9 @@ __all__ = ["SUPPORTED_BACKENDS", "INDEX_TARGETS", "check_backend", "class_name",
 
 SUPPORTED_BACKENDS = ("jax", "torch")
 
-# Losses whose target holds class indices (Keras hands them over as floats).
-# "always": the target is always integer labels; "labels": integer labels when it has
-# fewer dimensions than the prediction (else one-hot / probabilities, kept as floats).
+#: Losses whose target holds class indices (Keras hands them over as floats).
+#: "always": the target is always integer labels; "labels": integer labels when it has
+#: fewer dimensions than the prediction (else one-hot / probabilities, kept as floats).
 INDEX_TARGETS = {
     "cross_entropy": "labels",
     "poly1_cross_entropy": "labels",

@@ -122,7 +122,7 @@ def ssim_loss(input, target, *, data_range: float, kernel_size: int = 11, sigma:
     - torchmetrics ``structural_similarity_index_measure`` reflect-pads the images by
       ``(k - 1) / 2`` and averages the SSIM map over the padded borders: reflect-pad the
       images yourself (``np.pad(..., mode="reflect")``, ``F.pad(..., mode="reflect")``) and
-      call this loss to get ``1 - `` its value.
+      call this loss to get ``1 -`` its value.
 
     On torch tensors (eager, CPU or CUDA) the window runs as native convolutions
     (fast path ``image.torch_conv``); elsewhere as banded matrix products.

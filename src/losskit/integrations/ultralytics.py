@@ -76,7 +76,7 @@ from losskit.boxes import wiou_momentum
 
 __all__ = ["use_box_loss", "box_loss_state", "SUPPORTED", "LOSSES"]
 
-#: The ultralytics versions this module accepts: ``(lowest, first unsupported)``. 8.4.x is
+#: The ultralytics versions this module accepts, ``(lowest, first unsupported)``. 8.4.x is
 #: tested (8.4.190); 8.3.x passes no image size or stride to the box term, so only the
 #: losses that need neither run there.
 SUPPORTED = ((8, 3), (9, 0))

@@ -9,20 +9,20 @@ identities, no data-dependent shapes, so every loss runs under ``jax.jit`` and
 
 The peers keep pytorch-metric-learning's (PML) meanings, so that a user can switch:
 
-=================================  ===============================================
-losskit                            pytorch-metric-learning 2.x
-=================================  ===============================================
-``batch_hard_triplet_loss``        ``TripletMarginLoss`` + ``BatchHardMiner``
-``contrastive_loss``               ``ContrastiveLoss``
-``circle_loss``                    ``CircleLoss``
-``multi_similarity_loss``          ``MultiSimilarityLoss`` (no miner)
-``nt_xent_loss``                   ``NTXentLoss`` with labels
+===================================  ===============================================
+losskit                              pytorch-metric-learning 2.x
+===================================  ===============================================
+``batch_hard_triplet_loss``          ``TripletMarginLoss`` + ``BatchHardMiner``
+``contrastive_loss``                 ``ContrastiveLoss``
+``circle_loss``                      ``CircleLoss``
+``multi_similarity_loss``            ``MultiSimilarityLoss`` (no miner)
+``nt_xent_loss``                     ``NTXentLoss`` with labels
 ``arcface_loss`` / ``cosface_loss``  ``ArcFaceLoss`` / ``CosFaceLoss``
-``subcenter_arcface_loss``         ``SubCenterArcFaceLoss`` (margin in degrees there)
-``supcon_loss``                    ``SupConLoss``
-``proxy_anchor_loss``              ``ProxyAnchorLoss`` (``margin`` there is ``delta``)
-``center_loss``                    none (PML has no center loss, its issue #108)
-=================================  ===============================================
+``subcenter_arcface_loss``           ``SubCenterArcFaceLoss`` (margin in degrees there)
+``supcon_loss``                      ``SupConLoss``
+``proxy_anchor_loss``                ``ProxyAnchorLoss`` (``margin`` there is ``delta``)
+``center_loss``                      none (PML has no center loss, its issue #108)
+===================================  ===============================================
 
 including PML's reducers (``reduction="mean"`` returns the value PML returns).
 

@@ -355,7 +355,7 @@ def _smooth_l1_loss_grad(input, target, *, beta=1.0, weight=None, reduction="mea
     plot="residual",
 )
 def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
-    r"""Log-cosh loss: about d^2 / 2 for small residuals and |d| - log 2 for large ones.
+    r"""Log-cosh loss: about ``d^2 / 2`` for small residuals and ``|d| - log 2`` for large ones.
 
     .. math::
 
