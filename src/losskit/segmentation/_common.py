@@ -437,7 +437,8 @@ def drop_background(include_background, C, *arrays, axis=-1):
     def drop(a):
         if a is None or a.ndim <= axis or a.shape[axis] != C:
             return a
-        return a[(slice(None),) * (axis % a.ndim) + (slice(1, None),)]
+        # the trailing ellipsis: the array API wants every axis of a multi-axis index named
+        return a[(slice(None),) * (axis % a.ndim) + (slice(1, None), ...)]
 
     return tuple(drop(a) for a in arrays)
 
