@@ -174,27 +174,32 @@ def logsumexp(x, xp, axis=-1, keepdims=False):
     return out
 
 
-def log_softmax(x, xp, axis=-1):
-    """x - logsumexp(x): log-probabilities without computing log(softmax(x)) (which underflows)."""
-    name = backend_name(xp)
-    if name == "torch":
-        return x.log_softmax(dim=axis)
-    if name == "jax":
+def _native_softmax(name, x, xp, axis):
+    """torch's or ``jax.nn``'s own ``name`` (``"softmax"`` or ``"log_softmax"``) of ``x``
+    over ``axis`` (one fused kernel, its own backward); None for any other namespace."""
+    backend = backend_name(xp)
+    if backend == "torch":
+        return getattr(x, name)(dim=axis)
+    if backend == "jax":
         import jax
 
-        return jax.nn.log_softmax(x, axis=axis)
+        return getattr(jax.nn, name)(x, axis=axis)
+    return None
+
+
+def log_softmax(x, xp, axis=-1):
+    """x - logsumexp(x): log-probabilities without computing log(softmax(x)) (which underflows)."""
+    out = _native_softmax("log_softmax", x, xp, axis)
+    if out is not None:
+        return out
     return x - logsumexp(x, xp, axis=axis, keepdims=True)
 
 
 def softmax(x, xp, axis=-1):
     """exp(log_softmax(x)): the shift makes it overflow-free for logits of any size."""
-    name = backend_name(xp)
-    if name == "torch":
-        return x.softmax(dim=axis)
-    if name == "jax":
-        import jax
-
-        return jax.nn.softmax(x, axis=axis)
+    out = _native_softmax("softmax", x, xp, axis)
+    if out is not None:
+        return out
     m = xp.max(x, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     e = xp.exp(x - m)

@@ -33,24 +33,15 @@ from .wise import WIOU_DEFAULT_MOMENTUM
 from .nwd import nwd_loss
 from .piou import piou_loss
 
+from . import losses
+
+# The losses module's names (conversions, IoU, the IoU-family losses) and the other modules'.
 __all__ = [
-    "box_convert",
-    "box_iou",
-    "box_iou_matrix",
-    "iou_loss",
-    "giou_loss",
-    "diou_loss",
-    "ciou_loss",
-    "eiou_loss",
-    "focal_eiou_loss",
-    "siou_loss",
-    "alpha_iou_loss",
+    *losses.__all__,
     "wiou_loss",
     "wiou_update_mean",
     "wiou_momentum",
     "WIOU_DEFAULT_MOMENTUM",
-    "mpdiou_loss",
-    "shape_iou_loss",
     "inner_iou_loss",
     "focaler_iou_loss",
     "nwd_loss",

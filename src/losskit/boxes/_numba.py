@@ -44,7 +44,8 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .. import _numba
-from ._common import ASPECT_K, FAST_KINDS
+from ._common import ASPECT_K
+from ._torch import run_per_box
 
 __all__ = ["KIND_CODES", "GRAIN", "box_kernel", "compute", "elementwise"]
 
@@ -507,14 +508,4 @@ def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0, gra
     ``grain``: boxes per thread's range at least (default :data:`GRAIN`; the tests give a
     small one to check that any split over threads changes no number).
     """
-    if kind not in FAST_KINDS:
-        raise ValueError(f"kind: expected one of {', '.join(sorted(FAST_KINDS))}, got {kind!r}")
-    shape = pred.shape[:-1]
-    p = pred.reshape(-1, 4).contiguous()
-    t = target.reshape(-1, 4).contiguous()
-    eps, theta, grain = float(eps), float(theta), int(grain)
-    if torch.is_grad_enabled() and (p.requires_grad or t.requires_grad):
-        loss = _BoxLossCompiled.apply(p, t, kind, eps, alpha_threshold, theta, grain)
-    else:
-        loss = _compiled(kind, p, t, eps, alpha_threshold, theta, False, False, grain)[0]
-    return loss.reshape(shape)
+    return run_per_box(_BoxLossCompiled, _compiled, kind, pred, target, eps, alpha_threshold, theta, int(grain))

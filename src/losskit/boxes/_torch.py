@@ -51,7 +51,7 @@ from torch.autograd.function import once_differentiable
 from ._common import ASPECT_K as _K
 from ._common import FAST_KINDS
 
-__all__ = ["CHUNK", "elementwise"]
+__all__ = ["CHUNK", "elementwise", "run_per_box"]
 
 #: Boxes per chunk and intra-op thread on the CPU: 2**16 boxes keep a chunk's live
 #: temporaries (~20 arrays of 2 x 2**16 floats) in the last-level cache, while the Python
@@ -386,14 +386,22 @@ def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0, chu
         >>> [round(g, 4) for g in p.grad[0].tolist()]
         [-0.0779, -0.0779, -0.2336, -0.2336]
     """
+    return run_per_box(_BoxLoss, _chunked, kind, pred, target, eps, alpha_threshold, theta, int(chunk))
+
+
+def run_per_box(function, forward, kind, pred, target, eps, alpha_threshold, theta, split):
+    """The entry of both fast paths (this module's and :mod:`._numba`'s): ``kind`` checked,
+    the boxes flattened to contiguous ``(B, 4)``, then the ``autograd.Function``
+    ``function`` where a gradient is wanted, else ``forward`` alone (no gradient buffers);
+    ``split``: the path's boxes per chunk / thread's range."""
     if kind not in FAST_KINDS:
         raise ValueError(f"kind: expected one of {', '.join(sorted(FAST_KINDS))}, got {kind!r}")
     shape = pred.shape[:-1]
     p = pred.reshape(-1, 4).contiguous()
     t = target.reshape(-1, 4).contiguous()
-    eps, theta, chunk = float(eps), float(theta), int(chunk)
+    eps, theta = float(eps), float(theta)
     if torch.is_grad_enabled() and (p.requires_grad or t.requires_grad):
-        loss = _BoxLoss.apply(p, t, kind, eps, alpha_threshold, theta, chunk)
+        loss = function.apply(p, t, kind, eps, alpha_threshold, theta, split)
     else:
-        loss = _chunked(kind, p, t, eps, alpha_threshold, theta, False, False, chunk)[0]
+        loss = forward(kind, p, t, eps, alpha_threshold, theta, False, False, split)[0]
     return loss.reshape(shape)

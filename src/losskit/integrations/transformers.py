@@ -115,21 +115,17 @@ def _accepts(fn, name: str) -> bool:
     return name in params
 
 
-def _forward_loss(
-    model,
-    input_ids,
-    labels,
-    *,
-    attention_mask=None,
-    num_items_in_batch=None,
-    shift_labels=None,
-    model_kwargs=None,
-    options: dict[str, Any],
-    unwrapped=None,
-):
-    # ``unwrapped``: the model itself when ``model`` is a wrapper (DDP, accelerate) whose
-    # forward runs it; its config, head and signature are read.
+def _forward_loss(model, inputs: dict[str, Any], num_items_in_batch, options: dict[str, Any], unwrapped=None):
+    """The loss of one batch: ``inputs`` holds ``labels`` / ``shift_labels`` (either may be
+    absent) and the model's forward arguments (``input_ids``, ``attention_mask``, ...), as
+    a Trainer's batch does. ``unwrapped``: the model itself when ``model`` is a wrapper
+    (DDP, accelerate) whose forward runs it; its config, head and signature are read."""
     inner = model if unwrapped is None else unwrapped
+    model_kwargs = dict(inputs)
+    labels = model_kwargs.pop("labels", None)
+    shift_labels = model_kwargs.pop("shift_labels", None)
+    input_ids = model_kwargs.pop("input_ids", None)
+    attention_mask = model_kwargs.pop("attention_mask", None)
     unknown = sorted(set(options) - _LCE_OPTIONS)
     if unknown:
         raise TypeError(
@@ -172,7 +168,7 @@ def _forward_loss(
         output_hidden_states=True,
         use_cache=False,
         return_dict=True,
-        **(model_kwargs or {}),
+        **model_kwargs,
     )
     hidden = outputs.hidden_states[-1]
     if shift_labels is None:
@@ -186,7 +182,7 @@ def _forward_loss(
         if isinstance(num_items_in_batch, torch.Tensor):
             num_items_in_batch = num_items_in_batch.to(loss.device)
         loss = loss / num_items_in_batch
-    return loss, outputs
+    return loss
 
 
 def causal_lm_loss(
@@ -232,17 +228,13 @@ def causal_lm_loss(
         ValueError: for a model that transforms its logits after the head (the message
         names the config field, e.g. ``final_logit_softcapping``).
     """
-    loss, _ = _forward_loss(
-        model,
-        input_ids,
-        labels,
-        attention_mask=attention_mask,
-        num_items_in_batch=num_items_in_batch,
-        shift_labels=shift_labels,
-        model_kwargs=model_kwargs,
-        options=linear_cross_entropy_options,
-    )
-    return loss
+    named = {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask,
+             "shift_labels": shift_labels}
+    model_kwargs = dict(model_kwargs or {})
+    both = sorted(set(named) & set(model_kwargs))
+    if both:
+        raise TypeError(f"model_kwargs: expected none of {', '.join(both)} (arguments of their own)")
+    return _forward_loss(model, {**named, **model_kwargs}, num_items_in_batch, linear_cross_entropy_options)
 
 
 class LosskitTrainerMixin:
@@ -284,20 +276,8 @@ class LosskitTrainerMixin:
             return super().compute_loss(
                 model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
             )
-        inputs = dict(inputs)
-        labels = inputs.pop("labels", None)
-        shift_labels = inputs.pop("shift_labels", None)
-        input_ids = inputs.pop("input_ids", None)
-        attention_mask = inputs.pop("attention_mask", None)
-        loss, _ = _forward_loss(
-            model,
-            input_ids,
-            labels,
-            attention_mask=attention_mask,
-            num_items_in_batch=num_items_in_batch,
-            shift_labels=shift_labels,
-            model_kwargs=inputs,
-            options=self.losskit_options,
+        loss = _forward_loss(
+            model, inputs, num_items_in_batch, self.losskit_options,
             unwrapped=self.accelerator.unwrap_model(model),
         )
         args = self.args

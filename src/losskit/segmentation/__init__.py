@@ -25,22 +25,14 @@ from .overlap import (
     tversky_loss,
 )
 
+from . import distance, focal, lovasz, overlap
+
+# Each module's public names; topology's soft_skeleton is a building block, not exported.
 __all__ = [
-    "dice_loss",
-    "jaccard_loss",
-    "generalized_dice_loss",
-    "tversky_loss",
-    "focal_tversky_loss",
-    "log_cosh_dice_loss",
-    "lovasz_softmax_loss",
-    "lovasz_hinge_loss",
-    "dice_ce_loss",
-    "dice_focal_loss",
-    "generalized_dice_focal_loss",
+    *overlap.__all__,
+    *lovasz.__all__,
+    *focal.__all__,
     "cldice_loss",
     "dice_cldice_loss",
-    "hausdorff_dt_loss",
-    "distance_field",
-    "boundary_loss",
-    "signed_distance_map",
+    *distance.__all__,
 ]

@@ -72,26 +72,23 @@ def _softmax_labels(input, target, *, activation, squared, **_):
     )
 
 
+# What the two paths have in common: the kernel, torch on the CPU, the conditions.
+_SOFTMAX_LABEL_PATH = {"kernel": KERNEL, "backend": "torch", "devices": ("cpu",), "eligible": _softmax_labels}
+
 NUMBA_PATH = fast_path(
     "segmentation.numba",
-    kernel=KERNEL,
     impl="losskit.segmentation._numba:softmax_label_loss",
-    backend="torch",
-    devices=("cpu",),
     requires="numba",
     when="activation='softmax' with integer labels (any integer dtype), squared=False; "
          "dice_loss runs whole in one autograd.Function",
-    eligible=_softmax_labels,
+    **_SOFTMAX_LABEL_PATH,
 )
 TORCH_PATH = fast_path(
     "segmentation.torch",
-    kernel=KERNEL,
     impl="losskit.segmentation._torch:softmax_label_loss",
-    backend="torch",
-    devices=("cpu",),
     when="activation='softmax' with integer labels (any integer dtype), squared=False "
          "(accelerators run the reference: their gather/scatter kernels are fast)",
-    eligible=_softmax_labels,
+    **_SOFTMAX_LABEL_PATH,
 )
 FAST_PATHS = (NUMBA_PATH.name, TORCH_PATH.name)
 
@@ -425,8 +422,10 @@ def validity_and_pooling(I, P, G, has_ignore, batch, xp):
     return I, P, G, valid
 
 
-def drop_background(include_background, C, *arrays):
-    """``arrays`` without class 0 unless ``include_background``."""
+def drop_background(include_background, C, *arrays, axis=-1):
+    """``arrays`` without class 0 on their class axis ``axis`` (the last for per-(sample,
+    class) sums and class weights, 1 for ``(N, C, S)`` maps) unless ``include_background``;
+    ``None`` and arrays whose ``axis`` is not of length ``C`` are returned as they are."""
     if include_background:
         return arrays
     if C < 2:
@@ -434,7 +433,24 @@ def drop_background(include_background, C, *arrays):
             "include_background: expected True for a single-channel input (dropping class 0 "
             "would leave no class), got False"
         )
-    return tuple(None if a is None else (a[..., 1:] if a.shape[-1] == C else a) for a in arrays)
+
+    def drop(a):
+        if a is None or a.ndim <= axis or a.shape[axis] != C:
+            return a
+        # the trailing ellipsis: the array API wants every axis of a multi-axis index named
+        return a[(slice(None),) * (axis % a.ndim) + (slice(1, None), ...)]
+
+    return tuple(drop(a) for a in arrays)
+
+
+def spatial_shape(input, axis):
+    """The sizes of ``input``'s spatial axes (all but the batch axis and the class axis
+    ``axis``), of which the distance and skeleton losses need at least one."""
+    ax = axis % input.ndim
+    spatial = tuple(s for i, s in enumerate(input.shape) if i not in (0, ax))
+    if not spatial:
+        raise ValueError(f"input: expected at least one spatial axis (N, C, *spatial), got shape {tuple(input.shape)}")
+    return spatial
 
 
 def entry_weight(w, valid):

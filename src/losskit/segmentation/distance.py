@@ -19,7 +19,7 @@ from .._checks import check_bool, check_choice, check_number, check_reduction
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import is_traced, namespace, one_hot, to_numpy
-from ._common import class_weight, label_map, namespace_of, prepare
+from ._common import class_weight, drop_background, label_map, namespace_of, prepare, spatial_shape
 
 __all__ = ["hausdorff_dt_loss", "distance_field", "boundary_loss", "signed_distance_map"]
 
@@ -197,10 +197,7 @@ def hausdorff_dt_loss(
     target = label_map(input, target, axis, xp)
     p, labels, g, _ = prepare(input, target, xp, activation=activation, axis=axis, ignore_index=None)
     N, C, S = p.shape
-    ax = axis % input.ndim
-    spatial = tuple(s for i, s in enumerate(input.shape) if i not in (0, ax))
-    if not spatial:
-        raise ValueError(f"input: expected at least one spatial axis (N, C, *spatial), got shape {tuple(input.shape)}")
+    spatial = spatial_shape(input, axis)
     spacing = _check_spacing(spacing, len(spatial))
     if labels is not None:
         g = one_hot(labels, C, xp, axis=1, dtype=p.dtype)
@@ -237,14 +234,8 @@ def hausdorff_dt_loss(
         dp, dg = (_as_maps(d, p, xp) for d in (dp, dg))
     dp, dg = xp.reshape(dp, (N, C, S)), xp.reshape(dg, (N, C, S))
     w = class_weight(weight, C, xp, p)
-    if not include_background:
-        if C < 2:
-            raise ValueError(
-                "include_background: expected True for a single-channel input (dropping class 0 "
-                "would leave no class), got False"
-            )
-        p, g, dp, dg = (a[:, 1:, :] for a in (p, g, dp, dg))
-        w = None if w is None else w[1:]
+    p, g, dp, dg = drop_background(include_background, C, p, g, dp, dg, axis=1)
+    (w,) = drop_background(include_background, C, w)
     if alpha == 2.0:
         dist = dp * dp + dg * dg
     else:
@@ -384,10 +375,7 @@ def boundary_loss(
     target = label_map(input, target, axis, xp)
     p, labels, g, _ = prepare(input, target, xp, activation=activation, axis=axis, ignore_index=None)
     N, C, S = p.shape
-    ax = axis % input.ndim
-    spatial = tuple(s for i, s in enumerate(input.shape) if i not in (0, ax))
-    if not spatial:
-        raise ValueError(f"input: expected at least one spatial axis (N, C, *spatial), got shape {tuple(input.shape)}")
+    spatial = spatial_shape(input, axis)
     full = (N, C) + spatial
     if distance_maps is None:
         spacing = _check_spacing(spacing, len(spatial))
@@ -410,14 +398,8 @@ def boundary_loss(
         phi = _as_maps(distance_maps, p, xp)
     phi = xp.reshape(phi, (N, C, S))
     w = class_weight(weight, C, xp, p)
-    if not include_background:
-        if C < 2:
-            raise ValueError(
-                "include_background: expected True for a single-channel input (dropping class 0 "
-                "would leave no class), got False"
-            )
-        p, phi = p[:, 1:, :], phi[:, 1:, :]
-        w = None if w is None else w[1:]
+    p, phi = drop_background(include_background, C, p, phi, axis=1)
+    (w,) = drop_background(include_background, C, w)
     prod = phi * p
     if batch:
         entries = xp.mean(xp.moveaxis(prod, 0, -1), axis=(-2, -1)) if S * N > 0 else xp.sum(xp.moveaxis(prod, 0, -1), axis=(-2, -1))

@@ -15,7 +15,16 @@ from .._checks import check_bool, check_choice, check_ignore_index, check_int, c
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import one_hot
-from ._common import FAST_PATHS, class_weight, entry_weight, label_map, namespace_of, prepare
+from ._common import (
+    FAST_PATHS,
+    class_weight,
+    drop_background,
+    entry_weight,
+    label_map,
+    namespace_of,
+    prepare,
+    spatial_shape,
+)
 from .overlap import dice_loss
 
 __all__ = ["cldice_loss", "dice_cldice_loss", "soft_skeleton"]
@@ -103,10 +112,7 @@ def _cldice_entries(input, target, xp, *, activation, axis, include_background, 
     target = label_map(input, target, axis, xp)
     p, labels, g, mask = prepare(input, target, xp, activation=activation, axis=axis, ignore_index=ignore_index)
     N, C, S = p.shape
-    ax = axis % input.ndim
-    spatial = tuple(s for i, s in enumerate(input.shape) if i not in (0, ax))
-    if not spatial:
-        raise ValueError(f"input: expected at least one spatial axis (N, C, *spatial), got shape {tuple(input.shape)}")
+    spatial = spatial_shape(input, axis)
     if labels is not None:
         g = one_hot(labels, C, xp, axis=1, dtype=p.dtype)
         if mask is not None:
@@ -119,15 +125,8 @@ def _cldice_entries(input, target, xp, *, activation, axis, include_background, 
         g = g * m
         valid = xp.astype(xp.sum(m * xp.ones_like(p), axis=-1) > 0, p.dtype)
     w = class_weight(weight, C, xp, p)
-    if not include_background:
-        if C < 2:
-            raise ValueError(
-                "include_background: expected True for a single-channel input (dropping class 0 "
-                "would leave no class), got False"
-            )
-        p, g = p[:, 1:, :], g[:, 1:, :]
-        w = None if w is None else w[1:]
-        valid = None if valid is None else valid[:, 1:]
+    p, g = drop_background(include_background, C, p, g, axis=1)
+    w, valid = drop_background(include_background, C, w, valid)
     Cp = p.shape[1]
     shape = (N, Cp) + spatial
     ps, gs = xp.reshape(p, shape), xp.reshape(g, shape)
