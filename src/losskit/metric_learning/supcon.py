@@ -72,7 +72,7 @@ def supcon_loss(embeddings, labels, *, temperature: float = 0.1, reduction: str 
         ``embeddings`` (float32 for half precision, float64 stays).
 
     Notes:
-        This is the paper's eq. 2 (the 1/|P(i)| outside the log, which the paper finds
+        This is the paper's eq. 2 (the :math:`1/\lvert P(i)\rvert` outside the log, which the paper finds
         better than :math:`\mathcal{L}^{sup}_{in}`). The denominator holds every other
         sample, positives included; :func:`losskit.nt_xent_loss` is the NT-Xent form whose
         denominator holds only the pair's positive and the negatives.
