@@ -17,8 +17,8 @@ rounds as torch's elementwise operations do): the boxes in their own frames (var
 p = k w^2, q = k h^2, relative angle phi with s = sin phi from the angle-difference formula
 and c^2 = 1 - s^2), the same guards (``eps`` where the reference has it), the same clamps
 with torch's subgradients (``clamp`` passes the gradient on the closed interval,
-``maximum`` / ``minimum`` split it on ties, ``abs`` has derivative sign(x), 0 at 0, the
-safe square root has gradient 0 at 0). Angle units are converted by the reference's
+``maximum`` / ``minimum`` split it on ties, ``abs`` has derivative torch's sign(x), 0 at 0
+and at NaN, the safe square root has gradient 0 at 0). Angle units are converted by the reference's
 ``prepare`` before the kernel (its autograd carries the pi / 180), broadcasting by torch's
 ``broadcast_tensors`` (whose backward sums over the broadcast axes). The backward is
 derived by hand below, next to each term. ``tests/test_fast_paths.py`` and
@@ -260,21 +260,21 @@ def probiou_kernel(part, start, stop, p, t, trig, c, l2, has_floor, need_p, need
             gp[i, 1] = gdy
             # d a / d w = k |w| / a (floor) or sqrt(k), times d|w| / dw = sign(w)
             if has_floor:
-                gp[i, 2] = ga * (k * wp / a) * np.sign(wpr)
-                gp[i, 3] = gb * (k * hp / b) * np.sign(hpr)
+                gp[i, 2] = ga * (k * wp / a) * (one if wpr > zero else (-one if wpr < zero else zero))
+                gp[i, 3] = gb * (k * hp / b) * (one if hpr > zero else (-one if hpr < zero else zero))
             else:
-                gp[i, 2] = ga * r * np.sign(wpr)
-                gp[i, 3] = gb * r * np.sign(hpr)
+                gp[i, 2] = ga * r * (one if wpr > zero else (-one if wpr < zero else zero))
+                gp[i, 3] = gb * r * (one if hpr > zero else (-one if hpr < zero else zero))
             gp[i, 4] = gup * vp - gvp * up + gang
         if need_t:
             gt[i, 0] = -gdx
             gt[i, 1] = -gdy
             if has_floor:
-                gt[i, 2] = gA * (k * wt / A) * np.sign(wtr)
-                gt[i, 3] = gB * (k * ht / B) * np.sign(htr)
+                gt[i, 2] = gA * (k * wt / A) * (one if wtr > zero else (-one if wtr < zero else zero))
+                gt[i, 3] = gB * (k * ht / B) * (one if htr > zero else (-one if htr < zero else zero))
             else:
-                gt[i, 2] = gA * r * np.sign(wtr)
-                gt[i, 3] = gB * r * np.sign(htr)
+                gt[i, 2] = gA * r * (one if wtr > zero else (-one if wtr < zero else zero))
+                gt[i, 3] = gB * r * (one if htr > zero else (-one if htr < zero else zero))
             gt[i, 4] = gut * vt - gvt * ut - gang
 
 
@@ -372,16 +372,16 @@ def kld_kernel(part, start, stop, p, t, trig, c, direction, use_sqrt, fun, has_t
             gdx = gut * cs - gvt * ss
             gdy = gut * ss + gvt * cs
             gang = gs2 * two * s * (cf * cs + sf * ss)
-            # d p1 / d w = 2 a sqrt(k), times the clamp's mask and sign(w)
+            # d p1 / d w = 2 a sqrt(k) sign(w) where |w| >= eps (the clamp's mask: below)
             G[q, 0] = gdx
             G[q, 1] = gdy
-            G[q, 2] = gp1 * two * a * r * (one if awf >= eps else zero) * np.sign(wfr)
-            G[q, 3] = gq1 * two * b * r * (one if ahf >= eps else zero) * np.sign(hfr)
+            G[q, 2] = gp1 * two * a * r * (one if wfr > zero else (-one if wfr < zero else zero))
+            G[q, 3] = gq1 * two * b * r * (one if hfr > zero else (-one if hfr < zero else zero))
             G[q, 4] = gang
             G[q, 5] = -gdx
             G[q, 6] = -gdy
-            G[q, 7] = gp2 * two * A * r * (one if aws >= eps else zero) * np.sign(wsr)
-            G[q, 8] = gq2 * two * B * r * (one if ahs >= eps else zero) * np.sign(hsr)
+            G[q, 7] = gp2 * two * A * r * (one if wsr > zero else (-one if wsr < zero else zero))
+            G[q, 8] = gq2 * two * B * r * (one if hsr > zero else (-one if hsr < zero else zero))
             G[q, 9] = gut * vt - gvt * ut - gang  # d ut / d angle_s = vt, d vt / d angle_s = -ut
         # -- the direction: d and the weights (w0, w1) of the two passes' gradients
         fw = val[0]
@@ -439,6 +439,13 @@ def kld_kernel(part, start, stop, p, t, trig, c, direction, use_sqrt, fun, has_t
                 gp[i, j] = w0 * G[0, j] + w1 * G[1, 5 + j]
             if need_t:
                 gt[i, j] = w0 * G[0, 5 + j] + w1 * G[1, j]
+        # clamp(|w|, min=eps) passes no gradient where |w| < eps (or w is NaN): a select
+        # after the upstream factor, as torch's clamp backward (0 even for a NaN upstream)
+        for j in range(2, 4):
+            if need_p and not abs(p[i, j]) >= eps:
+                gp[i, j] = zero
+            if need_t and not abs(t[i, j]) >= eps:
+                gt[i, j] = zero
 
 
 # --------------------------------------------------------------------------- entry points
