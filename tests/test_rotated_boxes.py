@@ -258,3 +258,236 @@ def test_torch_compile_fullgraph(fn):
     t = torch.tensor(_random_boxes(rng, 8, spread=1.0), dtype=torch.float32)
     compiled = torch.compile(fn, fullgraph=True, backend="eager")
     torch.testing.assert_close(compiled(p, t), fn(p, t))
+
+
+# --------------------------------------------------------------------------- fast paths
+# rotated_boxes.probiou_numba and rotated_boxes.kld_numba (losskit.rotated_boxes._numba):
+# compiled loss + hand-derived gradient, pinned here to the reference (fast_paths(False))
+# beyond the case table: every option, both gradients, float32 and float64, broadcasting,
+# degenerate pairs, huge coordinates and angles, thread splits, a second backward.
+
+FAST = {"rotated_boxes.probiou_numba": losskit.probiou_loss, "rotated_boxes.kld_numba": losskit.kld_loss}
+FAST_OPTIONS = [
+    ("rotated_boxes.probiou_numba", {}),
+    ("rotated_boxes.probiou_numba", {"mode": "l2"}),
+    ("rotated_boxes.probiou_numba", {"floor": 0.01}),
+    ("rotated_boxes.probiou_numba", {"mode": "l2", "floor": 0.5, "eps": 1e-3}),
+    ("rotated_boxes.kld_numba", {}),
+    ("rotated_boxes.kld_numba", {"direction": "target_pred", "sqrt": True}),
+    ("rotated_boxes.kld_numba", {"direction": "symmetric", "fun": "sqrt", "tau": 2.0}),
+    ("rotated_boxes.kld_numba", {"direction": "max", "fun": "none", "tau": None}),
+    ("rotated_boxes.kld_numba", {"direction": "min", "sqrt": True, "fun": "log1p", "tau": None}),
+    ("rotated_boxes.kld_numba", {"fun": "none", "eps": 1e-3}),
+]
+FAST_IDS = [p.split(".")[1] + "".join(f"-{k}={v}" for k, v in o.items()) for p, o in FAST_OPTIONS]
+
+# Degenerate pairs (pred, target): each a kink or a guard of the reference.
+FAST_DEGENERATE = {
+    "identical": ([1.0, -2.0, 3.0, 1.5, 0.4], [1.0, -2.0, 3.0, 1.5, 0.4]),
+    "zero-width": ([1.2, -2.0, 0.0, 1.5, 0.4], [1.0, -2.0, 3.0, 1.5, 0.4]),
+    "zero-size-both": ([1.2, -1.9, 0.0, 0.0, 0.1], [1.2, -1.9, 0.0, 0.0, 0.1]),
+    "point-vs-box": ([0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 0.0, 2.0, 2.0, 0.0]),
+    "negative-size": ([1.0, -2.0, -3.0, -1.5, 0.4], [1.0, -2.0, 3.0, 1.5, 0.5]),
+    "coincident-centres": ([5.0, 5.0, 8.0, 1.0, 0.0], [5.0, 5.0, 1.0, 8.0, 0.0]),
+    "far-apart": ([1e4, 1e4, 4.0, 2.0, 0.3], [0.0, 0.0, 4.0, 2.0, 0.3]),
+    "huge-coordinates": ([1e6 + 5, -1e6, 310.0, 190.0, 0.15], [1e6, -1e6, 300.0, 200.0, 0.1]),
+    "angle-far-out": ([1.3, -2.1, 3.0, 1.5, 0.4 + 2e5], [1.0, -2.0, 3.0, 1.5, 0.4]),
+}
+
+
+def _fast_vs_reference(path, pred, target, dtype, **options):
+    """(value, d pred, d target) of the loss (reduction="none") on the fast path alone, on
+    the reference, and (float32 only, else None) on the float64 reference, as float64
+    NumPy; asserts which path ran."""
+    fn = FAST[path]
+    runs = [(losskit.fast_paths(only=path), {path}, dtype), (losskit.fast_paths(False), set(), dtype)]
+    if dtype == torch.float32:
+        runs.append((losskit.fast_paths(False), set(), torch.float64))
+    out = []
+    for ctx, expected, dt in runs:
+        x = torch.as_tensor(np.asarray(pred), dtype=dt).clone().requires_grad_(True)
+        y = torch.as_tensor(np.asarray(target), dtype=dt).clone().requires_grad_(True)
+        with ctx as used:
+            v = fn(x, y, reduction="none", **options)
+            gx, gy = torch.autograd.grad(v.sum(), (x, y))
+        assert used == expected
+        out.append([a.detach().double().numpy() for a in (v, gx, gy)])
+    return out[0], out[1], (out[2] if len(out) > 2 else None)
+
+
+def _assert_close(fast, ref, dtype, truth=None):
+    """float64: 1e-10 relative. float32: the two are different roundings of one formula,
+    so they may differ by the float32 reference's own error (``truth``: the float64
+    reference) -- the loss is ill-conditioned where B_D is a small difference of logs
+    (ln(D / P) with D / P near 1) under a square root -- plus 2e-5 on the scale of each
+    entry, a gradient entry on the scale of its row (a small entry is the difference of
+    large terms, with their rounding error)."""
+    rtol, atol = (1e-10, 1e-13) if dtype == torch.float64 else (2e-5, 2e-7)
+    for i, (f, r) in enumerate(zip(fast, ref)):
+        scale = np.abs(r) if i == 0 else np.abs(r).max(axis=-1, keepdims=True)
+        tol = rtol * scale + atol
+        if truth is not None:
+            tol = tol + 2.0 * np.nan_to_num(np.abs(r - truth[i]))
+        bad = ~(np.abs(f - r) <= tol)
+        assert not bad.any(), f"output {i} (value, d pred, d target): fast {f[bad]}, reference {r[bad]}"
+
+
+def _fast_random(seed, n=300):
+    rng = np.random.default_rng(seed)
+    t = np.c_[rng.uniform(0, 600, (n, 2)), rng.uniform(0.5, 60, (n, 2)), rng.uniform(-3.2, 3.2, n)]
+    p = t + rng.normal(0, 1, (n, 5)) * [3.0, 3.0, 2.0, 2.0, 0.2]
+    return p, t
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("path, options", FAST_OPTIONS, ids=FAST_IDS)
+def test_fast_path_random_pairs_values_and_both_gradients(path, options, dtype):
+    pytest.importorskip("numba")
+    p, t = _fast_random(11)
+    fast, ref, truth = _fast_vs_reference(path, p, t, dtype, **options)
+    _assert_close(fast, ref, dtype, truth)
+    assert np.abs(fast[1]).max() > 0 and np.abs(fast[2]).max() > 0  # both gradients non-trivial
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(FAST_DEGENERATE))
+@pytest.mark.parametrize("path, options", FAST_OPTIONS, ids=FAST_IDS)
+def test_fast_path_degenerate_pairs(path, options, name, dtype):
+    pytest.importorskip("numba")
+    p, t = FAST_DEGENERATE[name]
+    fast, ref, truth = _fast_vs_reference(path, [p], [t], dtype, **options)
+    for a in fast:
+        assert np.isfinite(a).all()
+    _assert_close(fast, ref, dtype, truth)
+
+
+def test_fast_path_float32_as_accurate_as_the_reference():
+    """Against the float64 reference, the float32 fast path is as accurate as the float32
+    reference (its sin / cos are the polynomial of _numba.sincos_kernel, not torch's)."""
+    pytest.importorskip("numba")
+    p, t = _fast_random(12, n=2000)
+    for path, options in FAST_OPTIONS:
+        fast, ref, truth = _fast_vs_reference(path, p, t, torch.float32, **options)
+        for i in range(3):
+            scale = np.abs(truth[i]) if i == 0 else np.abs(truth[i]).max(axis=-1, keepdims=True)
+            err_fast = (np.abs(fast[i] - truth[i]) / (scale + 1e-30)).max()
+            err_ref = (np.abs(ref[i] - truth[i]) / (scale + 1e-30)).max()
+            assert err_fast <= 1.5 * err_ref + 1e-6, (path, options, i, err_fast, err_ref)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("path", sorted(FAST))
+def test_fast_path_broadcasting_and_batch_shapes(path, dtype):
+    """(4, 1, 5) against (1, 3, 5): the gradients sum over the broadcast axes (torch's
+    broadcast_tensors) and the loss keeps the batch shape; a single (5,) pair gives a 0-d loss."""
+    pytest.importorskip("numba")
+    p, t = _fast_random(13, n=12)
+    fast, ref, truth = _fast_vs_reference(path, p[:4, None], t[None, :3], dtype)
+    assert fast[0].shape == (4, 3) and fast[1].shape == (4, 1, 5) and fast[2].shape == (1, 3, 5)
+    _assert_close(fast, ref, dtype, truth)
+    fast, ref, truth = _fast_vs_reference(path, p[0], t[0], dtype)
+    assert fast[0].shape == ()
+    _assert_close(fast, ref, dtype, truth)
+
+
+@pytest.mark.parametrize("path", sorted(FAST))
+def test_fast_path_degrees_and_half_precision(path):
+    """Degrees are converted before the kernel (the reference's prepare, whose autograd
+    carries pi / 180); float16 boxes compute in float32 on the fast path too."""
+    pytest.importorskip("numba")
+    p, t = _fast_random(14, n=50)
+    deg = np.array([1, 1, 1, 1, 180 / math.pi])
+    fast, ref, truth = _fast_vs_reference(path, p * deg, t * deg, torch.float32, angle_unit="degrees")
+    _assert_close(fast, ref, torch.float32, truth)
+    radians = _fast_vs_reference(path, p, t, torch.float64)[1]
+    _assert_close([truth[0]], [radians[0]], torch.float64)  # degrees are radians * 180 / pi
+    x = torch.tensor(p[:, :], dtype=torch.float16)
+    with losskit.fast_paths(only=path) as used:
+        out = FAST[path](x, torch.tensor(t, dtype=torch.float16))
+    assert used == {path} and out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("path", sorted(FAST))
+def test_fast_path_empty_batch_no_grad_and_second_backward(path):
+    pytest.importorskip("numba")
+    fn = FAST[path]
+    with losskit.fast_paths(only=path) as used:
+        e = torch.zeros((0, 5), requires_grad=True)
+        out = fn(e, torch.zeros((0, 5)))
+        out.backward()
+        assert float(out) == 0.0 and e.grad.shape == (0, 5)
+        p, t = (torch.tensor(a, dtype=torch.float64) for a in _fast_random(15, n=40))
+        with torch.no_grad():
+            plain = fn(p, t, reduction="none")
+        x = p.clone().requires_grad_(True)
+        y = fn(x, t, reduction="sum")
+        (g1,) = torch.autograd.grad(y, x, retain_graph=True)
+        (g2,) = torch.autograd.grad(y, x)  # the saved local gradients were spent: recomputed
+    assert used == {path}
+    torch.testing.assert_close(g1, g2, rtol=0, atol=0)
+    torch.testing.assert_close(plain.sum(), y.detach(), rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("path", sorted(FAST))
+def test_fast_path_thread_split_changes_no_number(path):
+    """Ranges of any size (grain=) over several threads give the same numbers as one range."""
+    pytest.importorskip("numba")
+    from losskit.rotated_boxes import _numba as rot_numba
+
+    p, t = (torch.tensor(a, dtype=torch.float32) for a in _fast_random(16, n=1000))
+    kernel = rot_numba.probiou if path.endswith("probiou_numba") else rot_numba.kld
+    options = (dict(mode="l1", floor=0.0, eps=1e-7, k=1 / 12) if kernel is rot_numba.probiou else
+               dict(direction="symmetric", sqrt=False, fun="log1p", tau=1.0, eps=1e-7, k=0.25))
+    threads = torch.get_num_threads()
+    results = []
+    try:
+        torch.set_num_threads(3)
+        for grain in (rot_numba.GRAIN, 7, 100):
+            x = p.clone().requires_grad_(True)
+            out = kernel(x, t, grain=grain, **options)
+            (g,) = torch.autograd.grad(out.sum(), x)
+            results.append((out, g))
+    finally:
+        torch.set_num_threads(threads)
+    for out, g in results[1:]:
+        torch.testing.assert_close(out, results[0][0], rtol=0, atol=0)
+        torch.testing.assert_close(g, results[0][1], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("path", sorted(FAST))
+def test_fast_path_nan_as_the_reference(path):
+    """A NaN box gives what the reference gives (the same value, NaN or not, and the same
+    gradient pattern), and leaves the other pairs alone."""
+    pytest.importorskip("numba")
+    p, t = _fast_random(17, n=6)
+    p[2, 0] = np.nan
+    t[4, 3] = np.nan
+    for options in ({}, {"mode": "l2"}) if "probiou" in path else ({}, {"fun": "none", "tau": None}):
+        fast, ref, _ = _fast_vs_reference(path, p, t, torch.float64, **options)
+        for f, r in zip(fast, ref):
+            np.testing.assert_array_equal(np.isnan(f), np.isnan(r))
+        ok = [0, 1, 3, 5]
+        _assert_close([a[ok] for a in fast], [a[ok] for a in ref], torch.float64)
+
+
+def test_sincos_kernel_float32_polynomial():
+    """The float32 sin / cos of the kernels: within an ulp of the float64 values (correctly
+    rounded but for ties), large angles and inf through the C library, NaN stays NaN."""
+    pytest.importorskip("numba")
+    from losskit.rotated_boxes import _numba as rot_numba
+
+    rng = np.random.default_rng(18)
+    x = np.r_[rng.uniform(-10, 10, 20000), rng.uniform(-1e5, 1e5, 2000), [0.0, -0.0, 1e-30, math.pi / 4,
+              math.pi / 2, 3 * math.pi / 2, 9e4, 1e5, 1.0001e5, 3e7, -1e30]].astype(np.float32)
+    boxes = np.zeros((x.size, 5), np.float32)
+    boxes[:, 4] = x
+    out = np.empty((4, x.size), np.float32)
+    rot_numba.sincos_kernel(0, 0, x.size, boxes, boxes, True, out)
+    xd = x.astype(np.float64)
+    for got, exact in ((out[0], np.cos(xd)), (out[1], np.sin(xd))):
+        ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+        assert (np.abs(got - exact) <= ulp).all()
+    special = np.array([[0, 0, 0, 0, v] for v in (np.nan, np.inf, -np.inf)], np.float32)
+    out = np.empty((4, 3), np.float32)
+    rot_numba.sincos_kernel(0, 0, 3, special, special, True, out)
+    assert np.isnan(out).all()

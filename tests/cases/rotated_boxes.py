@@ -46,6 +46,35 @@ XT = np.array([[0.0, 0.0, 2.2, 1.8, 0.1], [0.0, 0.1, 2.5, 1.5, -0.2], [0.3, 0.1,
 E = np.zeros((0, 5))
 
 
+def _fast_pairs(seed=7, n=29):
+    """Random pairs for the compiled fast paths, then the degenerate ones: identical boxes,
+    a zero-width / zero-size pred, two points, a negative width, squares, angles far out and
+    coordinates of 1e4 (the pairs differ by small offsets, as a detector's do)."""
+    rng = np.random.default_rng(seed)
+    t = np.c_[rng.uniform(-5, 5, (n, 2)), rng.uniform(0.3, 4.0, (n, 2)), rng.uniform(-3.2, 3.2, n)]
+    p = t + rng.normal(0, 1, (n, 5)) * [0.8, 0.8, 0.4, 0.4, 0.3]
+    p[:, 2:4] = np.abs(p[:, 2:4]) + 0.05
+    b = np.array([1.0, -2.0, 3.0, 1.5, 0.4])
+    dp = np.array([
+        b,                                   # identical
+        [1.2, -2.0, 0.0, 1.5, 0.4],          # zero width
+        [1.2, -1.9, 0.0, 0.0, 0.1],          # a point
+        [1.0, -2.0, -3.0, 1.5, 0.4],         # negative width: |w|, the identical box
+        [1.3, -2.2, 2.0, 2.0, 1.1],          # a square
+        [1.0, -2.0, 3.0, 1.5, 0.4 + 40 * np.pi],  # the same box, its angle 20 turns on
+        [1e4 + 0.3, -1e4 + 0.2, 3.1, 1.4, 0.5],   # 1e4 px from the origin
+    ])
+    dt = np.array([b, b, [1.2, -1.9, 0.0, 0.0, 0.1], b, [1.0, -2.0, 2.0, 2.0, 0.3], b,
+                   [1e4, -1e4, 3.0, 1.5, 0.4]])
+    return np.r_[p, dp], np.r_[t, dt]
+
+
+FP, FT = _fast_pairs()
+# Without the pair of equal squares, where D(p||t) = D(t||p): kld_loss's "max" / "min" are
+# at a tie there, and which side gets the subgradient is decided by an ulp of rounding.
+FPN, FTN = np.delete(FP, 33, axis=0), np.delete(FT, 33, axis=0)
+
+
 def _bad(extra=()):
     return [
         Bad((XP[:, :4], XT[:, :4]), error=ValueError, match=r"pred: expected rotated boxes of shape \(\.\.\., 5\)", id="shape"),
@@ -104,6 +133,10 @@ CASES = [
                  id="floor"),
             Case((XP, XT), id="grad"),
             Case((XP, XT), {"mode": "l2", "floor": 0.01}, id="grad-l2"),
+            Case((FP, FT), grad=False, id="fast"),
+            Case((FP, FT), {"mode": "l2"}, grad=False, id="fast-l2"),
+            Case((FP, FT), {"floor": 0.01}, grad=False, id="fast-floor"),
+            Case((FP[:, None], FT[None, :5]), {"angle_unit": "degrees"}, grad=False, id="fast-broadcast-degrees"),
         ],
         bad=_bad(_EPS_BAD + [Bad((XP, XT), {"mode": "l3"}, ValueError, "mode: expected one of 'l1', 'l2', got 'l3'", id="mode"),
                              Bad((XP, XT), {"floor": -1.0}, ValueError, "floor: expected a number >= 0.0, got -1.0", id="floor")]),
@@ -146,6 +179,16 @@ CASES = [
             Case((GP[3:], GT[3:]), expected=[0.0], atol=1e-7, why="identical boxes: D = 0", id="identical"),
             Case((XP, XT), id="grad"),
             Case((XP, XT), {"direction": "max", "sqrt": True}, id="grad-max"),
+            Case((FP, FT), grad=False, id="fast"),
+            *[Case((FP, FT), o, grad=False, id=f"fast-{i}") for i, o in enumerate([
+                {"direction": "target_pred", "sqrt": True},
+                {"direction": "symmetric", "fun": "sqrt", "tau": 2.0},
+            ])],
+            *[Case((FPN, FTN), o, grad=False, id=f"fast-{o['direction']}") for o in [
+                {"direction": "max", "fun": "none", "tau": None},
+                {"direction": "min", "sqrt": True, "fun": "none"},
+            ]],
+            Case((FP[:, None], FT[None, :5]), {"angle_unit": "degrees"}, grad=False, id="fast-broadcast-degrees"),
         ],
         bad=_bad(_EPS_BAD + _POST_BAD + [Bad((XP, XT), {"direction": "both"}, ValueError, "direction: expected one of 'pred_target'", id="direction")]),
         empty=(E, E),

@@ -22,9 +22,10 @@ from __future__ import annotations
 import math
 
 from .._checks import check_bool, check_choice, check_number
+from .._fastpath import fast_path, select
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import subgrad_abs
+from .._xp import backend_name, subgrad_abs
 from ._geometry import prepare, prepare_one, safe_sqrt, unpack
 
 __all__ = ["rotated_box_to_gaussian", "probiou_loss", "gwd_loss", "kld_loss", "kfiou_loss"]
@@ -146,6 +147,33 @@ def _post(d, fun, tau, xp):
     return 1.0 - 1.0 / (tau + d)
 
 
+# --------------------------------------------------------------------------- fast paths
+
+_TORCH_FLOATS = ("torch.float32", "torch.float64")
+
+
+def _compiled_dtypes(p, t, **_):
+    return p.dtype == t.dtype and str(p.dtype) in _TORCH_FLOATS
+
+
+# Loss and local gradient in one compiled pass per box pair (losskit.rotated_boxes._numba),
+# every option of the loss; the reference below everywhere else.
+PROBIOU_NUMBA = fast_path(
+    "rotated_boxes.probiou_numba", kernel="rotated_boxes.probiou",
+    impl="losskit.rotated_boxes._numba:probiou", backend="torch", devices=("cpu",), requires="numba",
+    when="float32 / float64 tensors, every mode / floor / eps: loss and hand-derived gradient in "
+         "one compiled pass per box pair, split over torch's intra-op threads",
+    eligible=_compiled_dtypes,
+)
+KLD_NUMBA = fast_path(
+    "rotated_boxes.kld_numba", kernel="rotated_boxes.kld",
+    impl="losskit.rotated_boxes._numba:kld", backend="torch", devices=("cpu",), requires="numba",
+    when="float32 / float64 tensors, every direction / fun / tau / sqrt / eps: loss and "
+         "hand-derived gradient in one compiled pass per box pair, split over torch's intra-op threads",
+    eligible=_compiled_dtypes,
+)
+
+
 # --------------------------------------------------------------------------- ProbIoU
 
 
@@ -179,6 +207,7 @@ def _one_minus_exp_neg(x, xp):
     formula=r"\mathcal{L}_{1} = \sqrt{1 - e^{-B_D(\mathcal{N}_p, \mathcal{N}_t)}}",
     reference=_REF_PROBIOU,
     aliases=("probiou",),
+    fast_paths=(PROBIOU_NUMBA.name,),
 )
 def probiou_loss(pred, target, *, mode: str = "l1", floor: float = 0.0, angle_unit: str = "radians",
                  eps: float = 1e-7, reduction: str = "mean"):
@@ -237,6 +266,10 @@ def probiou_loss(pred, target, *, mode: str = "l1", floor: float = 0.0, angle_un
     check_choice("mode", mode, ("l1", "l2"))
     check_number("floor", floor, low=0.0)
     xp, p, t = prepare(pred, target, angle_unit, eps, reduction)
+    impl = select("rotated_boxes.probiou", backend_name(xp), p, t)
+    if impl is not None:
+        out = impl(*xp.broadcast_arrays(p, t), mode=mode, floor=floor, eps=eps, k=VARIANCES["uniform"])
+        return reduce_loss(out, reduction, xp)
     bd = _bhattacharyya(p, t, xp, floor=floor, eps=eps)
     out = bd if mode == "l2" else safe_sqrt(_one_minus_exp_neg(bd, xp), xp)
     return reduce_loss(out, reduction, xp)
@@ -352,6 +385,7 @@ def _kl(p, t, xp, *, min_size, reverse=False):
     formula=r"\mathcal{L}_{KLD} = 1 - \frac{1}{\tau + f(D_{KL}(\mathcal{N}_p \Vert \mathcal{N}_t))}",
     reference=_REF_KLD,
     aliases=("kld",),
+    fast_paths=(KLD_NUMBA.name,),
 )
 def kld_loss(pred, target, *, fun: str = "log1p", tau: float | None = 1.0, sqrt: bool = False,
              direction: str = "pred_target", angle_unit: str = "radians", eps: float = 1e-7,
@@ -410,6 +444,11 @@ def kld_loss(pred, target, *, fun: str = "log1p", tau: float | None = 1.0, sqrt:
     check_bool("sqrt", sqrt)
     check_choice("direction", direction, KLD_DIRECTIONS)
     xp, p, t = prepare(pred, target, angle_unit, eps, reduction)
+    impl = select("rotated_boxes.kld", backend_name(xp), p, t)
+    if impl is not None:
+        out = impl(*xp.broadcast_arrays(p, t), direction=direction, sqrt=sqrt, fun=fun, tau=tau, eps=eps,
+                   k=VARIANCES["gwd"])
+        return reduce_loss(out, reduction, xp)
     if direction in ("pred_target", "target_pred"):
         d = _kl(p, t, xp, min_size=eps, reverse=direction == "target_pred")
     else:
