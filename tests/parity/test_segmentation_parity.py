@@ -449,6 +449,27 @@ def test_monai_soft_cldice_and_dice_cldice_torch64(spatial):
         np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-12, err_msg=msg + " gradient")
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["reference", "torch_pool"])
+@pytest.mark.parametrize("spatial", [(9, 11), (6, 7, 8)], ids=lambda s: f"{MONAI}-{len(s)}d")
+def test_monai_soft_cldice_gradients_at_ties(spatial, fast):
+    """Binary and quantised probabilities put ties in every pooling window, between distinct
+    pixels: the reference's tie rule (the window's first pixel) and the pooling path both
+    give MONAI's max-pooling gradients there, not just on tie-free random inputs."""
+    rng = np.random.default_rng(5)
+    target = t64((rng.random((2, 1) + spatial) > 0.6) * 1.0)
+    for kind, p in [("binary", (rng.random((2, 1) + spatial) > 0.5) * 1.0),
+                    ("quarters", np.round(rng.random((2, 1) + spatial) * 4) / 4)]:
+        x1, x2 = t64(p).requires_grad_(True), t64(p).requires_grad_(True)
+        vp = ml.SoftclDiceLoss(iter_=3, reduction="none")(x1, target)
+        with losskit.fast_paths(only="segmentation.torch_pool" if fast else ()) as used:
+            vo = losskit.cldice_loss(x2, target, activation=None, harmonic_smooth=1e-4, reduction="none")
+        assert used == ({"segmentation.torch_pool"} if fast else set())
+        (gp,), (go,) = torch.autograd.grad(vp.sum(), x1), torch.autograd.grad(vo.sum(), x2)
+        msg = f"{MONAI} SoftclDiceLoss {kind} {spatial=}"
+        np.testing.assert_allclose(vo.detach().numpy()[:, 0], vp.detach().numpy(), rtol=1e-10, err_msg=msg)
+        np.testing.assert_allclose(go.numpy(), gp.numpy(), rtol=1e-8, atol=1e-12, err_msg=msg + " gradient")
+
+
 # ----------------------------------------------------------------- Hausdorff DT loss (issue 15)
 
 

@@ -575,3 +575,18 @@ def overlap_loss(input, target, xp, tail, *, activation, axis, include_backgroun
     I, P, G, valid = overlap_sums(p, labels, g, mask, xp, squared=squared, batch=batch, soft_label=soft_label)
     I, P, G, valid, w = drop_background(include_background, C, I, P, G, valid, w)
     return tail(I, P, G, valid, w, xp)
+
+
+def skeleton_iterations(x, iterations, *, erode, dilate, relu):
+    """The soft skeleton's iteration (:func:`losskit.segmentation.soft_skeleton`), shared by
+    the reference and the pooling path, given their erosion, dilation and relu.
+    ``erode(x_k)`` is both the first half of ``open(x_k)`` and ``x_{k+1}``: computed once
+    (MONAI's ``soft_skel`` computes it twice)."""
+    e = erode(x)
+    skel = relu(x - dilate(e))
+    for _ in range(iterations):
+        x = e
+        e = erode(x)
+        delta = relu(x - dilate(e))
+        skel = skel + relu(delta - skel * delta)
+    return skel

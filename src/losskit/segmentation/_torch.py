@@ -1,7 +1,9 @@
-"""The ``segmentation.torch`` fast path: ``overlap_sums(softmax(x), labels)`` as one fused
-torch ``autograd.Function`` with a hand-derived backward (declared in
-:mod:`losskit.segmentation._common`, which says when it runs; pinned to that reference by
-the tests). Imported on first use only: it imports torch.
+"""The segmentation family's torch fast paths: ``segmentation.torch``,
+``overlap_sums(softmax(x), labels)`` as one fused torch ``autograd.Function`` with a
+hand-derived backward (declared in :mod:`losskit.segmentation._common`, which says when it
+runs), and ``segmentation.torch_pool``, the soft skeleton by max pooling (declared in
+:mod:`losskit.segmentation.topology`); both pinned to their reference by the tests.
+Imported on first use only: it imports torch.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import contextlib
 
 import torch
+import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from .._checks import check_labels_in_range
 from .._xp import torch_index
+from ._common import skeleton_iterations
 
 _LOG2E = 1.4426950408889634
 # Sub-bins per class for the scatter-adds (pixel s goes to sub-bin s % _BINS): consecutive
@@ -179,3 +183,26 @@ def softmax_label_loss(x, labels, ignore_index, head, xp):
         mask = keep.to(x.dtype)
     I, P, G = label_sums(x, labels, mask)
     return head.finish(I, P, G, xp)
+
+
+def soft_skeleton(x, iterations):
+    """``segmentation.torch_pool``: the soft skeleton of ``(N, C, *spatial)`` (1 to 3 spatial
+    axes) with torch's max pooling. Pooling's backward sends a window's gradient to its first
+    maximum, the reference's tie rule; the window is cut at the border by the ``-inf``
+    padding, as the reference cuts it."""
+    d = x.ndim - 2
+    pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[d - 1]
+    lines = []
+    for i in range(d):
+        k = [1] * d
+        k[i] = 3
+        lines.append((tuple(k), tuple(v // 2 for v in k)))
+
+    def erode(v):
+        out = None
+        for k, pad in lines:
+            m = -pool(-v, k, 1, pad)
+            out = m if out is None else torch.minimum(out, m)
+        return out
+
+    return skeleton_iterations(x, iterations, erode=erode, dilate=lambda v: pool(v, 3, 1, 1), relu=F.relu)

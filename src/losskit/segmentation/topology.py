@@ -2,19 +2,22 @@ r"""Topology-aware losses of the segmentation family: :func:`cldice_loss` and
 :func:`dice_cldice_loss` (Shit et al., clDice).
 
 The soft skeleton is written against the array API: the 3-neighbourhood minimum and
-maximum along one spatial axis are taken over shifted slices (the edge element repeated,
-so that a window at the border sees only the pixels inside the image, as max pooling with
-``-inf`` padding does), erosion is the minimum of the axis-wise minima (a cross-shaped
-window), dilation the axis-wise maxima in turn (a full ``3 x 3 (x 3)`` box). Any number
-of spatial axes works; the paper and MONAI use 2D and 3D.
+maximum along one spatial axis are taken over slices, the window cut at the border (as
+max pooling with ``-inf`` padding), erosion is the minimum of the axis-wise minima (a
+cross-shaped window), dilation the axis-wise maxima in turn (a full ``3 x 3 (x 3)`` box).
+At a tie the window's first pixel wins, as in max pooling's backward, so that torch's
+pooling (fast path ``segmentation.torch_pool``) and MONAI's ``soft_skel`` have the same
+gradients everywhere, binary and saturated inputs included. Any number of spatial axes
+works; the paper and MONAI use 2D and 3D.
 """
 
 from __future__ import annotations
 
 from .._checks import check_bool, check_choice, check_ignore_index, check_int, check_number, check_reduction
+from .._fastpath import fast_path, select
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import one_hot
+from .._xp import backend_name, one_hot
 from ._common import (
     FAST_PATHS,
     class_weight,
@@ -23,6 +26,7 @@ from ._common import (
     label_map,
     namespace_of,
     prepare,
+    skeleton_iterations,
     spatial_shape,
 )
 from .overlap import dice_loss
@@ -33,9 +37,11 @@ _SHIT = ("Shit, Paetzold, Sekuboyina, Ezhov, Unger, Zhylka, Pluim, Bauer, Menze,
          "Topology-Preserving Loss Function for Tubular Structure Segmentation, 2021, arXiv:2003.07311")
 
 
-def _shifted(x, axis, step, xp):
-    """``x`` moved by one along ``axis`` (``step`` +1: element i holds x[i - 1]; -1: x[i + 1]),
-    the edge element repeated."""
+def _first_of3(x, axis, xp, ge):
+    """The 3-neighbourhood maximum (``ge = xp.greater_equal``) or minimum (``xp.less_equal``)
+    of ``x`` along ``axis``, the window cut at the border, choosing at a tie the *first*
+    element of the window (and a NaN wherever there is one), so that the gradient reaches
+    one pixel, the one max pooling's backward picks (torch, MONAI)."""
     n = x.shape[axis]
     if n == 1:
         return x
@@ -45,31 +51,50 @@ def _shifted(x, axis, step, xp):
         idx[axis] = slice(a, b)
         return x[tuple(idx)]
 
-    if step > 0:
-        return xp.concat([sl(0, 1), sl(0, n - 1)], axis=axis)
-    return xp.concat([sl(1, n), sl(n - 1, n)], axis=axis)
+    def first(a, b):
+        return xp.where(xp.logical_or(ge(a, b), xp.isnan(a)), a, b)
 
-
-def _min3(x, axis, xp):
-    return xp.minimum(xp.minimum(_shifted(x, axis, 1, xp), x), _shifted(x, axis, -1, xp))
-
-
-def _max3(x, axis, xp):
-    return xp.maximum(xp.maximum(_shifted(x, axis, 1, xp), x), _shifted(x, axis, -1, xp))
+    pieces = [first(sl(0, 1), sl(1, 2))]  # left border: the window is (x0, x1)
+    if n > 2:
+        a, b, c = sl(0, n - 2), sl(1, n - 1), sl(2, n)
+        a_wins = xp.logical_or(xp.logical_and(ge(a, b), ge(a, c)), xp.isnan(a))
+        pieces.append(xp.where(a_wins, a, first(b, c)))
+    pieces.append(first(sl(n - 2, n - 1), sl(n - 1, n)))  # right border: (x_{n-2}, x_{n-1})
+    return xp.concat(pieces, axis=axis)
 
 
 def _erode(x, axes, xp):
+    # the minimum of the axis-wise minima (a cross-shaped window), in MONAI's nesting
     out = None
     for a in axes:
-        m = _min3(x, a, xp)
+        m = _first_of3(x, a, xp, xp.less_equal)
         out = m if out is None else xp.minimum(out, m)
     return out
 
 
 def _dilate(x, axes, xp):
-    for a in axes:
-        x = _max3(x, a, xp)
+    # the full 3-box, one axis at a time from the last: at a tie the window's first pixel in
+    # raster order wins, as in a single max pooling over the box
+    for a in reversed(axes):
+        x = _first_of3(x, a, xp, xp.greater_equal)
     return x
+
+
+def _relu(x, xp):
+    """max(x, 0) with torch's F.relu gradient at 0 (0, not the 1/2 of a tie); NaN stays NaN."""
+    return xp.where(x <= 0, xp.zeros_like(x), x)
+
+
+SKELETON_TORCH = fast_path(
+    "segmentation.torch_pool",
+    kernel="segmentation.soft_skeleton",
+    impl="losskit.segmentation._torch:soft_skeleton",
+    backend="torch",
+    devices=("cpu", "cuda", "mps", "xpu"),
+    when="1 to 3 spatial axes: erosion and dilation as torch max pooling (one pooling per "
+         "erosion axis, one over the 3-box per dilation), the reference's tie rule",
+    eligible=lambda x, iterations, axes: len(axes) <= 3 and axes == tuple(range(2, x.ndim)),
+)
 
 
 def soft_skeleton(x, iterations, xp, axes=None):
@@ -82,17 +107,18 @@ def soft_skeleton(x, iterations, xp, axes=None):
         S_k = S_{k-1} + \mathrm{relu}(\delta_k - S_{k-1} \delta_k)
 
     for :math:`k = 1, \dots,` ``iterations``, with ``open = dilate . erode``. ``axes``: the
-    spatial axes (default all but the first two, ``(N, C, *spatial)``).
+    spatial axes (default all but the first two, ``(N, C, *spatial)``). Erosion is the
+    minimum over the axis-aligned 3-neighbourhoods, dilation the maximum over the 3-box,
+    both cut at the border (max pooling's ``-inf`` padding); at a tie the gradient goes to
+    the window's first pixel, as max pooling's does.
     """
     if axes is None:
         axes = tuple(range(2, x.ndim))
-    zero = xp.zeros_like(x)
-    skel = xp.maximum(x - _dilate(_erode(x, axes, xp), axes, xp), zero)
-    for _ in range(iterations):
-        x = _erode(x, axes, xp)
-        delta = xp.maximum(x - _dilate(_erode(x, axes, xp), axes, xp), zero)
-        skel = skel + xp.maximum(delta - skel * delta, zero)
-    return skel
+    impl = select("segmentation.soft_skeleton", backend_name(xp), x, iterations=iterations, axes=tuple(axes))
+    if impl is not None:
+        return impl(x, iterations)
+    return skeleton_iterations(x, iterations, erode=lambda v: _erode(v, axes, xp),
+                               dilate=lambda v: _dilate(v, axes, xp), relu=lambda v: _relu(v, xp))
 
 
 def _check_options(activation, iterations, smooth, harmonic_smooth, batch, include_background):
@@ -172,6 +198,7 @@ _ARGS = """\
     formula=r"1 - \frac{2\,T_{prec} T_{sens}}{T_{prec} + T_{sens}},\ T_{prec} = \frac{|S_P \circ V_L| + s}{|S_P| + s},\ T_{sens} = \frac{|S_L \circ V_P| + s}{|S_L| + s}",
     reference=_SHIT,
     aliases=("cldice", "soft_cldice_loss"),
+    fast_paths=(SKELETON_TORCH.name,),
 )
 def cldice_loss(
     input,
@@ -254,7 +281,7 @@ cldice_loss.__doc__ = cldice_loss.__doc__.replace("%(args)s", _ARGS)
     formula=r"(1 - \alpha) L_{\mathrm{Dice}} + \alpha L_{\mathrm{clDice}}",
     reference=_SHIT,
     aliases=("dice_cldice", "soft_dice_cldice_loss"),
-    fast_paths=FAST_PATHS,  # the Dice term's
+    fast_paths=(SKELETON_TORCH.name,) + FAST_PATHS,  # the skeleton's and the Dice term's
 )
 def dice_cldice_loss(
     input,
