@@ -79,6 +79,65 @@ def test_every_family_has_a_page_listing_its_losses(site):
             assert f'href="{name}.html"' in html, f"the {family} page does not list {name}"
 
 
+# ---------------------------------------------------------------------------- family guides
+
+GUIDES = ROOT / "docs" / "families"
+GUIDE_COLUMNS = ["situation", "reach for", "why", "trade-off"]
+
+
+def _families():
+    return [f for f in losskit._meta.FAMILIES if losskit.registry.names(f)]
+
+
+def _text(fragment: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def test_every_family_page_opens_with_its_guide_table(site):
+    """The hand-written guide (docs/families/<family>-guide.md) comes before the generated
+    table: situation / reach for / why / trade-off, 5 to 10 rows, each naming what to reach
+    for as a link (a loss page, or the API page of a ``losskit.torch`` module)."""
+    for family in _families():
+        html = (site / "losses" / f"{family}.html").read_text(encoding="utf-8")
+        start = html.find('<section id="which-loss-for-which-situation">')
+        assert start >= 0, f"the {family} page has no guide (docs/families/{family}-guide.md)"
+        assert start < html.find('<section id="the-losses">'), f"{family}: the guide is not first"
+        guide = html[start:html.find("<section", start + 1)]  # up to the next section
+        header = [_text(th) for th in re.findall(r"<th\b[^>]*>(.*?)</th>", guide, re.S)]
+        assert header == GUIDE_COLUMNS, f"{family}: the guide table's columns are {header}"
+        body = guide.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        rows = re.findall(r"<tr\b[^>]*>(.*?)</tr>", body, re.S)
+        assert 5 <= len(rows) <= 10, f"{family}: {len(rows)} rows in the guide table"
+        for row in rows:
+            cells = re.findall(r"<td\b[^>]*>(.*?)</td>", row, re.S)
+            assert len(cells) == 4 and all(_text(c) for c in cells), f"{family}: a row with an empty cell: {row}"
+            assert 'class="reference internal"' in cells[1], \
+                f"{family}: {_text(cells[1])!r} is not a link (use {{doc}}`name`)"
+            for page in re.findall(r'href="(\w+)\.html"', cells[1]):
+                assert page in losskit.registry.names(), f"{family}: the guide links to {page}.html"
+
+
+def test_the_guides_name_registered_losses_only():
+    """A loss renamed or removed fails here, naming the guide: every ``{doc}`` target of a
+    guide is a registered loss (or a family page or a tutorial), and every name in backticks
+    ending in ``_loss`` is a registered loss or alias. Every guide belongs to a family."""
+    names = set(losskit.registry.names())
+    known = names | {a for info in losskit.registry.infos() for a in info.aliases}
+    families = _families()
+    for path in sorted(GUIDES.glob("*-guide.md")):
+        assert path.name.removesuffix("-guide.md") in families, f"{path.name} names no family"
+        text = path.read_text(encoding="utf-8")
+        targets = re.findall(r"\{doc\}`(?:[^`<]*<)?([^`<>]+)>?`", text)
+        assert targets, f"{path.name} links to no loss"
+        for target in targets:
+            if not target.startswith("../tutorials/"):
+                assert target in names or target in families, f"{path.name}: {{doc}}`{target}` is no registered loss"
+        plain = re.sub(r"\{doc\}`[^`]*`", "", text)
+        for span in re.findall(r"`([^`]+)`", plain):
+            for name in re.findall(r"(?<![\w.])([a-z][a-z0-9_]*_loss)\b", span):
+                assert name in known, f"{path.name}: `{name}` is no registered loss or alias"
+
+
 def test_a_loss_page_shows_formula_figure_peer_and_fast_paths(site):
     html = (site / "losses" / "dice_loss.html").read_text(encoding="utf-8")
     assert "_images/dice_loss.png" in html

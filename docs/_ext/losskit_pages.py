@@ -3,8 +3,9 @@
 At ``builder-inited`` (before Sphinx reads any source) this writes
 
 * ``losses/index.rst``: every registered loss in one table (what the README's table was);
-* ``losses/<family>.rst``: the family's guide (hand-written, ``families/*.md`` named after
-  the family, when there is one), its comparison table and its curves side by side;
+* ``losses/<family>.rst``: the family's guide (hand-written: ``families/<family>-guide.md``,
+  a table "which loss for which situation"), its overview (``families/*.md`` named after the
+  family, when there is one), its comparison table and its curves side by side;
 * ``losses/<name>.rst``: one page per loss (summary, formula, curves, options, peers it is
   tested against, fast paths, backends, references, then the docstring through autodoc);
 * ``api/losskit.rst``, ``api/torch.rst``, ``api/cli.rst``: the flat API's other names, the
@@ -290,16 +291,33 @@ def _options_brief(info) -> str:
     return ", ".join(f"``{n}``" for n in names[:6]) + (", ..." if len(names) > 6 else "") or "none"
 
 
+GUIDE_TITLE = "Which loss for which situation"
+
+
+def guide_path(family: str) -> pathlib.Path:
+    """The family's hand-written guide (its name has no ``+``: one guide per family)."""
+    return DOCS / "families" / f"{family}-guide.md"
+
+
 def family_page(family: str, infos, parity, figure: str | None) -> str:
     from losskit_parity import PEERS
 
     title = family.replace("_", " ")
     out = [f".. _family-{family}:", "", heading(title[:1].upper() + title[1:])]
-    # The hand-written guides: docs/families/<family>.md, or one shared by several families
-    # (regression+classification.md).
-    for guide in sorted((DOCS / "families").glob("*.md")):
-        if family in guide.stem.split("+"):
-            out += [f".. include:: ../families/{guide.name}", "   :parser: myst_parser.sphinx_", ""]
+    include = ["   :parser: myst_parser.sphinx_", ""]
+    # First the hand-written guide, docs/families/<family>-guide.md: which loss for which
+    # situation (tests/test_docs_site.py requires one per family).
+    guide = guide_path(family)
+    if guide.exists():
+        out += [f".. _guide-{family}:", "", heading(GUIDE_TITLE, "-"),
+                f".. include:: ../families/{guide.name}"] + include
+    # Then the hand-written overviews: docs/families/<family>.md, or one shared by several
+    # families (regression+classification.md).
+    overviews = [p for p in sorted((DOCS / "families").glob("*.md")) if family in p.stem.split("+")]
+    if overviews:
+        out += [heading("Overview and examples", "-")]
+    for overview in overviews:
+        out += [f".. include:: ../families/{overview.name}"] + include
     out += [heading("The losses", "-")]
     rows = []
     for info in infos:
