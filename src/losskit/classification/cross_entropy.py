@@ -16,6 +16,7 @@ from .._checks import (
     check_class_weight,
     check_ignore_index,
     check_in_unit_interval,
+    check_labels_in_range,
     check_number,
     check_reduction,
     is_scalar_option,
@@ -64,8 +65,9 @@ TORCH_CROSS_ENTROPY = fast_path(
 # --------------------------------------------------------------------------- cross-entropy
 
 
-def _ce_setup(input, target, weight, ignore_index, label_smoothing, axis, reduction):
-    """Validation shared by cross_entropy and its gradient; returns the pieces."""
+def _ce_setup(input, target, weight, ignore_index, label_smoothing, axis, reduction, values=True):
+    """Validation shared by cross_entropy and its gradient; returns the pieces. ``values``:
+    check the class indices' range here (``cross_entropy`` defers it, see there)."""
     check_reduction(reduction)
     check_array("input", input)
     check_array("target", target)
@@ -75,7 +77,7 @@ def _ce_setup(input, target, weight, ignore_index, label_smoothing, axis, reduct
     label_smoothing = float(check_number("label_smoothing", label_smoothing, low=0.0, high=1.0))
     index = not is_probability_target(target, input, xp)
     if index:
-        check_index_target(target, input, ax, c, xp, ignore_index=ignore_index)
+        check_index_target(target, input, ax, c, xp, ignore_index=ignore_index, values=values)
     else:
         if ignore_index is not None:
             raise ValueError(
@@ -167,12 +169,16 @@ def cross_entropy(
         0.6342
     """
     xp, ax, c, index, w, ignore_index, label_smoothing = _ce_setup(
-        input, target, weight, ignore_index, label_smoothing, axis, reduction
+        input, target, weight, ignore_index, label_smoothing, axis, reduction, values=False
     )
     x = as_float(input, xp)
     fast = select("classification.cross_entropy", backend_name(xp), x, target, weight=w, index=index)
     if fast is not None:
+        # torch's kernel checks the class indices' range as it reads them, and the fast path
+        # turns its IndexError into the same ValueError as below: no second pass over them.
         return fast(x, target, w, ignore_index, label_smoothing, ax, index, reduction)
+    if index:
+        check_labels_in_range("target", target, c, ignore_index=ignore_index)
     return _cross_entropy_reference(x, target, w, ignore_index, label_smoothing, ax, c, index, reduction, xp)
 
 
