@@ -88,6 +88,8 @@ def check_integer(name: str, x: Any, xp) -> None:
 
 
 def check_same_shape(name_a: str, a: Any, name_b: str, b: Any) -> None:
+    if a.shape == b.shape:  # the common case, without copying torch.Size into tuples
+        return
     if tuple(a.shape) != tuple(b.shape):
         raise ValueError(
             f"{name_b}: expected the shape of {name_a} {tuple(a.shape)}, got {tuple(b.shape)}"

@@ -104,15 +104,28 @@ def isdtype(dtype, kind, xp) -> bool:
     return known
 
 
+_BACKEND_NAMES: dict[Any, str] = {}
+
+
 def backend_name(xp) -> str:
     """'torch', 'jax', 'numpy' or 'other' (array_api_strict, cupy, ...)."""
+    try:
+        return _BACKEND_NAMES[xp]  # asked several times per loss call: remembered
+    except (KeyError, TypeError):  # TypeError: a namespace object that is not hashable
+        pass
     if array_api_compat.is_torch_namespace(xp):
-        return "torch"
-    if array_api_compat.is_jax_namespace(xp):
-        return "jax"
-    if array_api_compat.is_numpy_namespace(xp):
-        return "numpy"
-    return "other"
+        name = "torch"
+    elif array_api_compat.is_jax_namespace(xp):
+        name = "jax"
+    elif array_api_compat.is_numpy_namespace(xp):
+        name = "numpy"
+    else:
+        name = "other"
+    try:
+        _BACKEND_NAMES[xp] = name
+    except TypeError:
+        pass
+    return name
 
 
 def compute_dtype(x, xp):
@@ -284,16 +297,18 @@ def softplus(x, xp):
 def log_cosh(x, xp):
     """log(cosh(x)), finite and accurate for any x (the standard has no log-cosh).
 
-    cosh(x) = 1 + 2 sinh(x/2)^2, so log cosh(x) = log1p(2 sinh(x/2)^2): exact and >= 0 near
-    0, where |x| + log1p(exp(-2|x|)) - log 2 cancels to ~x^2/2 and rounds to tiny negative
-    values in float32. From |x| = 40 on, log cosh(x) = |x| - log 2 + log1p(exp(-2|x|)) and
-    the last term (< 1e-34) is below float64's resolution of |x|, so |x| - log 2 is exact
-    there; sinh sees |x| clamped to 40, so it never overflows (no inf/NaN in the unused
-    branch's gradient). One sinh and one log1p: about 3x faster than a softplus large branch.
+    With e = expm1(|x|), cosh(x) - 1 = e^2 / (2 (1 + e)), so log cosh(x) =
+    log1p(e^2 / (2 (1 + e))): exact and >= 0 near 0, where |x| + log1p(exp(-2|x|)) - log 2
+    cancels to ~x^2/2 and rounds to tiny negative values in float32. From |x| = 20 on,
+    log cosh(x) = |x| - log 2 + log1p(exp(-2|x|)) and the last term (< 5e-18) is below
+    float64's resolution of |x|, so |x| - log 2 is exact there; expm1 sees |x| clamped to
+    20, so neither branch nor its gradient overflows, in float32 either (e^2 ~ 2e17).
+    One expm1 and one log1p: under jax.jit about 1.5x faster than the sinh form it replaced
+    (XLA evaluates sinh through two exponentials; benchmarks/bench_jax.py).
     """
     a = xp.abs(x)
-    s = xp.sinh(xp.minimum(a, xp.full_like(a, 40.0)) * 0.5)
-    return xp.where(a < 40.0, xp.log1p(2.0 * s * s), a - math.log(2.0))
+    e = xp.expm1(xp.minimum(a, xp.full_like(a, 20.0)))
+    return xp.where(a < 20.0, xp.log1p(e * e / (2.0 * (1.0 + e))), a - math.log(2.0))
 
 
 def log_sigmoid(x, xp):

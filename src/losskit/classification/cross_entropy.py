@@ -556,7 +556,10 @@ def poly1_cross_entropy(
     check_array("target", target)
     xp, x, ax, c, q, t, epsilon = _poly1_setup(input, target, epsilon, axis, reduction)
     if q is not None:
-        logp = log_softmax(x, xp, axis=ax)
+        # x - logsumexp(x) (fused into both sums) rather than log_softmax: under jax.jit the
+        # value and gradient take half the time (exp(log_softmax) made XLA keep the (N, C)
+        # log-probabilities for the backward pass; benchmarks/bench_jax.py)
+        logp = x - logsumexp(x, xp, axis=ax, keepdims=True)
         ce = -xp.sum(q * logp, axis=ax)
         one_minus_pt = xp.sum(q * (1.0 - xp.exp(logp)), axis=ax)
     else:

@@ -43,7 +43,7 @@ def prepare(input: Any, target: Any, weight: Any, reduction: str, *extra: Any):
     check_real("target", target, xp)
     check_same_shape("input", input, "target", target)
     dtype = compute_dtype(input, xp)
-    x = as_float(input, xp)
+    x = as_float(input, xp, dtype)
     t = as_float(target, xp, dtype)
     if scalar_weight:
         return xp, x, t, option_array("weight", weight, xp, x)
