@@ -1,10 +1,17 @@
 """Classification losses: losskit vs its peers, same inputs, same process, interleaved repeats.
 
-* ``cross_entropy`` on torch, forward + backward of the mean, 4096 x 1000 float32 logits (CPU),
-  against ``torch.nn.functional.cross_entropy``. losskit dispatches torch tensors to that
-  kernel (the fast path ``classification.torch_cross_entropy``), so the ratio measures
-  losskit's overhead (validation incl. the eager label-range check, namespace resolution,
-  fast-path selection, and, with ``ignore_index``, the guarded denominator).
+* ``cross_entropy`` on torch, forward + backward of the mean, float32 logits (CPU) of
+  64 x 10, 512 x 1000 and 4096 x 1000 (the last also with options and for the array-API
+  kernel), against ``torch.nn.functional.cross_entropy``. losskit dispatches torch tensors
+  to that kernel (the fast path ``classification.torch_cross_entropy``), so the ratio
+  measures losskit's per-call overhead (validation, namespace resolution, fast-path
+  selection, and, with ``ignore_index``, the guarded denominator); the class indices' range
+  is checked by torch's kernel itself as it reads them (losskit re-raises its IndexError as
+  its own ValueError). At 64 x 10 the overhead is what the ratio shows: issue 19 measured
+  about 13 us on top of torch's ~28 us step (18 us in this machine's thread CPU time);
+  cached namespaces, dtype answers and tracing-state lookups and leaving the label range
+  to torch's kernel brought it to about 7 us (November 2026: validation ~3 us, fast-path
+  selection ~2 us, the rest call layers), 1.25x torch: the 1.1x target is still missed.
   Target: ratio <= 1.1. Rows: plain; weight + ignore_index + label_smoothing. One more row
   times losskit's array-API reference on the same tensors (what NumPy/JAX run), through the
   public function with ``losskit.fast_paths(False)``.
@@ -29,17 +36,27 @@ if HERE not in sys.path:
 
 from _harness import Row, format_table, fwd_bwd, interleaved  # noqa: E402
 
-FULL = dict(n=4096, c=1000, repeat=21, ll_n=1_000_000, ll_c=10, ll_repeat=7)
-QUICK = dict(n=256, c=100, repeat=3, ll_n=10_000, ll_c=10, ll_repeat=3)
+# (n, c, repeats): the training-step sizes of issue 19 and the original 4096 x 1000; a
+# 64 x 10 step takes tens of microseconds, so it gets many more repeats for a stable median
+FULL = dict(ce=[(64, 10, 401), (512, 1000, 101), (4096, 1000, 21)], ll_n=1_000_000, ll_c=10, ll_repeat=7)
+QUICK = dict(ce=[(256, 100, 3)], ll_n=10_000, ll_c=10, ll_repeat=3)
 
 
 def _cross_entropy_rows(cfg) -> list[Row]:
+    rows = []
+    last = cfg["ce"][-1]
+    for n, c, repeat in cfg["ce"]:
+        # the option-rich and the array-API rows at the largest size only
+        rows += _cross_entropy_rows_at(n, c, repeat, every_row=(n, c, repeat) == last)
+    return rows
+
+
+def _cross_entropy_rows_at(n, c, repeat, every_row) -> list[Row]:
     import torch
     import torch.nn.functional as F
 
     import losskit
 
-    n, c = cfg["n"], cfg["c"]
     g = torch.Generator().manual_seed(0)
     x = torch.randn(n, c, generator=g).requires_grad_(True)
     t = torch.randint(0, c, (n,), generator=g)
@@ -70,13 +87,15 @@ def _cross_entropy_rows(cfg) -> list[Row]:
             None,
         ),
     ]
+    if not every_row:
+        pairs = pairs[:1]
     rows = []
     for name, target, ours, theirs, goal in pairs:
         # same value first: timing two different computations would be meaningless
         torch.testing.assert_close(ours(x, target), theirs(x, target), rtol=1e-5, atol=1e-6)
         times = interleaved(
             {"ours": fwd_bwd(ours, x, target), "theirs": fwd_bwd(theirs, x, target)},
-            repeat=cfg["repeat"],
+            repeat=repeat, warmup=max(2, repeat // 20),
         )
         rows.append(Row("classification", name, case, "torch.nn.functional.cross_entropy",
                         times["ours"], times["theirs"], target=goal))

@@ -16,7 +16,7 @@ import math
 import numbers
 from typing import Any, Iterable
 
-from ._xp import is_traced, to_numpy
+from ._xp import is_traced, isdtype, to_numpy
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -46,10 +46,12 @@ def check_number(
     allow_none: bool = False,
 ) -> Any:
     """A real Python number inside [low, high] (open ends when asked); finite."""
-    if value is None and allow_none:
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
+    kind = type(value)
+    if kind is not float and kind is not int:  # the common case first: no ABC isinstance
+        if value is None and allow_none:
+            return value
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name}: expected a real number, got {type(value).__name__}")
     if not math.isfinite(value):
         raise ValueError(f"{name}: expected a finite number, got {value!r}")
     if low is not None and (value < low or (low_open and value == low)):
@@ -75,17 +77,19 @@ def check_array(name: str, x: Any) -> None:
 def check_floating(name: str, x: Any, xp) -> None:
     """``x`` must be a real floating array (losses are defined on real-valued predictions)."""
     check_array(name, x)
-    if not xp.isdtype(x.dtype, "real floating"):
+    if not isdtype(x.dtype, "real floating", xp):
         raise TypeError(f"{name}: expected a floating-point array, got dtype {x.dtype}")
 
 
 def check_integer(name: str, x: Any, xp) -> None:
     check_array(name, x)
-    if not xp.isdtype(x.dtype, "integral"):
+    if not isdtype(x.dtype, "integral", xp):
         raise TypeError(f"{name}: expected an integer array of class indices, got dtype {x.dtype}")
 
 
 def check_same_shape(name_a: str, a: Any, name_b: str, b: Any) -> None:
+    if a.shape == b.shape:  # the common case, without copying torch.Size into tuples
+        return
     if tuple(a.shape) != tuple(b.shape):
         raise ValueError(
             f"{name_b}: expected the shape of {name_a} {tuple(a.shape)}, got {tuple(b.shape)}"
@@ -129,6 +133,8 @@ def check_ndim(name: str, x: Any, *, min_ndim: int | None = None, ndim: int | No
 
 
 def normalize_axis(name: str, axis: Any, ndim: int) -> int:
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case: no ABC isinstance
+        return axis % ndim
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"{name}: expected an int, got {type(axis).__name__}")
     if not -ndim <= axis < ndim:
@@ -158,12 +164,21 @@ def eager_values(x: Any):
     return to_numpy(x)
 
 
+_UNSIGNED = {1: "u1", 2: "u2", 4: "u4", 8: "u8"}
+
+
 def check_labels_in_range(
     name: str, labels: Any, num_classes: int, *, ignore_index: int | None = None
 ) -> None:
     """Integer class labels in [0, num_classes) (``ignore_index`` allowed); eager only."""
     v = eager_values(labels)
     if v is None:
+        return
+    # One reduction for the common case: viewed as unsigned, a negative label is larger than
+    # any class count, so max < C exactly when every label is in [0, C). The detailed pass
+    # below (ignore_index, the offending value for the message) runs only when this fails.
+    unsigned = _UNSIGNED.get(v.dtype.itemsize) if v.dtype.kind in "iu" else None
+    if unsigned is not None and int(v.view(unsigned).max()) < num_classes:
         return
     if ignore_index is not None:
         v = v[v != ignore_index]
@@ -235,7 +250,7 @@ def check_ignore_index(ignore_index: Any) -> int | None:
 def is_scalar_option(value: Any) -> bool:
     """A Python or NumPy real scalar given where an array option is also accepted
     (``pos_weight=2.0``, ``pos_weight=np.float64(2.0)``): not an array of some library."""
-    if isinstance(value, bool):
+    if value is None or isinstance(value, bool):
         return False
     if isinstance(value, numbers.Real):
         return True
@@ -267,7 +282,7 @@ def check_class_weight(weight: Any, num_classes: int, xp, dtype, *, name: str = 
         weight = xp.asarray(weight, dtype=dtype, device=device)
     check_array(name, weight)
     kinds = ("real floating", "integral") if integers else "real floating"
-    if not xp.isdtype(weight.dtype, kinds):
+    if not isdtype(weight.dtype, kinds, xp):
         what = "a real array of class weights" if integers else "a floating-point array"
         raise TypeError(f"{name}: expected {what}, got dtype {weight.dtype}")
     if tuple(weight.shape) != (num_classes,):
@@ -289,7 +304,7 @@ def check_sample_weight(weight: Any, shape: tuple, xp, dtype, *, name: str = "we
         return None
     check_array(name, weight)
     kinds = ("real floating", "integral", "bool") if masks else "real floating"
-    if not xp.isdtype(weight.dtype, kinds):
+    if not isdtype(weight.dtype, kinds, xp):
         what = "a real or boolean array" if masks else "a floating-point array"
         raise TypeError(f"{name}: expected {what}, got dtype {weight.dtype}")
     if exact:

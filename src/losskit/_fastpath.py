@@ -58,15 +58,37 @@ import sys
 import threading
 from typing import Any, Callable, Iterator
 
-from ._xp import is_traced
+from ._xp import any_traced, is_traced
 
 __all__ = ["FastPath", "fast_path", "select", "fast_paths", "declared"]
 
 _OFF = ("0", "false", "no", "off")
 
 
+# The switches are read on every call (a test or a notebook may set them at run time), but
+# ``os.environ.get`` of an unset name costs most of a microsecond (it raises and catches a
+# KeyError inside), which a small loss call notices. CPython's ``os.environ`` keeps its
+# encoded keys in the dict ``_data``: a plain dict lookup there, with ``os.environ.get`` as
+# the fallback where that layout is absent.
+_ENV_DATA = getattr(os.environ, "_data", None)
+_ENV_KEY = getattr(os.environ, "encodekey", None)
+_ENV_DECODE = getattr(os.environ, "decodevalue", None)
+if not (isinstance(_ENV_DATA, dict) and callable(_ENV_KEY) and callable(_ENV_DECODE)):  # pragma: no cover
+    _ENV_DATA = None
+_ENV_KEYS: dict[str, Any] = {}
+
+
 def _env_on(name: str) -> bool:
-    return os.environ.get(name, "1").strip().lower() not in _OFF
+    if _ENV_DATA is None:  # pragma: no cover - not CPython's os.environ
+        raw = os.environ.get(name)
+    else:
+        key = _ENV_KEYS.get(name)
+        if key is None:
+            key = _ENV_KEYS[name] = _ENV_KEY(name)
+        raw = _ENV_DATA.get(key)
+        if raw is not None:
+            raw = _ENV_DECODE(raw)
+    return raw is None or raw.strip().lower() not in _OFF
 
 
 @dataclasses.dataclass
@@ -172,10 +194,12 @@ def fast_paths(enabled: bool = True, *, only: str | Iterator[str] | None = None)
 
 
 def _switched_on(path: FastPath) -> bool:
-    if _state.only is not None:
-        return path.name in _state.only and _state.enabled is not False
-    if _state.enabled is not None:
-        if not _state.enabled:
+    state = _state
+    only, enabled = state.only, state.enabled
+    if only is not None:
+        return path.name in only and enabled is not False
+    if enabled is not None:
+        if not enabled:
             return False
     elif not _env_on("LOSSKIT_FAST_PATHS"):
         return False
@@ -207,6 +231,17 @@ def _transformed(x: Any) -> bool:
     return False
 
 
+def _transformed_call(arrays: tuple) -> bool:
+    """:func:`_transformed` for the arrays of one call (one library, so torch's dispatch
+    stack and tracing state are read once)."""
+    if type(arrays[0]).__module__.startswith("torch"):
+        torch = sys.modules.get("torch")
+        if torch is not None and torch._C._len_torch_dispatch_stack() != 0:
+            return True
+        return any_traced(arrays)
+    return any(_transformed(a) for a in arrays)
+
+
 def _device_type(x: Any) -> str:
     device = getattr(x, "device", None)
     kind = getattr(device, "type", None)  # torch
@@ -229,13 +264,15 @@ def select(kernel: str, backend: str, *arrays: Any, **options: Any) -> Callable[
     paths = _by_kernel.get(kernel)
     if not paths or not arrays:
         return None
-    first = arrays[0]
+    device = None  # decided once, for the first path that is switched on
     for path in paths:
         if path.backend != backend or not _switched_on(path):
             continue
-        if any(_transformed(a) for a in arrays):
-            return None  # the same for every path of this kernel
-        if _device_type(first) not in path.devices:
+        if device is None:
+            if _transformed_call(arrays):
+                return None  # the same for every path of this kernel
+            device = _device_type(arrays[0])
+        if device not in path.devices:
             continue
         if path.requires is not None and not _importable(path.requires):
             continue
@@ -243,5 +280,5 @@ def select(kernel: str, backend: str, *arrays: Any, **options: Any) -> Callable[
             continue
         for used in _state.used:
             used.add(path.name)
-        return path.load()
+        return path._resolved or path.load()
     return None

@@ -20,7 +20,7 @@ from .._checks import (
     eager_values,
     normalize_axis,
 )
-from .._xp import as_float, backend_name, namespace, safe_pow, take_along_axis, torch_index
+from .._xp import as_float, backend_name, isdtype, namespace, safe_pow, take_along_axis, torch_index
 
 # torch clamps log(p) and log(1 - p) at -100 in binary_cross_entropy; we keep its value.
 LOG_CLAMP = -100.0
@@ -56,13 +56,16 @@ def index_shape(input: Any, ax: int) -> tuple:
 
 
 def check_index_target(
-    target: Any, input: Any, ax: int, c: int, xp, *, ignore_index: int | None = None
+    target: Any, input: Any, ax: int, c: int, xp, *, ignore_index: int | None = None,
+    values: bool = True,
 ) -> None:
-    """Integer class indices with ``input``'s shape without the class axis, in [0, C)."""
+    """Integer class indices with ``input``'s shape without the class axis, in [0, C)
+    (the range only with ``values``: a caller whose kernel checks it itself passes False
+    and runs :func:`losskit._checks.check_labels_in_range` where that kernel does not run)."""
     check_array("target", target)
     expected = index_shape(input, ax)
-    if not xp.isdtype(target.dtype, "integral"):
-        if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == expected:
+    if not isdtype(target.dtype, "integral", xp):
+        if isdtype(target.dtype, "real floating", xp) and tuple(target.shape) == expected:
             raise TypeError(
                 f"target: expected an integer array of class indices, got dtype {target.dtype}"
                 " (cast labels to an integer dtype)"
@@ -73,13 +76,14 @@ def check_index_target(
             f"target: expected class indices of shape {expected} (input {tuple(input.shape)} "
             f"without its class axis {ax}), got {tuple(target.shape)}"
         )
-    check_labels_in_range("target", target, c, ignore_index=ignore_index)
+    if values:
+        check_labels_in_range("target", target, c, ignore_index=ignore_index)
 
 
 def is_probability_target(target: Any, input: Any, xp) -> bool:
     """Class probabilities (a floating target of ``input``'s own shape), not class indices:
     the two target forms of ``cross_entropy`` and ``poly1_cross_entropy``."""
-    return xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(input.shape)
+    return isdtype(target.dtype, "real floating", xp) and tuple(target.shape) == tuple(input.shape)
 
 
 def index_setup(input, target, axis, reduction, *extra, ignore_index=None, min_classes=1):
@@ -135,7 +139,7 @@ def safe_index(target: Any, ignore_index: int | None, xp) -> tuple[Any, Any]:
 def check_prob_target(target: Any, input: Any, xp) -> None:
     """Targets in [0, 1] of ``input``'s shape: floats, or ints/bools (cast)."""
     check_array("target", target)
-    if not xp.isdtype(target.dtype, ("real floating", "integral", "bool")):
+    if not isdtype(target.dtype, ("real floating", "integral", "bool"), xp):
         raise TypeError(f"target: expected a real or boolean array, got dtype {target.dtype}")
     check_same_shape("input", input, "target", target)
     check_in_unit_interval("target", target)
@@ -156,7 +160,7 @@ def binary_setup(input, target, reduction, *extra):
 def check_binary_labels(target: Any, input: Any, xp) -> None:
     """Labels in {-1, 1} or in {0, 1} (any real or boolean dtype), of ``input``'s shape."""
     check_array("target", target)
-    if not xp.isdtype(target.dtype, ("real floating", "integral", "bool")):
+    if not isdtype(target.dtype, ("real floating", "integral", "bool"), xp):
         raise TypeError(f"target: expected binary labels (integer, bool or float), got dtype {target.dtype}")
     check_same_shape("input", input, "target", target)
     v = eager_values(target)
@@ -172,7 +176,7 @@ def check_binary_labels(target: Any, input: Any, xp) -> None:
 
 def signed(target: Any, xp, dtype) -> Any:
     """Labels in {-1, 1} from {-1, 1} or {0, 1}: positive stays +1, anything else -1."""
-    t = target if not xp.isdtype(target.dtype, "bool") else xp.astype(target, xp.int8)
+    t = target if not isdtype(target.dtype, "bool", xp) else xp.astype(target, xp.int8)
     one = xp.ones(t.shape, dtype=dtype, device=device(t))
     return xp.where(t > 0, one, -one)
 

@@ -10,10 +10,29 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_labels_in_range
+
+# The ignore_index torch is given when nothing is ignored: torch's kernel checks every other
+# class index against [0, C) on the CPU (IndexError), so a label of -100 (its default) is an
+# error here as everywhere. Only a label equal to this one value, int64's minimum, would be
+# skipped unchecked; uint8/int16/int32 labels cannot hold it.
+_NOTHING_IGNORED = -(2**63)
+
 
 def cross_entropy(x, target, w, ignore_index, smoothing, ax, index, reduction):
     """``F.cross_entropy`` with the class axis moved to 1 and the mean of an empty or
-    all-ignored batch 0 (torch gives 0/0 = NaN)."""
+    all-ignored batch 0 (torch gives 0/0 = NaN). Class indices out of range raise the
+    ValueError of :func:`losskit._checks.check_labels_in_range` (torch's kernel finds them:
+    the caller does not check them first)."""
+    try:
+        return _cross_entropy(x, target, w, ignore_index, smoothing, ax, index, reduction)
+    except IndexError:
+        if index:  # torch: "Target 7 is out of bounds."; ours names the argument and range
+            check_labels_in_range("target", target, int(x.shape[ax]), ignore_index=ignore_index)
+        raise
+
+
+def _cross_entropy(x, target, w, ignore_index, smoothing, ax, index, reduction):
     if x.ndim > 1 and ax != 1:
         x = x.movedim(ax, 1)
         if not index:
@@ -22,9 +41,7 @@ def cross_entropy(x, target, w, ignore_index, smoothing, ax, index, reduction):
         target = target if target.dtype == torch.int64 else target.long()
     else:
         target = target if target.dtype == x.dtype else target.to(x.dtype)
-    # torch needs an int; -100 (its default) is never a valid class, and the eager range
-    # check rejects it when ignore_index is None.
-    ii = -100 if ignore_index is None else ignore_index
+    ii = _NOTHING_IGNORED if ignore_index is None else ignore_index
     if reduction != "mean":
         return F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction=reduction, label_smoothing=smoothing)
     if not index or (ignore_index is None and w is None):

@@ -16,6 +16,7 @@ from .._checks import (
     check_class_weight,
     check_ignore_index,
     check_in_unit_interval,
+    check_labels_in_range,
     check_number,
     check_reduction,
     is_scalar_option,
@@ -24,7 +25,17 @@ from .._checks import (
 from .._fastpath import fast_path, select
 from .._meta import analytic_grad, loss
 from .._reduce import mean_denominator, reduce_loss
-from .._xp import as_float, backend_name, compute_dtype, log_softmax, namespace, one_hot, safe_pow, softmax
+from .._xp import (
+    as_float,
+    backend_name,
+    compute_dtype,
+    log_softmax,
+    logsumexp,
+    namespace,
+    one_hot,
+    safe_pow,
+    softmax,
+)
 from ._common import (
     along,
     as_index,
@@ -64,8 +75,9 @@ TORCH_CROSS_ENTROPY = fast_path(
 # --------------------------------------------------------------------------- cross-entropy
 
 
-def _ce_setup(input, target, weight, ignore_index, label_smoothing, axis, reduction):
-    """Validation shared by cross_entropy and its gradient; returns the pieces."""
+def _ce_setup(input, target, weight, ignore_index, label_smoothing, axis, reduction, values=True):
+    """Validation shared by cross_entropy and its gradient; returns the pieces. ``values``:
+    check the class indices' range here (``cross_entropy`` defers it, see there)."""
     check_reduction(reduction)
     check_array("input", input)
     check_array("target", target)
@@ -75,7 +87,7 @@ def _ce_setup(input, target, weight, ignore_index, label_smoothing, axis, reduct
     label_smoothing = float(check_number("label_smoothing", label_smoothing, low=0.0, high=1.0))
     index = not is_probability_target(target, input, xp)
     if index:
-        check_index_target(target, input, ax, c, xp, ignore_index=ignore_index)
+        check_index_target(target, input, ax, c, xp, ignore_index=ignore_index, values=values)
     else:
         if ignore_index is not None:
             raise ValueError(
@@ -167,13 +179,25 @@ def cross_entropy(
         0.6342
     """
     xp, ax, c, index, w, ignore_index, label_smoothing = _ce_setup(
-        input, target, weight, ignore_index, label_smoothing, axis, reduction
+        input, target, weight, ignore_index, label_smoothing, axis, reduction, values=False
     )
     x = as_float(input, xp)
     fast = select("classification.cross_entropy", backend_name(xp), x, target, weight=w, index=index)
     if fast is not None:
+        # torch's kernel checks the class indices' range as it reads them, and the fast path
+        # turns its IndexError into the same ValueError as below: no second pass over them.
         return fast(x, target, w, ignore_index, label_smoothing, ax, index, reduction)
+    if index:
+        check_labels_in_range("target", target, c, ignore_index=ignore_index)
     return _cross_entropy_reference(x, target, w, ignore_index, label_smoothing, ax, c, index, reduction, xp)
+
+
+def _log_p_at(x, t, ax, xp):
+    """log softmax(x)_t as x_t - logsumexp(x): the logit is picked from ``x`` itself, so no
+    (N, C) log-probability array has to exist for the gather (and its scatter in the
+    backward pass) to read; under ``jax.jit`` that array and its extra passes were half
+    of cross_entropy's time (benchmarks/bench_jax.py)."""
+    return pick(x, t, ax, xp) - logsumexp(x, xp, axis=ax)
 
 
 def _ce_index_weights(target, w, ignore_index, xp, dtype):
@@ -187,9 +211,9 @@ def _ce_index_weights(target, w, ignore_index, xp, dtype):
 
 
 def _cross_entropy_reference(x, target, w, ignore_index, smoothing, ax, c, index, reduction, xp):
-    logp = log_softmax(x, xp, axis=ax)
     wb = along(w, ax, x.ndim, xp) if w is not None else None
     if not index:
+        logp = log_softmax(x, xp, axis=ax)
         q = as_float(target, xp, x.dtype)
         if smoothing > 0:
             q = q * (1.0 - smoothing) + smoothing / c
@@ -199,9 +223,14 @@ def _cross_entropy_reference(x, target, w, ignore_index, smoothing, ax, c, index
         loss = -xp.sum(q * logp, axis=ax)
         return reduce_loss(loss, reduction, xp)
     t, wy, valid = _ce_index_weights(target, w, ignore_index, xp, x.dtype)
-    nll = -pick(logp, t, ax, xp)
+    # -log p_y = logsumexp(x) - x_y, as in _log_p_at (lse is reused by the smoothing term)
+    lse = logsumexp(x, xp, axis=ax)
+    nll = lse - pick(x, t, ax, xp)
     loss = nll * wy if wy is not None else nll
     if smoothing > 0:
+        # x - lse is fused into the sum (one reader of x); the split form
+        # sum(x) - C * lse would cancel catastrophically for logits far from 0.
+        logp = x - xp.expand_dims(lse, axis=ax)
         smooth = -xp.sum(logp * wb, axis=ax) if wb is not None else -xp.sum(logp, axis=ax)
         loss = (1.0 - smoothing) * loss + (smoothing / c) * smooth
     if valid is not None:
@@ -420,7 +449,7 @@ def focal_loss(
         0.17329
     """
     xp, x, t, ax, c, at, vw = _focal_setup(input, target, gamma, alpha, ignore_index, axis, reduction)
-    lpt = pick(log_softmax(x, xp, axis=ax), t, ax, xp)
+    lpt = _log_p_at(x, t, ax, xp)
     m = -xp.expm1(lpt)  # 1 - p_t without cancellation when p_t ~ 1
     # safe_pow: a finite gradient at m = 0 for gamma < 1 (see sigmoid_focal_loss).
     loss = -safe_pow(m, gamma, xp) * lpt
@@ -526,12 +555,15 @@ def poly1_cross_entropy(
     check_array("input", input)
     check_array("target", target)
     xp, x, ax, c, q, t, epsilon = _poly1_setup(input, target, epsilon, axis, reduction)
-    logp = log_softmax(x, xp, axis=ax)
     if q is not None:
+        # x - logsumexp(x) (fused into both sums) rather than log_softmax: under jax.jit the
+        # value and gradient take half the time (exp(log_softmax) made XLA keep the (N, C)
+        # log-probabilities for the backward pass; benchmarks/bench_jax.py)
+        logp = x - logsumexp(x, xp, axis=ax, keepdims=True)
         ce = -xp.sum(q * logp, axis=ax)
         one_minus_pt = xp.sum(q * (1.0 - xp.exp(logp)), axis=ax)
     else:
-        lpt = pick(logp, t, ax, xp)
+        lpt = _log_p_at(x, t, ax, xp)
         ce = -lpt
         one_minus_pt = -xp.expm1(lpt)  # 1 - p_t, precise when p_t ~ 1
     return reduce_loss(ce + epsilon * one_minus_pt, reduction, xp)

@@ -13,13 +13,13 @@ from .._checks import (
     is_scalar_option,
     option_array,
 )
-from .._xp import as_float, compute_dtype, namespace
+from .._xp import as_float, compute_dtype, isdtype, namespace
 
 
 def check_real(name: str, x: Any, xp) -> None:
     """``x`` must be an array of real numbers (floating or integer; not bool or complex)."""
     check_array(name, x)
-    if not xp.isdtype(x.dtype, ("real floating", "integral")):
+    if not isdtype(x.dtype, ("real floating", "integral"), xp):
         raise TypeError(f"{name}: expected a real (floating or integer) array, got dtype {x.dtype}")
 
 
@@ -43,7 +43,7 @@ def prepare(input: Any, target: Any, weight: Any, reduction: str, *extra: Any):
     check_real("target", target, xp)
     check_same_shape("input", input, "target", target)
     dtype = compute_dtype(input, xp)
-    x = as_float(input, xp)
+    x = as_float(input, xp, dtype)
     t = as_float(target, xp, dtype)
     if scalar_weight:
         return xp, x, t, option_array("weight", weight, xp, x)
@@ -54,7 +54,7 @@ def prepare(input: Any, target: Any, weight: Any, reduction: str, *extra: Any):
 def _prepare_weight(weight: Any, loss_shape: tuple, xp, dtype):
     if weight is None:
         return None
-    if not xp.isdtype(weight.dtype, ("real floating", "integral", "bool")):
+    if not isdtype(weight.dtype, ("real floating", "integral", "bool"), xp):
         # bool is accepted: a mask is a 0/1 weight.
         raise TypeError(f"weight: expected a real or boolean array, got dtype {weight.dtype}")
     check_broadcastable_to("weight", weight, loss_shape, what="the loss's shape")

@@ -11,7 +11,7 @@ table) in one pass each (benchmarks/bench_regression.py has the measurement).
 
 from __future__ import annotations
 
-import math
+import torch.nn.functional as F
 
 from .._reduce import reduce_loss
 
@@ -21,9 +21,7 @@ def native(name: str, x, t, w, reduction: str, xp, **options):
     already validated ``x``, ``t``, ``w``, reduced as :func:`losskit._reduce.reduce_loss`
     does. torch's own reduction is used only where it agrees with ours: no weight and a
     non-empty batch (torch's mean of nothing is NaN)."""
-    import torch.nn.functional as F
-
     fn = getattr(F, name)
-    if w is None and reduction != "none" and math.prod(x.shape) > 0:
+    if w is None and reduction != "none" and x.numel() > 0:
         return fn(x, t, reduction=reduction, **options)
     return reduce_loss(fn(x, t, reduction="none", **options), reduction, xp, weight=w)
