@@ -364,17 +364,26 @@ def test_degenerate_batches_finite_values_and_gradients(fn, case):
             assert float(out.detach()) == 0.0  # no positive pair, nothing to learn from
 
 
-@pytest.mark.parametrize("fn", PAIR_LOSSES + [losskit.arcface_loss], ids=lambda f: f.__name__)
+_CLASS_ROWS = {  # the losses with class rows: their (seeded) rows and options
+    "arcface_loss": ((3, 3), {}),
+    "subcenter_arcface_loss": ((2, 3, 3), {"k": 3}),
+    "proxy_anchor_loss": ((2, 3), {}),
+}
+
+
+@pytest.mark.parametrize("fn", PAIR_LOSSES + [losskit.supcon_loss] + [getattr(losskit, n) for n in _CLASS_ROWS],
+                         ids=lambda f: f.__name__)
 def test_zero_embedding_has_zero_gradient_in_every_precision(autodiff_xp, fn):
     """A zero embedding has no direction: normalised it is 0 with gradient 0 (issue 20), not
     F.normalize's 1 / eps = 1e12, which a float16 gradient can only hold as inf."""
     e = np.array([[0.0, 0, 0], [1, 2, 3], [0, 1, 1], [2, 0, 1]])
     y = np.array([0, 0, 1, 1])
-    extra = (RNG.normal(size=(3, 3)),) if fn is losskit.arcface_loss else ()
+    shape, kw = _CLASS_ROWS.get(fn.__name__, (None, {}))
+    extra = (np.random.default_rng(3).normal(size=shape),) if shape else ()
     for dtype in ("float64", "float32", "float16"):
         if not autodiff_xp.has_dtype(dtype):
             continue
-        kw = OPTS.get(fn.__name__, {})
+        kw = dict(OPTS.get(fn.__name__, {}), **_CLASS_ROWS.get(fn.__name__, (None, {}))[1])
         _, g = losskit.value_and_grad(fn)(autodiff_xp.asarray(e, dtype=dtype), autodiff_xp.asarray(y),
                                            *[autodiff_xp.asarray(a, dtype=dtype) for a in extra], **kw)
         g = autodiff_xp.np(g)
