@@ -270,24 +270,40 @@ def test_orpo_odds_ratio_term_matches_trl(peer, beta):
         torch.testing.assert_close(g1, g2, msg=lambda m: f"beta={beta} gradient vs {peer}: {m}")
 
 
+@pytest.mark.parametrize("nll", ["response", "with-prompt"])
 @pytest.mark.parametrize("peer", [TRL_ID])
-def test_orpo_full_loss_and_metrics_match_trl(peer):
+def test_orpo_full_loss_and_metrics_match_trl(peer, nll):
     # TRL's full loss is its NLL minus the mean odds-ratio term. Its NLL is the chosen
     # sequences' token cross-entropy over prompt and response, averaged over all the
     # batch's tokens; ours is the mean over pairs of -chosen. They agree when the prompt
-    # is left out and the responses have equal lengths: the forward pass's stand-in returns
-    # that NLL, so the comparison covers how TRL combines the terms and what it logs.
+    # is left out and the responses have equal lengths ("response": the forward pass's
+    # stand-in returns that NLL); otherwise ours + mean(chosen) + TRL's NLL is TRL's loss,
+    # as orpo_loss's docstring says ("with-prompt": any other NLL).
     batch = _need("orpo_batch_loss_metrics", "ORPOTrainer.get_batch_loss_metrics (trl/experimental/orpo)")
     c, r, _, _ = random_logps(16, seed=99, scale=0.8, dtype=torch.float32)
     beta = 0.25
     trainer = orpo_trainer(beta)
     logits = torch.zeros(16, 3, 5)
-    trainer.concatenated_forward = lambda model, inputs: (c, r, logits, logits, (-c).mean())
+    # (a function: each side builds its own graph, differentiated once)
+    trl_nll = (lambda: (-c).mean()) if nll == "response" else (lambda: 0.7 * (-c).mean() + 0.4)
+    trainer.concatenated_forward = lambda model, inputs: (c, r, logits, logits, trl_nll())
     expected, metrics = batch(trainer, None, {})
     got, got_c, got_r = losskit.orpo_loss(c, r, beta=beta, return_rewards=True)
-    torch.testing.assert_close(got, expected, msg=lambda m: f"vs {peer}: {m}")
+    if nll != "response":
+        got = got + c.mean() + trl_nll()
+    torch.testing.assert_close(got, expected, msg=lambda m: f"{nll} vs {peer}: {m}")
     for g1, g2 in zip(_grad(got, c, r), _grad(expected, c, r)):
-        torch.testing.assert_close(g1, g2, msg=lambda m: f"gradient vs {peer}: {m}")
+        torch.testing.assert_close(g1, g2, msg=lambda m: f"{nll} gradient vs {peer}: {m}")
     assert metrics["rewards/chosen"] == pytest.approx(float(got_c.mean()), rel=1e-6), peer
     assert metrics["rewards/rejected"] == pytest.approx(float(got_r.mean()), rel=1e-6), peer
     assert metrics["rewards/margins"] == pytest.approx(float((got_c - got_r).mean()), rel=1e-5, abs=1e-7), peer
+
+
+def test_trl_package_is_never_imported():
+    # the loader compiles methods out of the files; importing trl would need its whole
+    # dependency stack (not installed) and run its package code
+    if TRL is None:
+        pytest.skip("trl is not installed (requirements/peers-nodeps.txt)")
+    import sys
+
+    assert not any(name == "trl" or name.startswith("trl.") for name in sys.modules)
