@@ -222,3 +222,79 @@ def load_timm_asymmetric_loss():
     exec(compile(source, f"timm-{version}/{member}", "exec"), mod.__dict__)
     return types.SimpleNamespace(multi_label=mod.AsymmetricLossMultiLabel, single_label=mod.AsymmetricLossSingleLabel,
                                  version=version)
+
+
+# --------------------------------------------------------------------------- TRL (issue 16)
+
+
+def load_trl_preference_losses():
+    """TRL's preference-loss code, compiled from the installed trl's source files without
+    importing the ``trl`` package (its import needs transformers, accelerate, datasets, ...):
+
+    * ``dpo_compute_loss``: ``DPOTrainer._compute_loss`` (``trl/trainer/dpo_trainer.py``);
+      the DPO losses live inline there. It reads ``self.model.training``,
+      ``self.accelerator`` (``device``, ``gather``, ``gather_for_metrics``),
+      ``aux_loss_enabled``, ``ld_alpha``, ``precompute_ref_logps``, ``f_divergence_type``,
+      ``loss_types``, ``loss_weights``, ``beta``, ``label_smoothing``, ``use_weighting``,
+      ``_metrics``, ``_total_train_tokens`` and ``_tp_size``; it calls ``model(...)`` for the
+      per-token log-probabilities (``outputs.log_probs``, ``entropy``, ``mean_logits``,
+      ``is_top1``).
+    * ``cpo_loss``: ``CPOTrainer.cpo_loss`` (``trl/experimental/cpo/cpo_trainer.py``; SimPO
+      is its ``loss_type="simpo"``); reads ``alpha``, ``loss_type``, ``beta``,
+      ``simpo_gamma``, ``label_smoothing``, ``accelerator.device``.
+    * ``odds_ratio_loss`` and ``orpo_batch_loss_metrics``: ``ORPOTrainer.odds_ratio_loss``
+      and ``ORPOTrainer.get_batch_loss_metrics`` (``trl/experimental/orpo/orpo_trainer.py``,
+      with that file's module-level ``log1mexp``); they read ``beta``, ``accelerator``,
+      ``aux_loss_enabled`` and call ``self.concatenated_forward`` / ``self.odds_ratio_loss``.
+
+    Each is the method's own source, taken out of its class with ``ast`` and compiled
+    (annotations unevaluated) against the real file's name and line numbers, in a namespace
+    holding only ``torch``, ``F``, ``nn``, ``math``, ``warnings`` and the file's helpers it
+    uses; call it with a ``types.SimpleNamespace`` standing in for ``self``. A method missing
+    from its file is ``None`` (the tests skip). ``None`` if trl is not installed.
+    """
+    import __future__
+    import ast
+    import math
+    import warnings
+
+    import torch
+
+    site = _site_dir("trl")
+    if site is None or not os.path.exists(os.path.join(site, "trl", "trainer", "dpo_trainer.py")):
+        return None
+    base = {"torch": torch, "F": torch.nn.functional, "nn": torch.nn, "math": math, "warnings": warnings}
+
+    def functions(relpath: str, wanted: dict[str, tuple[str | None, str]], extra: dict | None = None) -> dict:
+        path = os.path.join(site, "trl", *relpath.split("/"))
+        found = dict.fromkeys(wanted)
+        if not os.path.exists(path):
+            return found
+        with open(path) as f:
+            tree = ast.parse(f.read(), filename=path)
+        namespace = dict(base, **(extra or {}))
+        for key, (cls, name) in wanted.items():
+            scope = tree.body
+            if cls is not None:
+                scope = next((n.body for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls), [])
+            node = next((n for n in scope if isinstance(n, ast.FunctionDef) and n.name == name), None)
+            if node is None:
+                continue
+            node.decorator_list = []  # staticmethod & co. only matter inside the class
+            code = compile(ast.Module(body=[node], type_ignores=[]), path, "exec",
+                           flags=__future__.annotations.compiler_flag, dont_inherit=True)
+            exec(code, namespace)
+            found[key] = namespace[name]
+        return found
+
+    dpo = functions("trainer/dpo_trainer.py", {"dpo_compute_loss": ("DPOTrainer", "_compute_loss")})
+    cpo = functions("experimental/cpo/cpo_trainer.py", {"cpo_loss": ("CPOTrainer", "cpo_loss")})
+    # one namespace per file: odds_ratio_loss finds log1mexp there when it is called
+    orpo = functions("experimental/orpo/orpo_trainer.py", {
+        "log1mexp": (None, "log1mexp"),
+        "odds_ratio_loss": ("ORPOTrainer", "odds_ratio_loss"),
+        "orpo_batch_loss_metrics": ("ORPOTrainer", "get_batch_loss_metrics"),
+    }, extra={"is_torch_xla_available": lambda: False})
+    if orpo["log1mexp"] is None:
+        orpo["odds_ratio_loss"] = None
+    return types.SimpleNamespace(**dpo, **cpo, **orpo, version=importlib.metadata.version("trl"))

@@ -9,11 +9,8 @@ Peers (versions in the assertion messages):
   JSD written with ``F.kl_div(..., log_target=True)`` in Liger-Kernel's convention (student
   first, beta weighting the teacher; beta = 0 forward, 1 reverse KL), token-masked and
   averaged over the tokens that count.
-* TRL (the preference losses): not installed here. ``trl`` 1.16.0 is a pure-Python wheel,
-  but it requires ``transformers``, ``accelerate``, ``datasets``, ``pyarrow`` and
-  ``pandas``; that is too heavy to install beside losskit's test environment. The
-  preference losses are checked instead against float64 closed forms of the formulas TRL's
-  trainers document (tests/test_preference.py).
+* TRL (the preference losses): see tests/parity/test_preference_parity.py, which runs
+  TRL's own loss code compiled from its installed files.
 """
 
 from __future__ import annotations

@@ -103,13 +103,22 @@ def dpo_loss(
         the inputs' shape, without gradient.
 
     Notes:
-        Same formulas as TRL's ``DPOTrainer`` (``loss_type`` "sigmoid" with
-        ``label_smoothing``, "hinge", "ipo") and the same rewards. TRL's IPO feeds
-        per-token *averaged* log-probabilities (its length normalisation, confirmed with
-        the IPO authors); pass ``sequence_logprobs(..., average=True)`` to reproduce it,
-        sums for the paper's sequence-level form. As :math:`\beta \to 0` the sigmoid loss
-        tends to :math:`\log 2`; for small :math:`\beta h` it is the logistic loss of the
-        margin :math:`\beta h`: ``binary_cross_entropy_with_logits(beta * h, 1 - eps)``.
+        TRL 1.16's ``DPOTrainer`` (tested against its code): ``beta`` and ``loss_type``
+        "sigmoid", "hinge" and "ipo" are its options of the same names, on the summed
+        log-probabilities it computes (``sequence_logprobs``), and the rewards are its
+        ``rewards/chosen`` and ``rewards/rejected``, per pair. Its IPO divides each log-ratio
+        by its completion's token count (a length normalisation it confirmed with the IPO
+        authors): pass per-token *averages* (``sequence_logprobs(..., average=True)``, for
+        the policy and the reference) to reproduce it, sums for the paper's sequence-level
+        form; TRL still logs the rewards of the summed log-ratios there, ours are ``beta``
+        times the log-ratios given (multiply by the token counts for TRL's). ``label_smoothing`` is
+        conservative DPO, the formula of TRL's ``CPOTrainer`` ``loss_type="sigmoid"`` on the
+        two log-ratios; TRL 1.16's ``DPOTrainer`` "sigmoid" ignores ``label_smoothing``,
+        which there drives "robust" (robust DPO, an unbiased correction rather than a
+        conservative one) and "exo_pair", losses not offered here. As :math:`\beta \to 0`
+        the sigmoid loss tends to :math:`\log 2`; for small :math:`\beta h` it is the
+        logistic loss of the margin :math:`\beta h`:
+        ``binary_cross_entropy_with_logits(beta * h, 1 - eps)``.
 
     References:
         Rafailov et al., Direct Preference Optimization: Your Language Model is Secretly a
@@ -203,11 +212,16 @@ def simpo_loss(
         with ``return_rewards=True``, ``(loss, chosen_rewards, rejected_rewards)``.
 
     Notes:
-        ``gamma`` is the margin itself, as in the paper's eq. 6 and TRL's CPO trainer
-        (``loss_type="simpo"``, ``simpo_gamma``); the SimPO repository's configurations give
-        ``gamma_beta_ratio`` instead: ``gamma = gamma_beta_ratio * beta``. With
-        ``gamma = 0`` SimPO is ``dpo_loss`` with a zero reference on the averaged
-        log-probabilities.
+        ``gamma`` is the margin itself, as in the paper's eq. 6 and TRL 1.16's ``CPOTrainer``
+        with ``loss_type="simpo"`` (tested against its code): TRL's ``simpo_gamma`` is
+        ``gamma`` (it subtracts ``simpo_gamma / beta`` from the log-probability difference
+        before scaling by ``beta``: the same :math:`z`), its ``beta`` and
+        ``label_smoothing`` are ours and so are its rewards, on the per-token averages it
+        computes for SimPO. TRL's ``CPOConfig`` defaults differ: ``beta=0.1`` (ours is the
+        paper's 2.0) and ``cpo_alpha=1.0``, which adds CPO's NLL term; SimPO proper is
+        ``cpo_alpha=0``. The SimPO repository's configurations give ``gamma_beta_ratio``
+        instead: ``gamma = gamma_beta_ratio * beta``. With ``gamma = 0`` SimPO is
+        ``dpo_loss`` with a zero reference on the averaged log-probabilities.
 
     References:
         Meng, Xia, Chen, SimPO: Simple Preference Optimization with a Reference-Free Reward,
@@ -304,9 +318,17 @@ def orpo_loss(
         :math:`\log(1 - e^{\bar{\ell}})` is computed with ``expm1`` near 0 and ``log1p``
         below :math:`-\log 2`, so the loss stays finite and accurate as the probabilities
         approach 1 (a log-probability of exactly 0 counts as the dtype's smallest normal
-        below 0). Positive log-probabilities raise ``ValueError`` in eager mode. The NLL term
-        here is the per-pair mean token NLL; TRL averages the token NLL over all the chosen
-        tokens of the batch, which weights long responses more when lengths differ.
+        below 0). Positive log-probabilities raise ``ValueError`` in eager mode.
+
+        TRL 1.16's ``ORPOTrainer`` (tested against its code): its ``beta`` is ours (the
+        paper's :math:`\lambda`, 0.1 by default in both) and its odds-ratio term and rewards
+        are ours, on the per-token averages it computes; it casts them to float32 first,
+        where float64 stays float64 here. Its NLL term differs: the chosen sequences' token
+        cross-entropy over the prompt *and* the response, averaged over all the chosen
+        tokens of the batch (long responses weigh more), where ours is the per-pair mean
+        token NLL of the response, :math:`-\bar{\ell}_w`. The two agree when the prompt is
+        masked and the responses have equal lengths; otherwise
+        ``orpo_loss(chosen, rejected) + mean(chosen) + nll`` is TRL's loss for its ``nll``.
 
     References:
         Hong, Lee, Thorne, ORPO: Monolithic Preference Optimization without Reference Model,
