@@ -118,10 +118,11 @@ def _envelope(f, n, w, v, z):
     return k
 
 
-def _line_pass(mv, shape, nd, axis, w, dfg, dbg, out, signed, fl, gl, v, z):
+def _line_pass(mv, shape, nd, axis, w, dfg, dbg, out, signed, fl, gl, v, z, vg, zg):
     """Axis ``axis`` >= 1 of both transforms, line by line (gathered into ``fl``, ``gl``);
     the last axis writes ``out``: ``sqrt`` of the pixel's own transform (``1 - d`` inside
     the mask when ``signed``)."""
+    inf = np.inf
     n = shape[axis]
     a = 1
     for k in range(axis):
@@ -136,29 +137,37 @@ def _line_pass(mv, shape, nd, axis, w, dfg, dbg, out, signed, fl, gl, v, z):
             for q in range(n):
                 fl[q] = dfg[base + q * b]
                 gl[q] = dbg[base + q * b]
-            for which in range(2):
-                f = fl if which == 0 else gl
-                k = _envelope_c(f, n, w, v, z)
-                c = 0
-                for p in range(n):
-                    idx = base + p * b
-                    if last and mv[idx] != (which == 0):
-                        continue  # the pixel needs the other transform (the walk catches up)
-                    if k < 0:
-                        val = np.inf
-                    else:
-                        while z[c + 1] < p:
-                            c += 1
-                        r = v[c]
-                        t = np.float64(p - r) * w
-                        val = t * t + f[r]
-                    if last:
-                        d = math.sqrt(val)
-                        out[idx] = 1.0 - d if signed and which == 0 else d
-                    elif which == 0:
-                        dfg[idx] = val
-                    else:
-                        dbg[idx] = val
+            k = _envelope_c(fl, n, w, v, z)
+            kg = _envelope_c(gl, n, w, vg, zg)
+            # both envelopes walked side by side at every p, the pixel's own picked after:
+            # no branch on the (random) mask inside the loop
+            c = 0
+            cg = 0
+            for p in range(n):
+                idx = base + p * b
+                if k < 0:
+                    x = inf
+                else:
+                    while z[c + 1] < p:
+                        c += 1
+                    r = v[c]
+                    t = np.float64(p - r) * w
+                    x = t * t + fl[r]
+                if kg < 0:
+                    y = inf
+                else:
+                    while zg[cg + 1] < p:
+                        cg += 1
+                    r = vg[cg]
+                    t = np.float64(p - r) * w
+                    y = t * t + gl[r]
+                if last:
+                    inside = mv[idx]
+                    d = math.sqrt(x if inside else y)
+                    out[idx] = 1.0 - d if signed and inside else d
+                else:
+                    dfg[idx] = x
+                    dbg[idx] = y
 
 
 def edt_kernel(part, start, stop, m, shape, w, out, signed):
@@ -176,6 +185,8 @@ def edt_kernel(part, start, stop, m, shape, w, out, signed):
     gl = np.empty(nmax, np.float64)
     v = np.empty(nmax, np.int64)
     z = np.empty(nmax + 1, np.float64)
+    vg = np.empty(nmax, np.int64)
+    zg = np.empty(nmax + 1, np.float64)
     for c in range(start, stop):
         mv = m[c]
         o = out[c]
@@ -192,7 +203,7 @@ def edt_kernel(part, start, stop, m, shape, w, out, signed):
                 o[i] = 1.0 - d if signed and mv[i] else d
             continue
         for axis in range(1, nd):
-            _line_pass_c(mv, shape, nd, axis, w[axis], dfg, dbg, o, signed, fl, gl, v, z)
+            _line_pass_c(mv, shape, nd, axis, w[axis], dfg, dbg, o, signed, fl, gl, v, z, vg, zg)
 
 
 # Numba dispatchers (compiled on first call, cached on disk): the helpers first, since the
