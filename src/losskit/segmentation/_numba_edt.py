@@ -17,7 +17,8 @@ axis at a time, each line of axis :math:`k` replacing its values :math:`f` by
   (the inner index is contiguous).
 * The unsigned field of a mask needs two transforms, the distance to the background inside
   the mask and to the mask outside; every pass here does both on the same line, from two
-  scratch maps, and the last pass writes only the one a pixel needs (and its ``sqrt``).
+  scratch maps, walking both envelopes side by side (no branch on the mask in the loop), and
+  the last pass writes the one a pixel needs (and its ``sqrt``).
 * Exactly scipy's numbers: scipy takes the nearest site's offsets, scales them by the
   spacing, squares and adds them in axis order, ``((t_0^2 + t_1^2) + t_2^2)``. The passes
   run in axis order and each adds its term to the previous sum, ``t_k^2 + (\ldots)``, the
