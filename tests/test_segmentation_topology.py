@@ -162,3 +162,121 @@ def test_boundary_loss_traced_needs_maps_and_empty_target_is_finite():
     assert float(out.detach()) == 0.0
     out.backward()
     assert x.grad is not None
+
+
+# ----------------------------------------------------------------- the compiled transform (segmentation.edt)
+
+
+def _scipy_field(m, spacing=None, signed=False):
+    """scipy's transforms, two per map, as distance_field / signed_distance_map define them."""
+    from scipy.ndimage import distance_transform_edt as edt
+
+    out = np.zeros(m.shape)
+    for idx in np.ndindex(*m.shape[:2]):
+        fg = m[idx]
+        if fg.any() and not fg.all():
+            out[idx] = (np.where(fg, 1 - edt(fg, sampling=spacing), edt(~fg, sampling=spacing)) if signed
+                        else edt(fg, sampling=spacing) + edt(~fg, sampling=spacing))
+    return out
+
+
+def _edt_masks():
+    """Masks of every kind the transform must get right: random of any density (1D to 4D),
+    empty and full maps beside others, a single pixel, thin lines, a disk, a ball, lines of
+    length 1, and maps where a whole line has no site (an inf through the passes)."""
+    rng = np.random.default_rng(21)
+    out = []
+    for nd in (1, 2, 3, 4):
+        for _ in range(12 if nd < 4 else 4):
+            shape = tuple(int(s) for s in rng.integers(1, 13 if nd < 4 else 6, size=nd))
+            out.append(rng.random((2, 2) + shape) < rng.uniform(0.02, 0.98))
+    one = np.zeros((1, 3, 9, 11), dtype=bool)
+    one[0, 0, 4, 5] = True      # a single pixel
+    one[0, 1, :, 3] = True      # a thin vertical line
+    one[0, 2, 6, :] = True      # a thin horizontal line
+    out.append(one)
+    edge = np.zeros((1, 2, 7, 8), dtype=bool)
+    edge[0, 0, 0, 0] = True     # a corner pixel: whole lines with no site after the first pass
+    edge[0, 1] = True
+    edge[0, 1, 6, 7] = False    # the complement: one background pixel
+    out.append(edge)
+    yy, xx = np.mgrid[:40, :33]
+    disk = (yy - 19.5) ** 2 + (xx - 14.2) ** 2 < 11.3**2
+    out.append(np.stack([disk, ~disk, np.zeros_like(disk), np.ones_like(disk)])[None])  # empty / full: 0
+    z, y, x = np.mgrid[:17, :15, :19]
+    out.append(((z - 8) ** 2 + (y - 6.5) ** 2 + (x - 10) ** 2 < 30)[None, None])
+    out.append(rng.random((3, 2, 1, 9, 1)) > 0.5)  # lines of length 1
+    return out
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["distance_field", "signed_distance_map"])
+def test_compiled_transform_is_scipys_exactly(signed):
+    pytest.importorskip("numba")
+    from losskit.segmentation import signed_distance_map
+
+    fn = signed_distance_map if signed else distance_field
+    for i, m in enumerate(_edt_masks()):
+        with losskit.fast_paths(only="segmentation.edt") as used:
+            got = fn(m)
+        assert used == {"segmentation.edt"}
+        # unit spacing: sums of squared integer offsets, exact in float64, the same sqrt
+        np.testing.assert_array_equal(got, _scipy_field(m, signed=signed), err_msg=f"mask {i} {m.shape}")
+        with losskit.fast_paths(False) as none:
+            np.testing.assert_array_equal(fn(m), got, err_msg=f"mask {i}: the reference (scipy) path")
+        assert none == set()
+
+
+def test_compiled_transform_with_anisotropic_spacing_is_scipys_within_one_ulp():
+    pytest.importorskip("numba")
+    from losskit.segmentation import signed_distance_map
+
+    rng = np.random.default_rng(22)
+    for i, m in enumerate(_edt_masks()):
+        nd = m.ndim - 2
+        axes = tuple(range(2, m.ndim))
+        boundary = (m.any(axis=axes) & ~m.all(axis=axes)).reshape(m.shape[:2] + (1,) * nd)
+        for spacing in (tuple(rng.uniform(0.2, 4.0, size=nd)), (0.1,) * nd, tuple([3.0, 0.7, 1.3, 2.2][:nd])):
+            with losskit.fast_paths(only="segmentation.edt") as used:
+                got = distance_field(m, spacing=spacing)
+                got_signed = signed_distance_map(m, spacing=spacing)
+            assert used == {"segmentation.edt"}
+            ref = _scipy_field(m, spacing)
+            # the same float operations as scipy's (offsets scaled, squared, added in axis
+            # order), but a near-tie between two sites may round the other way: 1 ulp at most
+            np.testing.assert_array_max_ulp(got, ref, maxulp=1)
+            # the signed map is 1 - d inside, d outside, of the same distances (compared
+            # through d: near the boundary 1 - d cancels, and 1 ulp of d is many of 1 - d)
+            np.testing.assert_array_equal(got_signed, np.where(m & boundary, 1.0 - got, got), err_msg=f"mask {i}")
+            np.testing.assert_array_equal(_scipy_field(m, spacing, signed=True),
+                                          np.where(m & boundary, 1.0 - ref, ref), err_msg=f"mask {i}")
+
+
+def test_compiled_transform_split_over_threads_changes_nothing():
+    pytest.importorskip("numba")
+    torch = pytest.importorskip("torch")
+    from losskit.segmentation import _numba_edt
+
+    m = np.random.default_rng(23).random((3, 4, 10, 13)) > 0.7
+    one = _numba_edt.distance_transform(m, grain=1 << 40)  # one range
+    threads = torch.get_num_threads()
+    torch.set_num_threads(4)  # the kernel follows torch's thread count when torch is loaded
+    try:
+        split = _numba_edt.distance_transform(m, grain=1)  # up to 4 ranges of maps
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(split, one)
+    np.testing.assert_array_equal(one, _scipy_field(m))
+
+
+def test_compiled_transform_in_the_losses_gives_the_reference_loss():
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(24)
+    x = rng.standard_normal((2, 3, 12, 9, 7))
+    lab = rng.integers(0, 3, size=(2, 12, 9, 7))
+    for fn in (losskit.hausdorff_dt_loss, losskit.boundary_loss):
+        with losskit.fast_paths(only="segmentation.edt") as used:
+            fast = fn(x, lab, activation="softmax", spacing=(1.0, 2.0, 0.5), reduction="none")
+        assert used == {"segmentation.edt"}
+        with losskit.fast_paths(False):
+            ref = fn(x, lab, activation="softmax", spacing=(1.0, 2.0, 0.5), reduction="none")
+        np.testing.assert_allclose(fast, ref, rtol=1e-14, atol=0)

@@ -628,7 +628,8 @@ CASES += [
 
 # Four pixels in a row, target [1, 1, 0, 0]: the distance field (distance to the boundary
 # between pixels 1 and 2, inside and outside) is [2, 1, 1, 2]. Every row passes the maps
-# (distance_maps, stacked (2, N, C, *spatial)) so that the checklist also runs under jax.jit;
+# (distance_maps, stacked (2, N, C, *spatial)) so that the checklist also runs under jax.jit,
+# but the "fast-edt" ones (no expected value, no gradient check: the fast-path test's inputs);
 # the transforms themselves are checked in tests/test_segmentation_topology.py.
 GH = np.array([[[[1.0, 1.0, 0.0, 0.0]]]])
 PH = np.array([[[[1.0, 0.6, 0.4, 0.0]]]])
@@ -639,6 +640,21 @@ _HD_DM = np.stack([DG, DG])
 _HD_DM2 = np.stack([DP2, DG])
 _HD_RNG = np.random.default_rng(5)
 _HD_DMR = _HD_RNG.uniform(0.5, 3.0, size=(2,) + XG.shape)
+# Inputs for the fast path segmentation.edt (the transforms computed, no maps given): the
+# fast-path test pins it to scipy's transforms on them; 2D with softmax (argmax masks), 3D
+# with sigmoid and anisotropic spacing.
+_EDT_RNG = np.random.default_rng(11)
+XE3 = _EDT_RNG.standard_normal((2, 2, 6, 7, 5))
+GE3 = (_EDT_RNG.random((2, 2, 6, 7, 5)) > 0.6).astype(np.float64)
+
+
+def _fast_edt():
+    return [
+        Case((XF, LF0), {"activation": "softmax"}, grad=False, id="fast-edt-2d"),
+        Case((XE3, GE3), {"activation": "sigmoid", "spacing": (2.5, 1.0, 0.5)}, grad=False, id="fast-edt-3d-spacing"),
+    ]
+
+
 _HD_BAD = _common_bad()[:3] + [
     Bad((PH, GH), {"alpha": -1.0}, ValueError, "alpha: expected a number >= 0.0", id="alpha"),
     Bad((PH, GH), {"log": 1}, TypeError, "log: expected a bool", id="log-bool"),
@@ -674,6 +690,7 @@ CASES += [
             Case((XG, LG2), {"activation": "softmax", "distance_maps": _HD_DMR}, id="grad-softmax"),
             Case((XG, LG2), {"activation": "sigmoid", "distance_maps": _HD_DMR, "batch": True, "include_background": False,
                              "weight": np.array([1.0, 2.0, 0.5])}, id="grad-sigmoid-batch"),
+            *_fast_edt(),
         ],
         bad=_HD_BAD,
         empty=None,
@@ -707,6 +724,7 @@ CASES += [
             Case((XG, LG2), {"activation": "softmax", "distance_maps": _BD_MAPS_R}, id="grad-softmax"),
             Case((XG, LG2), {"activation": "sigmoid", "distance_maps": _BD_MAPS_R, "weight": np.array([1.0, 2.0, 0.5]),
                              "reduction": "sum"}, id="grad-sigmoid-weight"),
+            *_fast_edt(),
         ],
         bad=_common_bad()[:3] + [
             Bad((PH, GH), {"activation": "relu"}, ValueError, "activation: expected one of None, 'sigmoid', 'softmax'",

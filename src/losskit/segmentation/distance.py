@@ -1,10 +1,13 @@
 r"""Distance-transform losses of the segmentation family: :func:`hausdorff_dt_loss`
 (Karimi and Salcudean; MONAI's ``HausdorffDTLoss`` / ``LogHausdorffDTLoss``).
 
-The exact Euclidean distance transforms come from ``scipy.ndimage.distance_transform_edt``
-(``pip install losskit[distance]``), imported when a loss needs one, on a host copy of the
-masks (NumPy, torch CPU or CUDA, JAX arrays); the maps go back to the input's library and
-device and carry no gradient, as in the paper. Under ``jax.jit`` / ``torch.compile`` the
+The exact Euclidean distance transforms are computed on a host copy of the masks (NumPy,
+torch CPU or CUDA, JAX arrays): by the fast path ``segmentation.edt`` where numba is
+installed (``pip install losskit[fast]``: a compiled separable transform,
+:mod:`losskit.segmentation._numba_edt`, both transforms of a map at once, maps in
+parallel, scipy's numbers), otherwise by the reference, ``scipy.ndimage.distance_transform_edt``
+twice per map (``pip install losskit[distance]``), imported when a loss needs one. The maps
+go back to the input's library and device and carry no gradient, as in the paper. Under ``jax.jit`` / ``torch.compile`` the
 masks have no values: pass ``distance_maps=`` (computed outside, e.g. with
 :func:`distance_field`) or the loss raises a ValueError saying so. :func:`boundary_loss`
 (Kervadec et al.) reads signed distance maps (:func:`signed_distance_map`), which a data
@@ -16,6 +19,7 @@ from __future__ import annotations
 import math
 
 from .._checks import check_bool, check_choice, check_number, check_reduction
+from .._fastpath import fast_path, select
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import is_traced, namespace, one_hot, to_numpy
@@ -27,13 +31,51 @@ _KS = ("Karimi, Salcudean, Reducing the Hausdorff Distance in Medical Image Segm
        "Convolutional Neural Networks, IEEE TMI 2020, arXiv:1904.10030")
 
 
+# The kernel: both transforms of every (N, C) map of a boolean NumPy mask (host copy), the
+# unsigned field or the signed map. Its reference is scipy's exact transform, two per map.
+DISTANCE_KERNEL = "segmentation.distance_transform"
+
+EDT_NUMBA = fast_path(
+    "segmentation.edt",
+    kernel=DISTANCE_KERNEL,
+    impl="losskit.segmentation._numba_edt:distance_transform",
+    # the transforms run on a host copy (NumPy) whatever the loss's library and device
+    backend="numpy",
+    devices=("cpu",),
+    requires="numba",
+    when="every exact transform (the masks of any library go to a host copy first): "
+         "Felzenszwalb-Huttenlocher's separable lower envelope, both transforms of a map in "
+         "one set of passes, maps in parallel; scipy's numbers",
+)
+
+
+def _distance_transform(m, spacing, signed):
+    """Both transforms of every map of ``m`` (boolean NumPy ``(N, C, *spatial)``), as
+    :func:`distance_field` (``signed=False``) or :func:`signed_distance_map` define them."""
+    import numpy as np
+
+    impl = select(DISTANCE_KERNEL, "numpy", m)
+    if impl is not None:
+        return impl(m, spacing=spacing, signed=signed)
+    edt = _edt()
+    out = np.zeros(m.shape, dtype=np.float64)
+    for idx in np.ndindex(*m.shape[:2]):
+        fg = m[idx]
+        if fg.any() and not fg.all():
+            if signed:
+                out[idx] = np.where(fg, 1.0 - edt(fg, sampling=spacing), edt(~fg, sampling=spacing))
+            else:
+                out[idx] = edt(fg, sampling=spacing) + edt(~fg, sampling=spacing)
+    return out
+
+
 def _edt():
     try:
         from scipy.ndimage import distance_transform_edt
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "hausdorff_dt_loss needs scipy for its distance transforms: pip install losskit[distance] "
-            "(or pass distance_maps=)"
+            "the exact distance transforms need numba (pip install losskit[fast]) or scipy (pip install "
+            "losskit[distance]), or pass distance_maps="
         ) from e
     return distance_transform_edt
 
@@ -46,8 +88,10 @@ def distance_field(mask, *, spacing=None):
         d(i) = \begin{cases} \operatorname{dist}(i, \bar M) & i \in M \\
                              \operatorname{dist}(i, M) & i \notin M \end{cases}
 
-    (``distance_transform_edt(M) + distance_transform_edt(~M)``), 0 everywhere for a mask
-    that is empty or full (no boundary), as MONAI defines it.
+    (``distance_transform_edt(M) + distance_transform_edt(~M)``, exact: the fast path
+    ``segmentation.edt`` where numba is installed, scipy's transforms otherwise, the same
+    numbers), 0 everywhere for a mask that is empty or full (no boundary), as MONAI
+    defines it.
 
     Args:
         mask: ``(N, C, *spatial)`` boolean (or 0/1) array of any library; computed on a host
@@ -63,13 +107,7 @@ def distance_field(mask, *, spacing=None):
     m = np.asarray(to_numpy(mask)).astype(bool)
     if m.ndim < 3:
         raise ValueError(f"mask: expected (N, C, *spatial) with a spatial axis, got shape {m.shape}")
-    edt = _edt()
-    out = np.zeros(m.shape, dtype=np.float64)
-    for idx in np.ndindex(*m.shape[:2]):
-        fg = m[idx]
-        if fg.any() and not fg.all():
-            out[idx] = edt(fg, sampling=spacing) + edt(~fg, sampling=spacing)
-    return out
+    return _distance_transform(m, _check_spacing(spacing, m.ndim - 2), signed=False)
 
 
 def _as_maps(d, like, xp):
@@ -101,6 +139,7 @@ def _check_spacing(spacing, ndim):
     formula=r"\frac{1}{|\Omega|}\sum_{i \in \Omega} (p_i - g_i)^2 (d_{p,i}^{\alpha} + d_{g,i}^{\alpha})",
     reference=_KS,
     aliases=("hausdorff_loss", "hd_loss"),
+    fast_paths=(EDT_NUMBA.name,),
 )
 def hausdorff_dt_loss(
     input,
@@ -203,19 +242,23 @@ def hausdorff_dt_loss(
         g = one_hot(labels, C, xp, axis=1, dtype=p.dtype)
     full = (N, C) + spatial
     if distance_maps is None:
-        if is_traced(p) or is_traced(g):
+        if activation == "softmax":
+            hard = one_hot(xp.argmax(p, axis=1), C, xp, axis=1, dtype=p.dtype) > 0.5
+        else:
+            hard = p > 0.5
+        gm = g > 0.5
+        # The masks, not the probabilities, must have values: under an eager jax.grad the
+        # thresholded masks are concrete (no tangent) though p is a tracer, so the maps can
+        # be computed there; under jax.jit / torch.compile they are symbolic.
+        if is_traced(hard) or is_traced(gm):
             raise ValueError(
                 "distance_maps: expected precomputed distance maps under jax.jit / torch.compile (the exact "
                 "distance transforms need concrete values; compute them outside, e.g. with "
                 "losskit.segmentation.distance_field), got None"
             )
-        if activation == "softmax":
-            hard = one_hot(xp.argmax(p, axis=1), C, xp, axis=1, dtype=p.dtype) > 0.5
-        else:
-            hard = p > 0.5
         device = getattr(p, "device", None)
         dp = xp.asarray(distance_field(xp.reshape(hard, full), spacing=spacing), dtype=p.dtype, device=device)
-        dg = xp.asarray(distance_field(xp.reshape(g > 0.5, full), spacing=spacing), dtype=p.dtype, device=device)
+        dg = xp.asarray(distance_field(xp.reshape(gm, full), spacing=spacing), dtype=p.dtype, device=device)
     else:
         if hasattr(distance_maps, "shape"):
             if tuple(distance_maps.shape) != (2,) + full:
@@ -259,7 +302,8 @@ def signed_distance_map(labels, *, num_classes=None, spacing=None):
 
     per sample and class (the convention of the paper's released maps: foreground pixels on
     the boundary get 0, the ones deeper inside negative values), Euclidean distances
-    (exact, ``scipy.ndimage.distance_transform_edt``) in units of ``spacing``.
+    (exact: the fast path ``segmentation.edt``, or ``scipy.ndimage.distance_transform_edt``)
+    in units of ``spacing``.
 
     Args:
         labels: integer labels ``(N, *spatial)`` with ``num_classes``, or masks
@@ -286,14 +330,7 @@ def signed_distance_map(labels, *, num_classes=None, spacing=None):
         m = a.astype(bool)
     if m.ndim < 3:
         raise ValueError(f"labels: expected masks (N, C, *spatial) or labels with num_classes, got shape {a.shape}")
-    spacing = _check_spacing(spacing, m.ndim - 2)
-    edt = _edt()
-    out = np.zeros(m.shape, dtype=np.float64)
-    for idx in np.ndindex(*m.shape[:2]):
-        fg = m[idx]
-        if fg.any() and not fg.all():
-            out[idx] = np.where(fg, 1.0 - edt(fg, sampling=spacing), edt(~fg, sampling=spacing))
-    return out
+    return _distance_transform(m, _check_spacing(spacing, m.ndim - 2), signed=True)
 
 
 @loss(
@@ -301,6 +338,7 @@ def signed_distance_map(labels, *, num_classes=None, spacing=None):
     formula=r"\frac{1}{|\Omega|}\sum_{i \in \Omega} \phi_G(i)\, p_i",
     reference="Kervadec, Bouchtiba, Desrosiers, Granger, Dolz, Ben Ayed, Boundary loss for highly unbalanced segmentation, MIDL 2019, arXiv:1812.07032",
     aliases=("surface_loss",),
+    fast_paths=(EDT_NUMBA.name,),
 )
 def boundary_loss(
     input,
@@ -379,16 +417,18 @@ def boundary_loss(
     full = (N, C) + spatial
     if distance_maps is None:
         spacing = _check_spacing(spacing, len(spatial))
-        if is_traced(p) or (labels is not None and is_traced(labels)) or (g is not None and is_traced(g)):
+        if labels is not None:
+            m = xp.reshape(one_hot(labels, C, xp, axis=1, dtype=p.dtype) > 0.5, full)
+        else:
+            m = xp.reshape(g > 0.5, full)
+        # The target's masks must have values (the prediction need not: the maps are the
+        # target's), so an eager jax.grad computes them; jax.jit / torch.compile cannot.
+        if is_traced(m):
             raise ValueError(
                 "distance_maps: expected precomputed signed distance maps under jax.jit / torch.compile (the "
                 "exact distance transforms need concrete values; compute them in the data loader with "
                 "losskit.segmentation.signed_distance_map), got None"
             )
-        if labels is not None:
-            m = xp.reshape(one_hot(labels, C, xp, axis=1, dtype=p.dtype) > 0.5, full)
-        else:
-            m = xp.reshape(g > 0.5, full)
         phi = xp.asarray(signed_distance_map(m, spacing=spacing), dtype=p.dtype, device=getattr(p, "device", None))
     else:
         if not hasattr(distance_maps, "shape") or tuple(distance_maps.shape) != full:
