@@ -58,7 +58,7 @@ import sys
 import threading
 from typing import Any, Callable, Iterator
 
-from ._xp import any_traced, is_traced
+from ._xp import is_traced, torch_transformed
 
 __all__ = ["FastPath", "fast_path", "select", "fast_paths", "declared"]
 
@@ -231,14 +231,11 @@ def _transformed(x: Any) -> bool:
     return False
 
 
-def _transformed_call(arrays: tuple) -> bool:
-    """:func:`_transformed` for the arrays of one call (one library, so torch's dispatch
-    stack and tracing state are read once)."""
-    if type(arrays[0]).__module__.startswith("torch"):
-        torch = sys.modules.get("torch")
-        if torch is not None and torch._C._len_torch_dispatch_stack() != 0:
-            return True
-        return any_traced(arrays)
+def _transformed_call(backend: str, arrays: tuple) -> bool:
+    """:func:`_transformed` for the arrays of one call (one library, ``backend``), so torch's
+    dispatch stack and tracing state are read once."""
+    if backend == "torch":
+        return torch_transformed(arrays)
     return any(_transformed(a) for a in arrays)
 
 
@@ -269,16 +266,21 @@ def select(kernel: str, backend: str, *arrays: Any, **options: Any) -> Callable[
         if path.backend != backend or not _switched_on(path):
             continue
         if device is None:
-            if _transformed_call(arrays):
+            if _transformed_call(backend, arrays):
                 return None  # the same for every path of this kernel
-            device = _device_type(arrays[0])
+            first = arrays[0]
+            # a torch tensor's ``is_cpu`` is a flag; building its ``device`` object costs
+            # several times more, and the CPU is the common case
+            device = "cpu" if backend == "torch" and first.is_cpu else _device_type(first)
         if device not in path.devices:
             continue
         if path.requires is not None and not _importable(path.requires):
             continue
         if path.eligible is not None and not path.eligible(*arrays, **options):
             continue
-        for used in _state.used:
-            used.add(path.name)
+        used = _state.used
+        if used:
+            for seen in used:
+                seen.add(path.name)
         return path._resolved or path.load()
     return None
