@@ -190,9 +190,12 @@ def torch_transformed(arrays) -> bool:
     if hooks is None:  # pragma: no cover - torch tensors without torch imported
         return False
     compiling, functorch_active, dispatch_depth, _ = hooks
-    return bool(dispatch_depth() != 0
-                or (compiling is not None and compiling())
+    # is_compiling first: torch.compile traces this code, and it answers True there without
+    # calling the dispatch-stack query (an int-returning torch._C call Dynamo cannot put in
+    # a graph: fullgraph=True would fail on it)
+    return bool((compiling is not None and compiling())
                 or (functorch_active is not None and functorch_active())
+                or dispatch_depth() != 0
                 or _torch_traced_type(arrays))
 
 
