@@ -193,21 +193,6 @@ def fast_paths(enabled: bool = True, *, only: str | Iterator[str] | None = None)
         _state.used.remove(used)
 
 
-def _switched_on(path: FastPath) -> bool:
-    state = _state
-    only, enabled = state.only, state.enabled
-    if only is not None:
-        return path.name in only and enabled is not False
-    if enabled is not None:
-        if not enabled:
-            return False
-    elif not _env_on("LOSSKIT_FAST_PATHS"):
-        return False
-    if path.requires == "numba" and not _env_on("LOSSKIT_NUMBA"):
-        return False
-    return True
-
-
 def _importable(name: str) -> bool:
     found = _found.get(name)
     if found is None:
@@ -261,9 +246,28 @@ def select(kernel: str, backend: str, *arrays: Any, **options: Any) -> Callable[
     paths = _by_kernel.get(kernel)
     if not paths or not arrays:
         return None
+    # The switch (see fast_paths), read once per call: only= names the paths allowed (even
+    # under LOSSKIT_NUMBA=0) unless fast_paths(False) is innermost; otherwise
+    # fast_paths(True/False), else LOSSKIT_FAST_PATHS, decides, and LOSSKIT_NUMBA those
+    # that need numba.
+    state = _state
+    only, enabled = state.only, state.enabled
+    if only is None:
+        if enabled is None:
+            if not _env_on("LOSSKIT_FAST_PATHS"):
+                return None
+        elif not enabled:
+            return None
+    elif enabled is False:
+        return None
     device = None  # decided once, for the first path that is switched on
     for path in paths:
-        if path.backend != backend or not _switched_on(path):
+        if path.backend != backend:
+            continue
+        if only is not None:
+            if path.name not in only:
+                continue
+        elif path.requires == "numba" and not _env_on("LOSSKIT_NUMBA"):
             continue
         if device is None:
             if _transformed_call(backend, arrays):
@@ -278,7 +282,7 @@ def select(kernel: str, backend: str, *arrays: Any, **options: Any) -> Callable[
             continue
         if path.eligible is not None and not path.eligible(*arrays, **options):
             continue
-        used = _state.used
+        used = state.used
         if used:
             for seen in used:
                 seen.add(path.name)

@@ -212,7 +212,9 @@ def cross_entropy(
     if not index:
         check_in_unit_interval("target", target)
     x = as_float(input, xp)
-    fast = select("classification.cross_entropy", backend, x, target, weight=w, index=index)
+    # without a class weight the path's predicate has nothing to refuse: no options to pass
+    fast = (select("classification.cross_entropy", backend, x, target) if w is None
+            else select("classification.cross_entropy", backend, x, target, weight=w, index=index))
     if fast is not None:
         # torch's kernel checks the class indices' range as it reads them, and the fast path
         # turns its IndexError into the same ValueError as below: no second pass over them.
