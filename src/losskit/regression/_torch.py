@@ -80,8 +80,8 @@ _HALF_CLAMP = 10.0
 _HALF = torch.tensor(0.5)
 
 
-def _log_cosh_values(x, t):
-    h = torch.sub(x, t).mul_(_HALF)
+def _log_cosh_values(d):
+    h = d.mul(_HALF)
     s = torch.sinh(h.clamp(-_HALF_CLAMP, _HALF_CLAMP))
     return torch.log1p(s.add(s).mul_(s)).add_(F.softshrink(h, _HALF_CLAMP).abs_(), alpha=2.0)
 
@@ -92,8 +92,9 @@ class _LogCosh(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, t, denom):
         ctx.save_for_backward(x, t)
-        ctx.denom = denom
-        v = _log_cosh_values(x, t)
+        d = x - t
+        ctx.d, ctx.denom = d, denom  # d: a constant for the first derivative (see backward)
+        v = _log_cosh_values(d)
         if denom is None:
             return v
         # the mean in one operation (an empty batch is summed: 0, not torch's NaN)
@@ -101,12 +102,17 @@ class _LogCosh(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g):
-        # d/dd log cosh(d) = tanh(d), saturating (never overflowing) for any residual. The
-        # residual is recomputed from the saved inputs, so under create_graph=True these
-        # operations are recorded and second derivatives are right (sech^2), with no
-        # once_differentiable wrapper (a no_grad block per call) in the common case.
-        x, t = ctx.saved_tensors
-        gd = torch.tanh(x - t) * g
+        # d/dd log cosh(d) = tanh(d), saturating (never overflowing) for any residual. Under
+        # create_graph=True (grad mode on in backward) the residual is recomputed from the
+        # saved inputs, so that these operations are recorded and second derivatives are
+        # right (sech^2); otherwise the forward's residual serves (no once_differentiable
+        # wrapper, a no_grad block per call, in the common case).
+        if torch.is_grad_enabled():
+            x, t = ctx.saved_tensors
+            d = x - t
+        else:
+            d = ctx.d
+        gd = torch.tanh(d) * g
         if ctx.denom is not None and ctx.denom != 1:
             gd = gd.div_(ctx.denom)
         return gd, (-gd if ctx.needs_input_grad[1] else None), None
