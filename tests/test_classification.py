@@ -1001,3 +1001,22 @@ def test_asymmetric_torch_shells():
     s = lt.AsymmetricSingleLabelLoss(label_smoothing=0.1)
     torch.testing.assert_close(s(x, torch.tensor([2])),
                                losskit.asymmetric_single_label_loss(x, torch.tensor([2]), label_smoothing=0.1))
+
+
+def test_cross_entropy_remembered_checks_never_hide_an_error():
+    # cross_entropy remembers its shape/dtype/option checks per call signature, the options'
+    # types included: True == 1 and hash(True) == hash(1), yet a bool axis or ignore_index
+    # is still refused after the int has been seen; labels are range-checked every call.
+    torch = pytest.importorskip("torch")
+    x, t = torch.zeros(2, 3), torch.tensor([0, 2])
+    for _ in range(2):
+        # uniform logits: -log(1/3) per sample
+        assert abs(float(losskit.cross_entropy(x, t, axis=1, ignore_index=1)) - math.log(3.0)) < 1e-6
+        with pytest.raises(TypeError, match="axis: expected an int, got bool"):
+            losskit.cross_entropy(x, t, axis=True, ignore_index=1)
+        with pytest.raises(TypeError, match="ignore_index: expected an int or None, got bool"):
+            losskit.cross_entropy(x, t, axis=1, ignore_index=True)
+        with pytest.raises(ValueError, match=r"target: expected class indices in \[0, 2\]"):
+            losskit.cross_entropy(x, torch.tensor([0, 3]))
+        with pytest.raises(ValueError, match="target: expected class indices of shape"):
+            losskit.cross_entropy(x, torch.tensor([0, 1, 2]))

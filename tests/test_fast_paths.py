@@ -158,3 +158,19 @@ def test_switch_rejects_bad_arguments():
     with pytest.raises(ValueError, match="only: expected declared fast paths"):
         with losskit.fast_paths(only="no.such.path"):
             pass
+
+
+@pytest.mark.parametrize("name, make", [
+    ("cross_entropy", lambda: (torch.randn(8, 5), torch.randint(0, 5, (8,)))),
+    ("mse_loss", lambda: (torch.randn(8, 5), torch.randn(8, 5))),
+    ("log_cosh_loss", lambda: (torch.randn(8, 5), torch.randn(8, 5))),
+])
+def test_fast_path_selection_compiles_fullgraph(name, make):
+    # select() runs inside the traced code: it must decide "reference" without a call Dynamo
+    # cannot put in a graph (torch's dispatch-stack query returns an int), so that
+    # fullgraph=True compiles the reference's torch operations
+    torch._dynamo.reset()
+    fn = losskit.get(name).fn
+    x, t = make()
+    compiled = torch.compile(fn, backend="aot_eager", fullgraph=True)
+    torch.testing.assert_close(compiled(x, t), fn(x, t))

@@ -634,3 +634,38 @@ def test_charbonnier_eps_below_float32_range_is_rejected():
             losskit.charbonnier_loss(x, x, eps=eps)
     # float64 holds them: sqrt(0 + eps^2) = eps
     assert float(losskit.charbonnier_loss(x.astype(np.float64), x.astype(np.float64), eps=1e-50)) == 1e-50
+
+
+def test_log_cosh_torch_fast_path_second_derivatives():
+    # regression.torch_log_cosh writes its gradient tanh(d) down; recomputed from the saved
+    # inputs, so create_graph=True records it and the second derivative is sech^2(d).
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([0.3, -1.2, 25.0, 0.0], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([0.0, 0.5, 1.0, 0.0], dtype=torch.float64, requires_grad=True)
+    d = (x - t).detach()
+    with losskit.fast_paths(only="regression.torch_log_cosh") as used:
+        (gx, gt) = torch.autograd.grad(losskit.log_cosh_loss(x, t, reduction="sum"), (x, t), create_graph=True)
+        (hx,) = torch.autograd.grad(gx.sum(), x)
+        assert torch.autograd.gradgradcheck(
+            lambda a, b: losskit.log_cosh_loss(a, b, reduction="none"),
+            (torch.randn(5, dtype=torch.float64, requires_grad=True),
+             torch.randn(5, dtype=torch.float64, requires_grad=True)))
+    assert used == {"regression.torch_log_cosh"}
+    torch.testing.assert_close(gx, torch.tanh(d))
+    torch.testing.assert_close(gt, -torch.tanh(d))
+    torch.testing.assert_close(hx, 1.0 / torch.cosh(d) ** 2)
+
+
+def test_remembered_checks_never_hide_an_error():
+    # prepare remembers its decisions per (types, dtypes, reduction); the shapes are still
+    # compared on every call, and a call that fails its checks is never remembered.
+    torch = pytest.importorskip("torch")
+    x, t = torch.ones(4), torch.zeros(4)
+    for _ in range(2):
+        assert float(losskit.mse_loss(x, t)) == 1.0  # (1 - 0)^2
+        with pytest.raises(ValueError, match=r"target: expected the shape of input \(4,\), got \(3,\)"):
+            losskit.mse_loss(x, torch.zeros(3))
+        with pytest.raises(TypeError, match="input: expected a floating-point array"):
+            losskit.mse_loss(torch.ones(4, dtype=torch.int64), t)
+        with pytest.raises(ValueError, match="reduction: expected one of"):
+            losskit.mse_loss(x, t, reduction="avg")

@@ -220,6 +220,31 @@ def check_nonnegative_values(name: str, x: Any, *, what: str = "values") -> None
         raise ValueError(f"{name}: expected non-negative {what}, got a minimum of {lo}")
 
 
+# --------------------------------------------------------------------------- validate once
+
+_PLANS_MAX = 512
+
+
+class Plans(dict):
+    """What a loss's shape, dtype and option checks decided, remembered per call signature
+    (validate once, decide once: a training loop calls a loss thousands of times on arrays
+    of the same kinds, and the checks cost a small torch kernel's time).
+
+    The key is everything those checks read: the arrays' types, dtypes (and shapes where
+    the checks compare them) and the options *with their types* (``True == 1`` and
+    ``hash(True) == hash(1)``: without its type a bool option would reuse the plan of an
+    int). Only a call whose checks passed is remembered, so a bad input always reaches its
+    check and its error; value checks (labels in range, probabilities in [0, 1]) read the
+    data and run on every call. Bounded: cleared when full (shapes that vary without end).
+    """
+
+    def remember(self, key: Any, plan: Any) -> Any:
+        if len(self) >= _PLANS_MAX:
+            self.clear()
+        self[key] = plan
+        return plan
+
+
 # --------------------------------------------------------------------------- one validator per concept
 # Every family validates these concepts through the functions below (one name, one wording).
 

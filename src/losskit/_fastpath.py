@@ -58,7 +58,7 @@ import sys
 import threading
 from typing import Any, Callable, Iterator
 
-from ._xp import any_traced, is_traced
+from ._xp import is_traced, torch_transformed
 
 __all__ = ["FastPath", "fast_path", "select", "fast_paths", "declared"]
 
@@ -193,21 +193,6 @@ def fast_paths(enabled: bool = True, *, only: str | Iterator[str] | None = None)
         _state.used.remove(used)
 
 
-def _switched_on(path: FastPath) -> bool:
-    state = _state
-    only, enabled = state.only, state.enabled
-    if only is not None:
-        return path.name in only and enabled is not False
-    if enabled is not None:
-        if not enabled:
-            return False
-    elif not _env_on("LOSSKIT_FAST_PATHS"):
-        return False
-    if path.requires == "numba" and not _env_on("LOSSKIT_NUMBA"):
-        return False
-    return True
-
-
 def _importable(name: str) -> bool:
     found = _found.get(name)
     if found is None:
@@ -231,14 +216,11 @@ def _transformed(x: Any) -> bool:
     return False
 
 
-def _transformed_call(arrays: tuple) -> bool:
-    """:func:`_transformed` for the arrays of one call (one library, so torch's dispatch
-    stack and tracing state are read once)."""
-    if type(arrays[0]).__module__.startswith("torch"):
-        torch = sys.modules.get("torch")
-        if torch is not None and torch._C._len_torch_dispatch_stack() != 0:
-            return True
-        return any_traced(arrays)
+def _transformed_call(backend: str, arrays: tuple) -> bool:
+    """:func:`_transformed` for the arrays of one call (one library, ``backend``), so torch's
+    dispatch stack and tracing state are read once."""
+    if backend == "torch":
+        return torch_transformed(arrays)
     return any(_transformed(a) for a in arrays)
 
 
@@ -264,21 +246,45 @@ def select(kernel: str, backend: str, *arrays: Any, **options: Any) -> Callable[
     paths = _by_kernel.get(kernel)
     if not paths or not arrays:
         return None
+    # The switch (see fast_paths), read once per call: only= names the paths allowed (even
+    # under LOSSKIT_NUMBA=0) unless fast_paths(False) is innermost; otherwise
+    # fast_paths(True/False), else LOSSKIT_FAST_PATHS, decides, and LOSSKIT_NUMBA those
+    # that need numba.
+    state = _state
+    only, enabled = state.only, state.enabled
+    if only is None:
+        if enabled is None:
+            if not _env_on("LOSSKIT_FAST_PATHS"):
+                return None
+        elif not enabled:
+            return None
+    elif enabled is False:
+        return None
     device = None  # decided once, for the first path that is switched on
     for path in paths:
-        if path.backend != backend or not _switched_on(path):
+        if path.backend != backend:
+            continue
+        if only is not None:
+            if path.name not in only:
+                continue
+        elif path.requires == "numba" and not _env_on("LOSSKIT_NUMBA"):
             continue
         if device is None:
-            if _transformed_call(arrays):
+            if _transformed_call(backend, arrays):
                 return None  # the same for every path of this kernel
-            device = _device_type(arrays[0])
+            first = arrays[0]
+            # a torch tensor's ``is_cpu`` is a flag; building its ``device`` object costs
+            # several times more, and the CPU is the common case
+            device = "cpu" if backend == "torch" and first.is_cpu else _device_type(first)
         if device not in path.devices:
             continue
         if path.requires is not None and not _importable(path.requires):
             continue
         if path.eligible is not None and not path.eligible(*arrays, **options):
             continue
-        for used in _state.used:
-            used.add(path.name)
+        used = state.used
+        if used:
+            for seen in used:
+                seen.add(path.name)
         return path._resolved or path.load()
     return None

@@ -32,12 +32,14 @@ from array_api_compat import array_namespace as _array_namespace
 
 __all__ = [
     "namespace",
+    "namespace_by_type",
     "backend_name",
     "isdtype",
     "compute_dtype",
     "as_float",
     "is_traced",
     "any_traced",
+    "torch_transformed",
     "logsumexp",
     "log_softmax",
     "softmax",
@@ -83,9 +85,15 @@ def namespace(*arrays: Any):
     except TypeError as exc:
         kinds = sorted({type(a).__module__ + "." + type(a).__name__ for a in arrs})
         raise TypeError(f"expected arrays from one library, got {', '.join(kinds)}") from exc
-    if all(t.__module__.partition(".")[0] in _BY_TYPE for t in key):
+    if namespace_by_type(*key):
         _NAMESPACES[key] = xp
     return xp
+
+
+def namespace_by_type(*types: type) -> bool:
+    """True when the namespace of arrays of these ``types`` is decided by the types alone
+    (NumPy, torch, JAX): a result derived from it may be remembered per type."""
+    return all(t.__module__.partition(".")[0] in _BY_TYPE for t in types)
 
 
 # xp.isdtype answers by dtype and kind: cached, since the validators ask it several times
@@ -171,29 +179,63 @@ def any_traced(arrays) -> bool:
         return False
     if not type(arrays[0]).__module__.startswith("torch"):
         return any(is_traced(a) for a in arrays)
-    return _torch_transforming() or any(type(a).__name__ in _TORCH_TRACED for a in arrays)
+    return _torch_transforming() or _torch_traced_type(arrays)
+
+
+def torch_transformed(arrays) -> bool:
+    """True when a call on these torch tensors is not plain eager torch: :func:`any_traced`,
+    or a torch dispatch mode is active (it must see torch operations, not an opaque
+    kernel). The one check a torch fast path makes per call (:mod:`losskit._fastpath`)."""
+    hooks = _torch_hooks or _load_torch_hooks()
+    if hooks is None:  # pragma: no cover - torch tensors without torch imported
+        return False
+    compiling, functorch_active, dispatch_depth, _ = hooks
+    # is_compiling first: torch.compile traces this code, and it answers True there without
+    # calling the dispatch-stack query (an int-returning torch._C call Dynamo cannot put in
+    # a graph: fullgraph=True would fail on it)
+    return bool((compiling is not None and compiling())
+                or (functorch_active is not None and functorch_active())
+                or dispatch_depth() != 0
+                or _torch_traced_type(arrays))
+
+
+def _torch_traced_type(arrays) -> bool:
+    plain = (_torch_hooks or _load_torch_hooks())[3]
+    for a in arrays:
+        # a plain torch.Tensor is never a FakeTensor or FunctionalTensor (both subclasses)
+        if type(a) is not plain and type(a).__name__ in _TORCH_TRACED:
+            return True
+    return False
 
 
 # FakeTensor / functional tensors used by export and AOT autograd.
 _TORCH_TRACED = ("FakeTensor", "FunctionalTensor", "Proxy")
-# torch's two global switches, looked up once (every eager loss call reads them)
+# torch's global switches (compiling, functorch transforms, dispatch modes) and its Tensor
+# type, looked up once: every eager loss call reads them
 _torch_hooks: tuple | None = None
 _jax_tracer_type: Any = None
+
+
+def _load_torch_hooks() -> tuple | None:
+    global _torch_hooks
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    compiler = getattr(torch, "compiler", None)
+    _torch_hooks = (getattr(compiler, "is_compiling", None),
+                    getattr(torch._C, "_are_functorch_transforms_active", None),
+                    torch._C._len_torch_dispatch_stack, torch.Tensor)
+    return _torch_hooks
 
 
 def _torch_transforming() -> bool:
     """torch is tracing (``torch.compile``) or a ``torch.func`` transform is active; the
     latter wraps tensors whose values cannot be read back with ``.numpy()``, so they count
     as traced too."""
-    global _torch_hooks
-    if _torch_hooks is None:
-        torch = sys.modules.get("torch")
-        if torch is None:
-            return False
-        compiler = getattr(torch, "compiler", None)
-        _torch_hooks = (getattr(compiler, "is_compiling", None),
-                        getattr(torch._C, "_are_functorch_transforms_active", None))
-    compiling, functorch_active = _torch_hooks
+    hooks = _torch_hooks or _load_torch_hooks()
+    if hooks is None:
+        return False
+    compiling, functorch_active = hooks[0], hooks[1]
     return bool((compiling is not None and compiling())
                 or (functorch_active is not None and functorch_active()))
 

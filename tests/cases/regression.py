@@ -29,6 +29,8 @@ _RNG = np.random.default_rng(5)
 FX = np.concatenate([_RNG.normal(scale=2, size=20), [0.0, 0.7, -0.7, 1.7, 0.3]])
 FT = np.concatenate([_RNG.normal(size=20), [0.0, 0.0, 0.0, 1.0, 1.0]])
 FW = _RNG.uniform(0, 2, size=FX.shape)
+# log-cosh's fast path: tiny residuals and both sides of its clamp at |d| = 20
+LX = np.array([1e-3, -2e-4, 19.5, -20.0, 20.5, 25.0, 0.0])
 
 
 def _fast(options):
@@ -130,6 +132,11 @@ CASES = [
             Case((np.array([-1e4, 30.0, 1e4]), np.zeros(3)), expected=[1e4 - math.log(2.0), _lc(30.0), 1e4 - math.log(2.0)],
                  why="log cosh d = |d| - log 2 + log1p(e^{-2|d|}): cosh(1e4) itself overflows", grad=False, id="large"),
             Case((GX, GT), {"weight": W}, id="grad"),
+            Case((LX, np.zeros(7)), expected=[_lc(d) for d in LX], grad=False, id="fast-small-and-clamp",
+                 why="log cosh from the definition (float64 math, fine for |d| <= 25): tiny residuals, "
+                 "where a cancelling form loses every digit, and both sides of the clamp at |d| = 20 of "
+                 "regression.torch_log_cosh"),
+            *_fast({})[1:],
         ],
         bad=_common_bad(),
         empty=(E, E),

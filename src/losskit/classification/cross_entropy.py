@@ -19,6 +19,7 @@ from .._checks import (
     check_labels_in_range,
     check_number,
     check_reduction,
+    Plans,
     is_scalar_option,
     option_array,
 )
@@ -32,6 +33,7 @@ from .._xp import (
     log_softmax,
     logsumexp,
     namespace,
+    namespace_by_type,
     one_hot,
     safe_pow,
     softmax,
@@ -75,9 +77,9 @@ TORCH_CROSS_ENTROPY = fast_path(
 # --------------------------------------------------------------------------- cross-entropy
 
 
-def _ce_setup(input, target, weight, ignore_index, label_smoothing, axis, reduction, values=True):
-    """Validation shared by cross_entropy and its gradient; returns the pieces. ``values``:
-    check the class indices' range here (``cross_entropy`` defers it, see there)."""
+def _ce_checks(input, target, weight, ignore_index, label_smoothing, axis, reduction):
+    """The shape, dtype and option checks of cross_entropy and its gradient (no value
+    check: those read the data, :func:`_ce_setup`); returns the pieces."""
     check_reduction(reduction)
     check_array("input", input)
     check_array("target", target)
@@ -87,16 +89,30 @@ def _ce_setup(input, target, weight, ignore_index, label_smoothing, axis, reduct
     label_smoothing = float(check_number("label_smoothing", label_smoothing, low=0.0, high=1.0))
     index = not is_probability_target(target, input, xp)
     if index:
-        check_index_target(target, input, ax, c, xp, ignore_index=ignore_index, values=values)
-    else:
-        if ignore_index is not None:
-            raise ValueError(
-                "ignore_index: expected None with class-probability targets (it applies to "
-                f"class indices), got {ignore_index!r}"
-            )
-        check_in_unit_interval("target", target)
+        check_index_target(target, input, ax, c, xp, ignore_index=ignore_index, values=False)
+    elif ignore_index is not None:
+        raise ValueError(
+            "ignore_index: expected None with class-probability targets (it applies to "
+            f"class indices), got {ignore_index!r}"
+        )
     w = check_class_weight(weight, c, xp, compute_dtype(input, xp))
     return xp, ax, c, index, w, ignore_index, label_smoothing
+
+
+def _ce_setup(input, target, weight, ignore_index, label_smoothing, axis, reduction, values=True):
+    """:func:`_ce_checks` and the value checks; ``values``: check the class indices'
+    range here too (``cross_entropy`` defers it, see there)."""
+    setup = _ce_checks(input, target, weight, ignore_index, label_smoothing, axis, reduction)
+    index, ignore_index = setup[3], setup[5]
+    if not index:
+        check_in_unit_interval("target", target)
+    elif values:
+        check_labels_in_range("target", target, setup[2], ignore_index=ignore_index)
+    return setup
+
+
+# _ce_checks' results for calls without a class weight (see losskit._checks.Plans)
+_CE_PLANS = Plans()
 
 
 @loss(
@@ -178,11 +194,27 @@ def cross_entropy(
         >>> print(f"{float(losskit.cross_entropy(logits, np.array([0, 2]))):.4f}")
         0.6342
     """
-    xp, ax, c, index, w, ignore_index, label_smoothing = _ce_setup(
-        input, target, weight, ignore_index, label_smoothing, axis, reduction, values=False
-    )
+    plan = key = None
+    if weight is None:
+        try:
+            key = (type(input), input.dtype, input.shape, type(target), target.dtype, target.shape,
+                   type(ignore_index), ignore_index, type(label_smoothing), label_smoothing,
+                   type(axis), axis, reduction)
+            plan = _CE_PLANS.get(key)
+        except (AttributeError, TypeError):  # not arrays, or an unhashable option: checked below
+            key = None
+    if plan is None:
+        plan = _ce_checks(input, target, weight, ignore_index, label_smoothing, axis, reduction)
+        plan = (*plan, backend_name(plan[0]))
+        if key is not None and namespace_by_type(key[0], key[3]):
+            _CE_PLANS.remember(key, plan)
+    xp, ax, c, index, w, ignore_index, label_smoothing, backend = plan
+    if not index:
+        check_in_unit_interval("target", target)
     x = as_float(input, xp)
-    fast = select("classification.cross_entropy", backend_name(xp), x, target, weight=w, index=index)
+    # without a class weight the path's predicate has nothing to refuse: no options to pass
+    fast = (select("classification.cross_entropy", backend, x, target) if w is None
+            else select("classification.cross_entropy", backend, x, target, weight=w, index=index))
     if fast is not None:
         # torch's kernel checks the class indices' range as it reads them, and the fast path
         # turns its IndexError into the same ValueError as below: no second pass over them.

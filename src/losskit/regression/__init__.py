@@ -22,9 +22,10 @@ every backend returns the subgradient of :mod:`losskit._xp`'s convention.
 
 Layout: :mod:`.elementwise` (mse, l1, huber, smooth-l1, log-cosh, quantile, charbonnier,
 msle), :mod:`.likelihood` (Poisson, Gaussian), ``_common`` (validation), ``_torch`` (the
-``regression.torch_native`` fast path).
+``regression.torch_native`` and ``regression.torch_log_cosh`` fast paths).
 """
 
+from . import elementwise, likelihood
 from .elementwise import (
     charbonnier_loss,
     huber_loss,
@@ -37,15 +38,7 @@ from .elementwise import (
 )
 from .likelihood import gaussian_nll_loss, poisson_nll_loss
 
-__all__ = [
-    "mse_loss",
-    "l1_loss",
-    "huber_loss",
-    "smooth_l1_loss",
-    "log_cosh_loss",
-    "quantile_loss",
-    "charbonnier_loss",
-    "msle_loss",
-    "poisson_nll_loss",
-    "gaussian_nll_loss",
-]
+# the topical modules' own lists, in their order (one list of names per module)
+__all__: list[str] = []
+__all__ += elementwise.__all__
+__all__ += likelihood.__all__

@@ -9,11 +9,12 @@ from .._checks import (
     check_broadcastable_to,
     check_floating,
     check_reduction,
+    Plans,
     check_same_shape,
     is_scalar_option,
     option_array,
 )
-from .._xp import as_float, compute_dtype, isdtype, namespace
+from .._xp import as_float, compute_dtype, isdtype, namespace, namespace_by_type
 
 
 def check_real(name: str, x: Any, xp) -> None:
@@ -32,6 +33,29 @@ def prepare(input: Any, target: Any, weight: Any, reduction: str, *extra: Any):
     namespace resolution (``var``). A Python or NumPy scalar ``weight`` is one weight for
     every element (a number, not an array of another library).
     """
+    if weight is None and not extra:
+        try:
+            key = (type(input), input.dtype, type(target), target.dtype, reduction)
+            plan = _PLANS.get(key)
+        except (AttributeError, TypeError):  # not arrays, or an unhashable reduction: checked below
+            key = plan = None
+        if plan is not None:
+            check_same_shape("input", input, "target", target)  # shapes are not in the key
+            xp, dtype = plan
+            return xp, as_float(input, xp, dtype), as_float(target, xp, dtype), None
+        if key is not None:
+            out = _prepare(input, target, weight, reduction)
+            if namespace_by_type(key[0], key[2]):
+                _PLANS.remember(key, (out[0], out[1].dtype))
+            return out
+    return _prepare(input, target, weight, reduction, *extra)
+
+
+# prepare's decisions for calls without a weight (see losskit._checks.Plans)
+_PLANS = Plans()
+
+
+def _prepare(input: Any, target: Any, weight: Any, reduction: str, *extra: Any):
     check_reduction(reduction)
     check_array("input", input)
     check_array("target", target)

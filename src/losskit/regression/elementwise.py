@@ -48,6 +48,16 @@ TORCH_NATIVE = fast_path(
     "torch.nn.functional's fused kernel of the same name",
 )
 
+TORCH_LOG_COSH = fast_path(
+    "regression.torch_log_cosh",
+    kernel="regression.log_cosh",
+    impl="losskit.regression._torch:log_cosh",
+    backend="torch",
+    devices=("cpu", "cuda", "mps", "xpu"),
+    when="log_cosh_loss on torch tensors: a torch.autograd.Function (the value without a "
+    "graph, the gradient tanh(d) in one operation)",
+)
+
 
 def _elementwise(name: str, x, t, w, reduction: str, xp, **options):
     """The reduced loss ``name`` (``mse_loss``, ``l1_loss``, ``huber_loss``,
@@ -352,6 +362,7 @@ def _smooth_l1_loss_grad(input, target, *, beta=1.0, weight=None, reduction="mea
     formula=r"\ell(x, y) = \log\cosh(x - y)",
     reference="Chen et al., Log Hyperbolic Cosine Loss Improves Variational Auto-Encoder, 2019",
     aliases=("log_cosh", "logcosh"),
+    fast_paths=(TORCH_LOG_COSH.name,),
     plot="residual",
 )
 def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
@@ -381,9 +392,13 @@ def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
         float64 input, else float32.
 
     Notes:
-        Computed in the right-hand form above, so residuals of 1e4 (where ``cosh``
-        overflows) give finite values and gradients. optax's ``log_cosh`` returns the
-        elementwise values (our ``reduction="none"``); Keras' ``LogCosh`` is the mean.
+        Computed without ``cosh`` itself (see :func:`losskit._xp.log_cosh`), so residuals
+        of 1e4 (where ``cosh`` overflows) give finite values and gradients, and small ones
+        no cancellation. On torch tensors in eager mode the fast path
+        ``regression.torch_log_cosh`` computes the same values in one
+        ``torch.autograd.Function`` whose gradient is ``tanh(d)`` (first derivatives only).
+        optax's ``log_cosh`` returns the elementwise values (our ``reduction="none"``);
+        Keras' ``LogCosh`` is the mean.
 
     References:
         P. Chen, G. Chen, S. Zhang, Log Hyperbolic Cosine Loss Improves Variational
@@ -397,6 +412,9 @@ def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
         [0.0, 0.4338, 999.3069]
     """
     xp, x, t, w = _prepare(input, target, weight, reduction)
+    impl = select("regression.log_cosh", backend_name(xp), *((x, t) if w is None else (x, t, w)))
+    if impl is not None:
+        return impl(x, t, w, reduction, xp)
     return reduce_loss(log_cosh(x - t, xp), reduction, xp, weight=w)
 
 
