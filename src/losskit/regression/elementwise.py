@@ -392,11 +392,11 @@ def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
         float64 input, else float32.
 
     Notes:
-        Computed without ``cosh`` itself (see :func:`losskit._xp.log_cosh`), so residuals
+        Computed without ``cosh`` itself (``losskit._xp.log_cosh``), so residuals
         of 1e4 (where ``cosh`` overflows) give finite values and gradients, and small ones
         no cancellation. On torch tensors in eager mode the fast path
         ``regression.torch_log_cosh`` computes the same values in one
-        ``torch.autograd.Function`` whose gradient is ``tanh(d)`` (first derivatives only).
+        ``torch.autograd.Function`` whose gradient is ``tanh(d)`` (second derivatives too).
         optax's ``log_cosh`` returns the elementwise values (our ``reduction="none"``);
         Keras' ``LogCosh`` is the mean.
 
