@@ -23,7 +23,7 @@ import losskit
 
 SRC = pathlib.Path(losskit.__file__).resolve().parent
 FRAMEWORKS = {"torch", "jax", "jaxlib", "numba", "keras", "tensorflow", "ultralytics", "transformers"}
-BOTTOM = {"_xp", "_checks", "_reduce", "_meta", "_fastpath", "_numba", "_grad"}
+BOTTOM = {"_xp", "_checks", "_reduce", "_meta", "_fastpath", "_numba", "_grad", "_per_row"}
 FRONT_ENDS = {"torch", "cli", "experiments", "integrations", "keras"}
 
 

@@ -31,7 +31,7 @@ elementwise operations. There is one compiled kernel per dtype (compiled on firs
 cached on disk); the loss kind is a runtime integer (one branch per block).
 
 :func:`elementwise` is the path's entry point (torch tensors in, a differentiable loss out,
-through :class:`_BoxLossCompiled`); numba itself is imported on the kernel's first call
+through :func:`losskit._per_row.per_row_loss`); numba itself is imported on the kernel's first call
 (:func:`losskit._numba.jit`). This module imports no reference module.
 """
 
@@ -41,7 +41,6 @@ import math
 
 import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
 
 from .. import _numba
 from ._common import ASPECT_K
@@ -438,7 +437,7 @@ def compute(kind, p, t, loss, gp, gt, *, eps, alpha_threshold, theta, threads, g
 # --------------------------------------------------------------------------- torch entry
 
 
-def _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, grain):
+def _compiled(p, t, need_p, need_t, kind, eps, alpha_threshold, theta, grain):
     """Loss (n,) and local gradients (n, 4) (or ``None``) from the compiled kernel, split
     over ``torch.get_num_threads()`` threads. ``p``, ``t``: contiguous (n, 4) CPU tensors."""
     n = p.shape[0]
@@ -455,50 +454,6 @@ def _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, grain):
     return loss, gp, gt
 
 
-class _BoxLossCompiled(torch.autograd.Function):
-    """Per-box loss from the compiled kernel, its local gradient computed in the forward pass.
-
-    The backward pass scales the saved local gradient by ``grad_output`` in place and
-    returns it: no fresh (n, 4) tensor (on the CPU, the page faults of a fresh multi-MB
-    tensor cost as much as the multiply). The saved gradients are then spent, so a second
-    backward through the same graph (``retain_graph=True``) recomputes them from the saved
-    boxes instead of reading the scaled ones.
-    """
-
-    @staticmethod
-    def forward(ctx, p, t, kind, eps, alpha_threshold, theta, grain):
-        need_p, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        loss, gp, gt = _compiled(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, grain)
-        # The boxes are saved for a second backward only (save_for_backward: a version
-        # check catches boxes modified in place since); the local gradients are kept as
-        # plain attributes, dropped by the first backward (which writes over them).
-        ctx.save_for_backward(p, t)
-        ctx.grads = (gp, gt)
-        ctx.options = (kind, eps, alpha_threshold, theta, need_p, need_t, grain)
-        return loss
-
-    @staticmethod
-    @once_differentiable  # the saved local gradient is a constant: no second derivatives
-    def backward(ctx, grad):
-        if ctx.grads is not None:
-            gp, gt = ctx.grads
-            ctx.grads = None  # spent: overwritten below
-        else:  # a second backward (retain_graph=True): recompute the local gradients
-            p, t = ctx.saved_tensors
-            kind, *options = ctx.options
-            _, gp, gt = _compiled(kind, p, t, *options)
-        g = grad.unsqueeze(-1)
-        return (
-            gp.mul_(g) if gp is not None else None,
-            gt.mul_(g) if gt is not None else None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
-
-
 def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0, grain=GRAIN):
     """Per-box loss of ``kind`` for xyxy CPU tensors ``pred``, ``target`` of one shape
     (..., 4) and one dtype (float32 or float64), from the compiled kernel.
@@ -508,4 +463,4 @@ def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0, gra
     ``grain``: boxes per thread's range at least (default :data:`GRAIN`; the tests give a
     small one to check that any split over threads changes no number).
     """
-    return run_per_box(_BoxLossCompiled, _compiled, kind, pred, target, eps, alpha_threshold, theta, int(grain))
+    return run_per_box(_compiled, kind, pred, target, eps, alpha_threshold, theta, int(grain))

@@ -46,8 +46,8 @@ This module imports no reference module (:mod:`._common` holds what both need).
 from __future__ import annotations
 
 import torch
-from torch.autograd.function import once_differentiable
 
+from .._per_row import per_row_loss
 from ._common import ASPECT_K as _K
 from ._common import FAST_KINDS
 
@@ -315,7 +315,7 @@ def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, out_p=None,
     return loss, gp, gt
 
 
-def _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, chunk):
+def _chunked(p, t, need_p, need_t, kind, eps, alpha_threshold, theta, chunk):
     n = p.shape[0]
     # Each of torch's intra-op threads takes a share of every operation: a chunk of
     # `chunk` boxes per thread keeps the per-thread share (and the cache footprint per core)
@@ -335,32 +335,6 @@ def _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, chunk):
             gp[s:e] if need_p else None, gt[s:e] if need_t else None,
         )[0]
     return loss, gp, gt
-
-
-class _BoxLoss(torch.autograd.Function):
-    """Per-box loss with the local gradient computed in the forward pass."""
-
-    @staticmethod
-    def forward(ctx, p, t, kind, eps, alpha_threshold, theta, chunk):
-        need_p, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        loss, gp, gt = _chunked(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, chunk)
-        ctx.save_for_backward(gp, gt)
-        return loss
-
-    @staticmethod
-    @once_differentiable  # the saved local gradient is a constant: no second derivatives
-    def backward(ctx, grad):
-        gp, gt = ctx.saved_tensors
-        g = grad.unsqueeze(-1)
-        return (
-            gp * g if gp is not None else None,
-            gt * g if gt is not None else None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
 
 
 def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0, chunk=CHUNK):
@@ -386,22 +360,14 @@ def elementwise(kind, pred, target, *, eps, alpha_threshold=None, theta=4.0, chu
         >>> [round(g, 4) for g in p.grad[0].tolist()]
         [-0.0779, -0.0779, -0.2336, -0.2336]
     """
-    return run_per_box(_BoxLoss, _chunked, kind, pred, target, eps, alpha_threshold, theta, int(chunk))
+    return run_per_box(_chunked, kind, pred, target, eps, alpha_threshold, theta, int(chunk))
 
 
-def run_per_box(function, forward, kind, pred, target, eps, alpha_threshold, theta, split):
+def run_per_box(compute, kind, pred, target, eps, alpha_threshold, theta, split):
     """The entry of both fast paths (this module's and :mod:`._numba`'s): ``kind`` checked,
-    the boxes flattened to contiguous ``(B, 4)``, then the ``autograd.Function``
-    ``function`` where a gradient is wanted, else ``forward`` alone (no gradient buffers);
-    ``split``: the path's boxes per chunk / thread's range."""
+    then :func:`losskit._per_row.per_row_loss` of ``compute(p, t, need_p, need_t, kind,
+    eps, alpha_threshold, theta, split)`` on ``(B, 4)`` rows; ``split``: the path's boxes
+    per chunk / thread's range."""
     if kind not in FAST_KINDS:
         raise ValueError(f"kind: expected one of {', '.join(sorted(FAST_KINDS))}, got {kind!r}")
-    shape = pred.shape[:-1]
-    p = pred.reshape(-1, 4).contiguous()
-    t = target.reshape(-1, 4).contiguous()
-    eps, theta = float(eps), float(theta)
-    if torch.is_grad_enabled() and (p.requires_grad or t.requires_grad):
-        loss = function.apply(p, t, kind, eps, alpha_threshold, theta, split)
-    else:
-        loss = forward(kind, p, t, eps, alpha_threshold, theta, False, False, split)[0]
-    return loss.reshape(shape)
+    return per_row_loss(compute, pred, target, 4, kind, float(eps), alpha_threshold, float(theta), split)

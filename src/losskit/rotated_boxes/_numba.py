@@ -9,7 +9,7 @@ forward and twice that backward, each a pass over memory; here each box pair is 
 and its loss and d loss / d pred, d loss / d target (when asked) are written once.
 :func:`compute` splits the batch into contiguous ranges run in parallel by
 :func:`losskit._numba.parallel_for` (one per torch intra-op thread, ranges of at least
-:data:`GRAIN` pairs). The autograd wrapper, :class:`_Compiled`, keeps the local gradients
+:data:`GRAIN` pairs). The autograd wrapper, :func:`losskit._per_row.per_row_loss`, keeps the local gradients
 from the forward pass and scales them by the upstream gradient in its backward.
 
 The per-box arithmetic is the reference's, in its order of operations (so that float32
@@ -39,9 +39,9 @@ import math
 
 import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
 
 from .. import _numba
+from .._per_row import per_row_loss
 
 __all__ = ["GRAIN", "DIRECTIONS", "FUNS", "sincos_kernel", "probiou_kernel", "kld_kernel", "compute", "probiou", "kld"]
 
@@ -479,7 +479,7 @@ def compute(which, p, t, loss, gp, gt, *, options, threads, grain=GRAIN):
                             FUNS[o["fun"]], tau is not None, need_p, need_t, loss, gp, gt)
 
 
-def _compiled(which, p, t, options, need_p, need_t, grain):
+def _compiled(p, t, need_p, need_t, which, options, grain):
     """Loss (n,) and local gradients (n, 5) (or ``None``) of contiguous (n, 5) CPU tensors."""
     n = p.shape[0]
     loss = torch.empty(n, dtype=p.dtype)
@@ -492,46 +492,8 @@ def _compiled(which, p, t, options, need_p, need_t, grain):
     return loss, gp, gt
 
 
-class _Compiled(torch.autograd.Function):
-    """Per-pair loss from a compiled kernel, its local gradient computed in the forward pass.
-
-    The backward scales the saved local gradients by ``grad_output`` in place and returns
-    them (no fresh (n, 5) tensor). They are then spent, so a second backward through the
-    same graph (``retain_graph=True``) recomputes them from the saved boxes.
-    """
-
-    @staticmethod
-    def forward(ctx, p, t, which, options, grain):
-        need_p, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        loss, gp, gt = _compiled(which, p, t, options, need_p, need_t, grain)
-        ctx.save_for_backward(p, t)  # for a second backward only (and its version check)
-        ctx.grads = (gp, gt)
-        ctx.args = (which, options, need_p, need_t, grain)
-        return loss
-
-    @staticmethod
-    @once_differentiable  # the saved local gradient is a constant: no second derivatives
-    def backward(ctx, grad):
-        if ctx.grads is not None:
-            gp, gt = ctx.grads
-            ctx.grads = None  # spent: overwritten below
-        else:  # a second backward (retain_graph=True)
-            p, t = ctx.saved_tensors
-            _, gp, gt = _compiled(ctx.args[0], p, t, *ctx.args[1:])
-        g = grad.unsqueeze(-1)
-        return (gp.mul_(g) if gp is not None else None, gt.mul_(g) if gt is not None else None,
-                None, None, None)
-
-
 def _run(which, pred, target, options, grain):
-    shape = pred.shape[:-1]
-    p = pred.reshape(-1, 5).contiguous()
-    t = target.reshape(-1, 5).contiguous()
-    if torch.is_grad_enabled() and (p.requires_grad or t.requires_grad):
-        loss = _Compiled.apply(p, t, which, options, int(grain))
-    else:
-        loss = _compiled(which, p, t, options, False, False, int(grain))[0]
-    return loss.reshape(shape)
+    return per_row_loss(_compiled, pred, target, 5, which, options, int(grain))
 
 
 def probiou(pred, target, *, mode, floor, eps, k, grain=GRAIN):
