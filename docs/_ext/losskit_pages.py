@@ -273,8 +273,7 @@ def loss_page(info, parity, figure: str | None, no_figure: str, fast_paths: dict
                 "The tests pin each to the reference (values and gradients).", ""]
         for name in info.fast_paths:
             fp = fast_paths[name]
-            need = f", needs ``{fp.requires}``" if fp.requires else ""
-            out.append(f"- ``{fp.name}``: {fp.backend} on {'/'.join(fp.devices)}, eager{need}; {escape(fp.when)}")
+            out.append(f"- ``{fp.name}``: {fp.where()}; {escape(fp.when)}")
         out.append("")
     else:
         out += ["None: the array-API reference code runs on every backend.", ""]

@@ -99,17 +99,21 @@ class FastPath:
     kernel: str
     impl: str
     backend: str
-    devices: tuple[str, ...]
+    devices: tuple[str, ...] | None  # None: every device of the backend
     when: str
     requires: str | None = None
     eligible: Callable[..., bool] | None = None
     _resolved: Any = dataclasses.field(default=None, repr=False)
 
-    def describe(self) -> str:
-        """One line for ``losskit info``: where the path runs and what it needs."""
+    def where(self) -> str:
+        """Where the path runs and what it needs, e.g. ``torch on cpu, eager, needs numba``."""
+        on = "any device" if self.devices is None else "/".join(self.devices)
         need = f", needs {self.requires}" if self.requires else ""
-        return (f"{self.name}: {self.backend} on {'/'.join(self.devices)}, eager{need}; "
-                f"{self.when}")
+        return f"{self.backend} on {on}, eager{need}"
+
+    def describe(self) -> str:
+        """One line for ``losskit info``: where the path runs, what it needs, when it runs."""
+        return f"{self.name}: {self.where()}; {self.when}"
 
     def load(self) -> Callable[..., Any]:
         if self._resolved is None:
@@ -123,15 +127,20 @@ _by_kernel: dict[str, list[FastPath]] = {}
 _found: dict[str, bool] = {}
 
 
-def fast_path(name: str, *, kernel: str, impl: str, backend: str, devices: tuple[str, ...],
-              when: str, requires: str | None = None,
+def fast_path(name: str, *, kernel: str, impl: str, backend: str, when: str,
+              devices: tuple[str, ...] | None = None, requires: str | None = None,
               eligible: Callable[..., bool] | None = None) -> FastPath:
-    """Declare a fast path (module level, next to the reference kernel it replaces)."""
+    """Declare a fast path (module level, next to the reference kernel it replaces).
+
+    ``devices`` names the device types it runs on (``("cpu",)`` for a numba kernel); the
+    default, None, is every device of its backend (a path made of framework operations).
+    """
     if name in _paths:
         raise RuntimeError(f"fast path {name!r} is declared twice")
     if backend not in ("torch", "jax", "numpy"):
         raise ValueError(f"backend: expected 'torch', 'jax' or 'numpy', got {backend!r}")
-    path = FastPath(name, kernel, impl, backend, tuple(devices), when, requires, eligible)
+    path = FastPath(name, kernel, impl, backend, None if devices is None else tuple(devices),
+                    when, requires, eligible)
     _paths[name] = path
     _by_kernel.setdefault(kernel, []).append(path)
     return path
@@ -276,7 +285,7 @@ def select(kernel: str, backend: str, *arrays: Any, **options: Any) -> Callable[
             # a torch tensor's ``is_cpu`` is a flag; building its ``device`` object costs
             # several times more, and the CPU is the common case
             device = "cpu" if backend == "torch" and first.is_cpu else _device_type(first)
-        if device not in path.devices:
+        if path.devices is not None and device not in path.devices:
             continue
         if path.requires is not None and not _importable(path.requires):
             continue

@@ -292,7 +292,6 @@ BOX_TORCH = fast_path(
     kernel="boxes.elementwise",
     impl="losskit.boxes._torch:elementwise",
     backend="torch",
-    devices=("cpu", "cuda", "mps", "xpu"),
     when=("GIoU, DIoU, CIoU, EIoU, SIoU where boxes.numba does not run: the loss and its "
           "local gradient from torch operations in the forward pass (a hand-derived backward)"),
     eligible=lambda p, t, *, kind: kind in FAST_KINDS,

@@ -67,7 +67,6 @@ TORCH_CROSS_ENTROPY = fast_path(
     kernel="classification.cross_entropy",
     impl="losskit.classification._torch:cross_entropy",
     backend="torch",
-    devices=("cpu", "cuda", "mps", "xpu"),
     when="any torch logits (torch's fused kernel); not with a class weight that requires grad "
     "and class-index targets",
     eligible=_weight_is_constant,

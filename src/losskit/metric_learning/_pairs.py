@@ -44,7 +44,6 @@ SELF_GRAM = fast_path(
     kernel="metric_learning.self_gram",
     impl="losskit.metric_learning._torch:self_gram",
     backend="torch",
-    devices=("cpu", "cuda", "mps", "xpu"),
     when="x @ x.T of one batch with itself (every pair loss on its own batch): "
          "a one-matmul backward, (G + G^T) @ x, instead of autograd's two",
 )

@@ -43,7 +43,6 @@ TORCH_NATIVE = fast_path(
     kernel="regression.elementwise",
     impl="losskit.regression._torch:native",
     backend="torch",
-    devices=("cpu", "cuda", "mps", "xpu"),
     when="mse_loss / l1_loss / huber_loss / smooth_l1_loss on torch tensors: "
     "torch.nn.functional's fused kernel of the same name",
 )
@@ -53,7 +52,6 @@ TORCH_LOG_COSH = fast_path(
     kernel="regression.log_cosh",
     impl="losskit.regression._torch:log_cosh",
     backend="torch",
-    devices=("cpu", "cuda", "mps", "xpu"),
     when="log_cosh_loss on torch tensors: a torch.autograd.Function (the value without a "
     "graph, the gradient tanh(d) in one operation)",
 )

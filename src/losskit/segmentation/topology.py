@@ -90,7 +90,6 @@ SKELETON_TORCH = fast_path(
     kernel="segmentation.soft_skeleton",
     impl="losskit.segmentation._torch:soft_skeleton",
     backend="torch",
-    devices=("cpu", "cuda", "mps", "xpu"),
     when="1 to 3 spatial axes: erosion and dilation as torch max pooling (one pooling per "
          "erosion axis, one over the 3-box per dilation), the reference's tie rule",
     eligible=lambda x, iterations, axes: len(axes) <= 3 and axes == tuple(range(2, x.ndim)),
