@@ -252,3 +252,33 @@ def test_every_printed_path_imports():
     for info in losskit.registry.infos():
         module, _, name = info.path.rpartition(".")
         assert getattr(importlib.import_module(module), name) is info.fn, info.path
+
+
+def test_loss_metadata_family_is_the_package_and_doc_markers_fill():
+    import pytest
+
+    from losskit._meta import loss
+    from losskit.registry import infos
+
+    for info in infos():
+        assert info.fn.__module__.split(".")[1] == info.family, info.name
+        assert "%(" not in (info.fn.__doc__ or ""), info.name
+
+    def fn(x):
+        """Sum. Args: %(x)s"""
+
+    fn.__module__ = "losskit.regression.elsewhere"
+    marked = loss(formula="x", doc={"x": "an array"})(fn)
+    assert marked.__losskit__.family == "regression" and marked.__doc__ == "Sum. Args: an array"
+
+    def unfilled(x):
+        """Sum. Args: %(x)s %(y)s"""
+
+    unfilled.__module__ = "losskit.regression.elsewhere"
+    with pytest.raises(ValueError, match=r"doc: no text for the marker\(s\) y"):
+        loss(formula="x", doc={"x": "an array"})(unfilled)
+    outside = lambda x: x  # noqa: E731
+    outside.__module__ = "mypackage.losses"
+    with pytest.raises(ValueError, match="not a family module; pass family="):
+        loss(formula="x")(outside)
+    assert loss(formula="x", family="image")(outside).__losskit__.family == "image"

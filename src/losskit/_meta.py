@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from typing import Any, Callable
 
 FAMILIES = ("textbook", "regression", "classification", "segmentation", "boxes", "metric_learning",
@@ -116,10 +117,25 @@ def shell_name(loss_name: str) -> str:
     return "".join(_NAME_PARTS.get(p, p[:1].upper() + p[1:]) for p in parts) + "Loss"
 
 
+def fill_doc(doc: str, parts: dict[str, str]) -> str:
+    """``doc`` with each ``%(key)s`` marker replaced by ``parts[key]``.
+
+    Losses of one family share whole argument descriptions; the family keeps each text
+    once and its docstrings name it by marker. A marker left unfilled is a bug that would
+    print in the help and the docs site, so it raises.
+    """
+    for key, text in parts.items():
+        doc = doc.replace(f"%({key})s", text)
+    left = re.findall(r"%\((\w+)\)s", doc)
+    if left:
+        raise ValueError(f"doc: no text for the marker(s) {', '.join(sorted(set(left)))}")
+    return doc
+
+
 def loss(
     *,
-    family: str,
     formula: str,
+    family: str | None = None,
     reference: str | None = None,
     aliases: tuple[str, ...] = (),
     differentiable: bool = True,
@@ -127,14 +143,18 @@ def loss(
     backends: tuple[str, ...] = BACKENDS,
     fast_paths: tuple[str, ...] = (),
     name: str | None = None,
+    doc: dict[str, str] | None = None,
 ):
     """Mark ``fn`` as a public loss with its registry metadata.
 
+    ``family`` defaults to the family package the loss is defined in
+    (``losskit.boxes.losses`` is ``"boxes"``), so it cannot disagree with where the loss
+    lives. ``doc`` fills the docstring's ``%(key)s`` markers (:func:`fill_doc`).
     ``backends`` are the array libraries the loss runs on (the tests run it on exactly
     these); ``fast_paths`` name the :func:`losskit._fastpath.fast_path` declarations its
     call may take (``losskit info`` lists them, the tests pin each to the reference).
     """
-    if family not in FAMILIES:
+    if family is not None and family not in FAMILIES:
         raise ValueError(f"family: expected one of {FAMILIES}, got {family!r}")
     if plot not in PLOT_KINDS:
         raise ValueError(f"plot: expected one of {PLOT_KINDS}, got {plot!r}")
@@ -143,10 +163,13 @@ def loss(
         raise ValueError(f"backends: expected a non-empty subset of {BACKENDS}, got {backends!r}")
 
     def deco(fn):
+        fam = family or _module_family(fn)
+        if doc:
+            fn.__doc__ = fill_doc(fn.__doc__, doc)
         fn.__losskit__ = LossInfo(
             name=name or fn.__name__,
             fn=fn,
-            family=family,
+            family=fam,
             formula=formula,
             reference=reference,
             aliases=tuple(aliases),
@@ -158,6 +181,14 @@ def loss(
         return fn
 
     return deco
+
+
+def _module_family(fn) -> str:
+    parts = fn.__module__.split(".")
+    fam = parts[1] if len(parts) > 1 and parts[0] == "losskit" else None
+    if fam not in FAMILIES:
+        raise ValueError(f"family: {fn.__module__} is not a family module; pass family=")
+    return fam
 
 
 def analytic_grad(loss_fn: Callable[..., Any]):

@@ -82,7 +82,6 @@ def _read_targets(t: Any, y: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 @loss(
-    family="textbook",
     formula=r"E = \frac{1}{2} \sum_k (y_k - t_k)^2",
     reference="Saito, Deep Learning from Scratch, 2016 (ch. 4, loss functions)",
     backends=("numpy",),
@@ -137,7 +136,6 @@ def mean_squared_error(y, t):
 
 
 @loss(
-    family="textbook",
     formula=r"E = -\frac{1}{N} \sum_n \sum_k t_{nk} \log(y_{nk} + \delta), \quad \delta = 10^{-7}",
     reference="Saito, Deep Learning from Scratch, 2016 (ch. 4, loss functions)",
     backends=("numpy",),

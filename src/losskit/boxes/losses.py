@@ -520,7 +520,6 @@ def _finish(kind, pred, target, fmt, eps, reduction, **options):
 
 
 @loss(
-    family="boxes",
     formula=r"\mathcal{L}_{IoU} = 1 - \frac{|B \cap B^{gt}|}{|B \cup B^{gt}|}",
     reference=_REF_IOU,
     aliases=("box_iou_loss",),
@@ -584,7 +583,6 @@ def iou_loss(
 
 
 @loss(
-    family="boxes",
     formula=r"\mathcal{L}_{GIoU} = 1 - IoU + \frac{|C \setminus (B \cup B^{gt})|}{|C|}",
     reference=_REF_GIOU,
     aliases=("giou", "generalized_iou_loss"),
@@ -632,7 +630,6 @@ def giou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
 
 
 @loss(
-    family="boxes",
     formula=r"\mathcal{L}_{DIoU} = 1 - IoU + \frac{\rho^2(b, b^{gt})}{c^2}",
     reference=_REF_DIOU,
     aliases=("diou", "distance_iou_loss"),
@@ -679,7 +676,6 @@ def diou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
 
 
 @loss(
-    family="boxes",
     formula=(
         r"\mathcal{L}_{CIoU} = 1 - IoU + \frac{\rho^2}{c^2} + \alpha v,\ "
         r"v = \frac{4}{\pi^2}\left(\arctan\frac{w^{gt}}{h^{gt}} - \arctan\frac{w}{h}\right)^2,\ "
@@ -753,7 +749,6 @@ def ciou_loss(
 
 
 @loss(
-    family="boxes",
     formula=(
         r"\mathcal{L}_{EIoU} = 1 - IoU + \frac{\rho^2(b, b^{gt})}{c^2} + "
         r"\frac{(w - w^{gt})^2}{C_w^2} + \frac{(h - h^{gt})^2}{C_h^2}"
@@ -805,7 +800,6 @@ def eiou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
 
 
 @loss(
-    family="boxes",
     formula=r"\mathcal{L}_{Focal\text{-}EIoU} = IoU^{\gamma}\, \mathcal{L}_{EIoU}",
     reference=_REF_EIOU,
     aliases=("focal_eiou",),
@@ -870,7 +864,6 @@ def focal_eiou_loss(
 
 
 @loss(
-    family="boxes",
     formula=r"\mathcal{L}_{SIoU} = 1 - IoU + \frac{\Delta + \Omega}{2}",
     reference=_REF_SIOU,
     aliases=("siou", "scylla_iou_loss"),
@@ -938,7 +931,6 @@ def siou_loss(
 
 
 @loss(
-    family="boxes",
     formula=r"\mathcal{L}_{\alpha\text{-}IoU} = 1 - IoU^{\alpha} + \mathcal{R}^{\alpha}(B, B^{gt})",
     reference=_REF_ALPHA,
     aliases=("alpha_iou",),
@@ -1004,7 +996,6 @@ def alpha_iou_loss(
 
 
 @loss(
-    family="boxes",
     formula=r"\mathcal{L}_{MPDIoU} = 1 - IoU + \frac{d_1^2}{W^2 + H^2} + \frac{d_2^2}{W^2 + H^2}",
     reference=_REF_MPDIOU,
     aliases=("mpdiou",),
@@ -1058,7 +1049,6 @@ def mpdiou_loss(
 
 
 @loss(
-    family="boxes",
     formula=(
         r"\mathcal{L}_{Shape\text{-}IoU} = 1 - IoU + \frac{hh\, d_x^2 + ww\, d_y^2}{c^2} + "
         r"\frac{1}{2}\sum_{t \in \{w, h\}} (1 - e^{-\omega_t})^4"

@@ -118,7 +118,6 @@ def _inner_iou(p, t, xp, *, eps, ratio):
 
 
 @loss(
-    family="boxes",
     formula=r"\mathcal{L}_{Inner\text{-}X} = \mathcal{L}_X + IoU - IoU^{inner}",
     reference=_REF_INNER,
     aliases=("inner_iou",),
@@ -200,7 +199,6 @@ def inner_iou_loss(
 
 
 @loss(
-    family="boxes",
     formula=(
         r"\mathcal{L}_{Focaler\text{-}X} = \mathcal{L}_X + IoU - IoU^{focaler},\ "
         r"IoU^{focaler} = \mathrm{clip}\left(\frac{IoU - d}{u - d}, 0, 1\right)"

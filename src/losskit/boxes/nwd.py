@@ -36,7 +36,6 @@ def _nwd(p, t, xp, *, eps, constant):
 
 
 @loss(
-    family="boxes",
     formula=(
         r"\mathcal{L}_{NWD} = 1 - \exp\left(-\frac{\sqrt{W_2^2(\mathcal{N}_a, \mathcal{N}_b)}}{C}\right)"
     ),

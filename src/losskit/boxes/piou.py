@@ -49,7 +49,6 @@ def _piou2(p, t, xp, *, eps, lam=1.3):
 
 
 @loss(
-    family="boxes",
     formula=(
         r"\mathcal{L}_{PIoU} = 1 - IoU + 1 - e^{-P^2},\ "
         r"\mathcal{L}_{PIoUv2} = 3 \lambda q\, e^{-(\lambda q)^2} \mathcal{L}_{PIoU},\ q = e^{-P}"

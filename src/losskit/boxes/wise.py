@@ -155,7 +155,6 @@ def _wiou(p, t, xp, *, eps, version=1, iou_mean=None, alpha=1.9, delta=3.0, gamm
 
 
 @loss(
-    family="boxes",
     formula=(
         r"\mathcal{L}_{WIoUv3} = r\, \mathcal{R}_{WIoU} \mathcal{L}_{IoU},\ "
         r"\mathcal{R}_{WIoU} = \exp\frac{\rho^2}{(W_g^2 + H_g^2)^*},\ "

@@ -45,7 +45,6 @@ def _exp_pow(log_x, gamma, xp):
 
 
 @loss(
-    family="classification",
     formula=(
         r"\ell = -y\,(1-p)^{\gamma_+}\log p - (1-y)\,p_m^{\gamma_-}\log(1-p_m),"
         r"\ p = \sigma(x),\ p_m = \max(p - m, 0)"
@@ -146,7 +145,6 @@ def asymmetric_loss(
 
 
 @loss(
-    family="classification",
     formula=(
         r"\ell_n = -\sum_c q_c\,w_c \log p_c,\ w_y = (1-p_y)^{\gamma_+},\ w_{c\ne y} = p_c^{\gamma_-},"
         r"\ q = (1-\varepsilon)\,e_y + \varepsilon / C"

@@ -61,7 +61,6 @@ def _bce_setup(input, target, weight, reduction):
 
 
 @loss(
-    family="classification",
     formula=r"\ell = -w\,[\,y \log p + (1 - y) \log (1 - p)\,]",
     reference="Bishop, Pattern Recognition and Machine Learning, 2006 (Sec. 4.3.2)",
     aliases=("bce",),
@@ -161,7 +160,6 @@ def _bcel_setup(input, target, weight, pos_weight, reduction):
 
 
 @loss(
-    family="classification",
     formula=r"\ell = w\,[\,p_w\, y \log(1 + e^{-x}) + (1 - y) \log(1 + e^{x})\,]",
     reference="Bishop, Pattern Recognition and Machine Learning, 2006 (Sec. 4.3.2)",
     aliases=("bce_with_logits", "sigmoid_cross_entropy", "logistic_loss"),
@@ -239,7 +237,6 @@ def _bce_with_logits_grad(input, target, *, weight=None, pos_weight=None, reduct
 
 
 @loss(
-    family="classification",
     formula=r"\ell_n = -\log \operatorname{clip}(p_{n, y_n}, \epsilon, 1 - \epsilon)",
     reference="Bishop, Pattern Recognition and Machine Learning, 2006 (Sec. 4.3.4)",
     aliases=("logloss", "sklearn_log_loss"),
@@ -352,7 +349,6 @@ def _sigmoid_focal_setup(input, target, alpha, gamma, reduction):
 
 
 @loss(
-    family="classification",
     formula=r"\ell = -\alpha_t (1 - p_t)^\gamma \log p_t,\ p = \sigma(x)",
     reference="Lin, Goyal, Girshick, He, Dollar, Focal Loss for Dense Object Detection, 2017, arXiv:1708.02002",
     aliases=("binary_focal_loss",),

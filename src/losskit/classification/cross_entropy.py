@@ -115,7 +115,6 @@ _CE_PLANS = Plans()
 
 
 @loss(
-    family="classification",
     formula=r"\ell_n = -\sum_c w_c\, q_{n,c} \log \frac{e^{x_{n,c}}}{\sum_k e^{x_{n,k}}},"
     r"\quad q_{n,c} = (1-\varepsilon)\,[y_n = c] + \varepsilon / C",
     reference="Szegedy, Vanhoucke, Ioffe, Shlens, Wojna, Rethinking the Inception Architecture "
@@ -315,7 +314,6 @@ def _cross_entropy_grad(input, target, *, weight=None, ignore_index=None, label_
 
 
 @loss(
-    family="classification",
     formula=r"\ell_n = -w_{y_n}\, x_{n, y_n}",
     reference="Bishop, Pattern Recognition and Machine Learning, 2006 (Sec. 4.3.4)",
     aliases=("nll", "negative_log_likelihood"),
@@ -421,7 +419,6 @@ def _focal_setup(input, target, gamma, alpha, ignore_index, axis, reduction):
 
 
 @loss(
-    family="classification",
     formula=r"\ell_n = -\alpha_{y_n} (1 - p_{n,y_n})^\gamma \log p_{n,y_n},\ p = \operatorname{softmax}(x)",
     reference="Lin, Goyal, Girshick, He, Dollar, Focal Loss for Dense Object Detection, 2017, arXiv:1708.02002",
     aliases=("softmax_focal_loss",),
@@ -533,7 +530,6 @@ def _poly1_setup(input, target, epsilon, axis, reduction):
 
 
 @loss(
-    family="classification",
     formula=r"\ell_n = \mathrm{CE}(x_n, t_n) + \epsilon\,(1 - p_{n,t})",
     reference="Leng, Xu, Tan, et al., PolyLoss: A Polynomial Expansion Perspective of "
     "Classification Loss Functions, 2022, arXiv:2204.12511",

@@ -23,7 +23,6 @@ __all__ = ["kl_div"]
 
 
 @loss(
-    family="classification",
     formula=r"\ell = t\,(\log t - x) \quad (x = \log q)",
     reference="Kullback, Leibler, On Information and Sufficiency, 1951",
     aliases=("kl_divergence", "kldiv"),

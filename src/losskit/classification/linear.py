@@ -92,7 +92,6 @@ def _torch():
 
 
 @loss(
-    family="classification",
     formula=(
         r"\ell_t = (1-\varepsilon)\,w_{y_t}\big(\operatorname{lse}(z_t) - z_{t,y_t}\big)"
         r" + \frac{\varepsilon}{V}\sum_{c=1}^{V} w_c\big(\operatorname{lse}(z_t) - z_{t,c}\big)"

@@ -53,7 +53,6 @@ def _hinge_setup(input, target, weight, reduction):
 
 
 @loss(
-    family="classification",
     formula=r"\ell = \max(0,\ 1 - y f)",
     reference="Cortes, Vapnik, Support-Vector Networks, 1995",
     aliases=("hinge",),
@@ -110,7 +109,6 @@ def _hinge_loss_grad(input, target, *, weight=None, reduction="mean"):
 
 
 @loss(
-    family="classification",
     formula=r"\ell = \max(0,\ 1 - y f)^2",
     reference="Janocha, Czarnecki, On Loss Functions for Deep Neural Networks in Classification, 2017, arXiv:1702.05659",
     aliases=("squared_hinge", "l2_hinge"),
@@ -183,7 +181,6 @@ def _multi_margin_setup(input, target, p, margin, weight, axis, reduction):
 
 
 @loss(
-    family="classification",
     formula=r"\ell_n = \frac{1}{C} \sum_{j \ne y_n} w_{y_n} \max(0,\ m - x_{n,y_n} + x_{n,j})^p",
     reference="Weston, Watkins, Support Vector Machines for Multi-Class Pattern Recognition, 1999",
     aliases=("multi_margin", "weston_watkins_hinge"),
@@ -284,7 +281,6 @@ def _multiclass_hinge_setup(input, target, weight, axis, reduction):
 
 
 @loss(
-    family="classification",
     formula=r"\ell_n = \max\bigl(0,\ 1 - x_{n,y_n} + \max_{j \ne y_n} x_{n,j}\bigr)",
     reference="Crammer, Singer, On the Algorithmic Implementation of Multiclass Kernel-based "
     "Vector Machines, JMLR 2001",
@@ -357,7 +353,6 @@ def _multiclass_hinge_loss_grad(input, target, *, weight=None, axis=1, reduction
 
 
 @loss(
-    family="classification",
     formula=r"\ell_n = [\arg\max_c x_{n,c} \ne y_n]",
     reference="Bishop, Pattern Recognition and Machine Learning, 2006 (Sec. 1.5.1)",
     aliases=("zero_one", "misclassification_rate"),

@@ -87,7 +87,6 @@ def _scores_front(logits, score, weight, reduction):
 
 
 @loss(
-    family="detection",
     formula=(
         r"\mathcal{L}_{DFL} = -\left((y_{i+1} - y) \log S_i + (y - y_i) \log S_{i+1}\right),\ "
         r"y_i \le y \le y_{i+1}"
@@ -203,7 +202,6 @@ def distribution_focal_loss(pred_dist, target, *, reg_max: int, clamp: float | N
 
 
 @loss(
-    family="detection",
     formula=r"\mathcal{L}_{QFL} = -|y - \sigma|^{\beta} \left((1 - y)\log(1 - \sigma) + y \log \sigma\right)",
     reference=_REF_GFL,
     aliases=("qfl", "qfl_loss"),
@@ -259,7 +257,6 @@ def quality_focal_loss(logits, score, *, beta: float = 2.0, weight=None, reducti
 
 
 @loss(
-    family="detection",
     formula=(
         r"\mathcal{L}_{VFL} = -q\left(q \log p + (1 - q) \log(1 - p)\right)\ (q > 0),\ "
         r"-\alpha p^{\gamma} \log(1 - p)\ (q = 0)"

@@ -71,7 +71,6 @@ def _sigmas(sigmas, k: int, xp, like):
 
 
 @loss(
-    family="detection",
     formula=r"\mathcal{L}_{OKS} = v_k \left(1 - \exp\left(-\frac{d_k^2}{2 s (2 \sigma_k)^2}\right)\right)",
     reference=_REF_OKS,
     aliases=("oks_loss", "keypoint_loss"),

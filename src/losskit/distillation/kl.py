@@ -44,7 +44,6 @@ __all__ = ["distillation_loss", "jsd_loss"]
 
 
 @loss(
-    family="distillation",
     formula=r"\ell_n = (1 - \alpha)\, T^2 \sum_c p_c \log \frac{p_c}{q_c} + \alpha\, \mathrm{CE}(s_n, y_n),"
     r"\quad p = \operatorname{softmax}(t_n / T),\ q = \operatorname{softmax}(s_n / T)",
     reference="Hinton, Vinyals, Dean, Distilling the Knowledge in a Neural Network, 2015, "
@@ -145,7 +144,6 @@ def distillation_loss(
 
 
 @loss(
-    family="distillation",
     formula=r"T^2 \bigl[\beta\, \mathrm{KL}(P \,\|\, M) + (1 - \beta)\, \mathrm{KL}(Q \,\|\, M)\bigr],"
     r"\quad M = \beta P + (1 - \beta) Q",
     reference="Agarwal, Vieillard, Zhou, Stanczyk, Ramos, Geist, Bachem, On-Policy "

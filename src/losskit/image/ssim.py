@@ -58,7 +58,6 @@ def _prepare(input, target, data_range, kernel_size, sigma, k1, k2, gaussian, re
 
 
 @loss(
-    family="image",
     formula=r"\mathcal{L} = 1 - \frac{(2\mu_x\mu_y + C_1)(2\sigma_{xy} + C_2)}"
             r"{(\mu_x^2 + \mu_y^2 + C_1)(\sigma_x^2 + \sigma_y^2 + C_2)}",
     reference=_REF_SSIM,
@@ -187,7 +186,6 @@ def _ms_prepare(input, target, data_range, kernel_size, sigma, k1, k2, gaussian,
 
 
 @loss(
-    family="image",
     formula=r"\mathcal{L} = 1 - [l_M(x, y)]^{w_M} \prod_{j=1}^{M} [cs_j(x, y)]_+^{w_j}",
     reference=_REF_MS,
     aliases=("ms_ssim", "msssim"),
@@ -262,7 +260,6 @@ def ms_ssim_loss(input, target, *, data_range: float, kernel_size: int = 11, sig
 
 
 @loss(
-    family="image",
     formula=r"\mathcal{L} = \alpha \mathcal{L}_{MS\text{-}SSIM} + (1 - \alpha) G_{\sigma_M} \cdot \frac{|x - y|}{L}",
     reference=_REF_MIX,
     aliases=("ms_ssim_l1", "mix_loss"),

@@ -30,7 +30,6 @@ def _differences(x, axis: int, xp):
 
 
 @loss(
-    family="image",
     formula=r"\mathcal{L} = \frac{1}{|\mathcal{E}|} \sum_{(p, q) \in \mathcal{E}} |x_q - x_p|",
     reference=_REF_TV,
     aliases=("tv_loss", "total_variation"),

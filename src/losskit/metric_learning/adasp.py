@@ -62,7 +62,6 @@ def _adasp_core(q, lq, r, lr, offset, *, temperature, variant, eps, xp):
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"L = \frac{1}{|C|}\sum_{c} \log\Big(1 + \sum_{k \ne c} e^{N^{c,k} - s_p^c/\tau}\Big),\ "
         r"N^{c,k} = \log\sum_{i\in c, j \in k} e^{s_{ij}/\tau},\ s_p^c = a\,s_H^c + (1-a)\,s_{LH}^c"

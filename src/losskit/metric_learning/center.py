@@ -28,7 +28,6 @@ def _center_setup(features, labels, centers, xp):
 
 
 @loss(
-    family="metric_learning",
     formula=r"\ell_i = \tfrac{1}{2}\lVert x_i - c_{y_i}\rVert_2^2",
     reference=(
         "Yandong Wen, Kaipeng Zhang, Zhifeng Li, Yu Qiao, A Discriminative Feature Learning "

@@ -77,7 +77,6 @@ def _margin_softmax_ce(cos, onehot, target, new_target, scale, reduction, xp):
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"\ell_i = -\log\frac{e^{s \cos(\theta_{y_i} + m)}}{e^{s \cos(\theta_{y_i} + m)} + "
         r"\sum_{j \ne y_i} e^{s \cos\theta_j}}"
@@ -147,7 +146,6 @@ def arcface_loss(embeddings, labels, weight, *, margin: float = 0.5, scale: floa
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"\ell_i = -\log\frac{e^{s (\cos\theta_{y_i} - m)}}{e^{s (\cos\theta_{y_i} - m)} + "
         r"\sum_{j \ne y_i} e^{s \cos\theta_j}}"
@@ -210,7 +208,6 @@ def cosface_loss(embeddings, labels, weight, *, margin: float = 0.35, scale: flo
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"\cos\theta_j = \max_k \cos\theta_{jk},\ \ell_i = -\log\frac{e^{s \cos(\theta_{y_i} + m)}}"
         r"{e^{s \cos(\theta_{y_i} + m)} + \sum_{j \ne y_i} e^{s \cos\theta_j}}"

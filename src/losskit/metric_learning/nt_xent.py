@@ -13,7 +13,6 @@ __all__ = ["nt_xent_loss"]
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"\ell_{ap} = -\log\frac{e^{s_{ap}/\tau}}{e^{s_{ap}/\tau} + \sum_{n: y_n \ne y_a} e^{s_{an}/\tau}},\ "
         r"L = \mathrm{mean}_{(a,p): y_a = y_p, a \ne p}\ \ell_{ap}"

@@ -35,7 +35,6 @@ __all__ = ["batch_hard_triplet_loss", "contrastive_loss", "circle_loss", "multi_
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"\ell_a = [\max_{p: y_p = y_a} d_{ap} - \min_{n: y_n \ne y_a} d_{an} + m]_+,\ "
         r"L = \mathrm{mean}_{a: \ell_a > 0}\, \ell_a"
@@ -175,7 +174,6 @@ def _selected(err, mat, value, mask, xp):
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"L = \mathrm{mean}^{+}_{(i,j): y_i = y_j} [d_{ij} - m_p]_+ "
         r"+ \mathrm{mean}^{+}_{(i,j): y_i \ne y_j} [m_n - d_{ij}]_+"
@@ -300,7 +298,6 @@ def _contrastive_from(q, lq, r, lr, offset, *, pos_margin, neg_margin, distance,
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"\ell_a = \log\Big(1 + \sum_{n} e^{\gamma \alpha_n (s_n - m)} \sum_{p} e^{-\gamma \alpha_p (s_p - 1 + m)}\Big),\ "
         r"\alpha_p = [1 + m - s_p]_+,\ \alpha_n = [s_n + m]_+"
@@ -401,7 +398,6 @@ def _circle_from(q, lq, r, lr, offset, *, m, gamma, reduction, xp):
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"\ell_a = \frac{1}{\alpha}\log\Big(1 + \sum_{p} e^{-\alpha (s_{ap} - \lambda)}\Big) "
         r"+ \frac{1}{\beta}\log\Big(1 + \sum_{n} e^{\beta (s_{an} - \lambda)}\Big)"

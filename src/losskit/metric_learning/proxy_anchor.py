@@ -13,7 +13,6 @@ __all__ = ["proxy_anchor_loss"]
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"L = \frac{1}{|P^+|}\sum_{p \in P^+} \log\Big(1 + \sum_{x \in X_p^+} e^{-\alpha(s(x, p) - \delta)}\Big) + "
         r"\frac{1}{|P|}\sum_{p \in P} \log\Big(1 + \sum_{x \in X_p^-} e^{\alpha(s(x, p) + \delta)}\Big)"

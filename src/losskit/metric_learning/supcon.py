@@ -22,7 +22,6 @@ __all__ = ["supcon_loss"]
 
 
 @loss(
-    family="metric_learning",
     formula=(
         r"\ell_i = -\frac{1}{|P(i)|}\sum_{p \in P(i)} \log\frac{e^{z_i \cdot z_p/\tau}}"
         r"{\sum_{a \ne i} e^{z_i \cdot z_a/\tau}},\ L = \mathrm{mean}_{i: P(i) \ne \emptyset}\ \ell_i"

@@ -34,7 +34,6 @@ DPO_LOSS_TYPES = ("sigmoid", "ipo", "hinge")
 
 
 @loss(
-    family="preference",
     formula=r"\ell = -\log \sigma\bigl(\beta\, [(\log \pi(y_w) - \log \pi_{\mathrm{ref}}(y_w))"
     r" - (\log \pi(y_l) - \log \pi_{\mathrm{ref}}(y_l))]\bigr)",
     reference="Rafailov, Sharma, Mitchell, Ermon, Manning, Finn, Direct Preference "
@@ -161,7 +160,6 @@ def dpo_loss(
 
 
 @loss(
-    family="preference",
     formula=r"\ell = -\log \sigma\Bigl(\frac{\beta}{|y_w|} \log \pi(y_w)"
     r" - \frac{\beta}{|y_l|} \log \pi(y_l) - \gamma\Bigr)",
     reference="Meng, Xia, Chen, SimPO: Simple Preference Optimization with a Reference-Free "
@@ -267,7 +265,6 @@ def _check_nonpositive(name: str, x) -> None:
 
 
 @loss(
-    family="preference",
     formula=r"\ell = -\bar{\ell}_w - \lambda \log \sigma\Bigl(\log \frac{\mathrm{odds}(y_w)}"
     r"{\mathrm{odds}(y_l)}\Bigr),\quad \mathrm{odds}(y) = \frac{P(y)}{1 - P(y)}",
     reference="Hong, Lee, Thorne, ORPO: Monolithic Preference Optimization without Reference "

@@ -80,7 +80,6 @@ def _elementwise(name: str, x, t, w, reduction: str, xp, **options):
 
 
 @loss(
-    family="regression",
     formula=r"\ell(x, y) = (x - y)^2",
     reference="Gauss, Theoria motus corporum coelestium, 1809 (least squares); torch.nn.functional.mse_loss",
     aliases=("mse", "squared_error", "l2_loss"),
@@ -145,7 +144,6 @@ def _mse_loss_grad(input, target, *, weight=None, reduction="mean"):
 
 
 @loss(
-    family="regression",
     formula=r"\ell(x, y) = |x - y|",
     reference="Laplace, 1774 (least absolute deviations); torch.nn.functional.l1_loss",
     aliases=("l1", "mae", "absolute_error"),
@@ -211,7 +209,6 @@ def _huber(d, delta: float, xp):
 
 
 @loss(
-    family="regression",
     formula=r"\ell(x, y) = \begin{cases} \tfrac12 (x - y)^2 & |x - y| < \delta \\ "
     r"\delta (|x - y| - \tfrac12 \delta) & \text{otherwise} \end{cases}",
     reference="Huber, Robust Estimation of a Location Parameter, 1964",
@@ -287,7 +284,6 @@ def _smooth_l1(d, beta: float, xp):
 
 
 @loss(
-    family="regression",
     formula=r"\ell(x, y) = \begin{cases} \tfrac{1}{2\beta} (x - y)^2 & |x - y| < \beta \\ "
     r"|x - y| - \tfrac12 \beta & \text{otherwise} \end{cases}",
     reference="Girshick, Fast R-CNN, 2015, arXiv:1504.08083",
@@ -356,7 +352,6 @@ def _smooth_l1_loss_grad(input, target, *, beta=1.0, weight=None, reduction="mea
 
 
 @loss(
-    family="regression",
     formula=r"\ell(x, y) = \log\cosh(x - y)",
     reference="Chen et al., Log Hyperbolic Cosine Loss Improves Variational Auto-Encoder, 2019",
     aliases=("log_cosh", "logcosh"),
@@ -429,7 +424,6 @@ def _log_cosh_loss_grad(input, target, *, weight=None, reduction="mean"):
 
 
 @loss(
-    family="regression",
     formula=r"\ell(x, y) = \max\big(q (y - x),\ (q - 1)(y - x)\big)",
     reference="Koenker & Bassett, Regression Quantiles, Econometrica 1978",
     aliases=("pinball_loss", "pinball", "quantile"),
@@ -489,7 +483,6 @@ def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean")
 
 
 @loss(
-    family="regression",
     formula=r"\ell(x, y) = \sqrt{(x - y)^2 + \varepsilon^2}",
     reference="Charbonnier et al., Two deterministic half-quadratic regularization algorithms "
     "for computed imaging, 1994; Lai et al., LapSRN, 2017, arXiv:1704.03915",
@@ -563,7 +556,6 @@ def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
 
 
 @loss(
-    family="regression",
     formula=r"\ell(x, y) = \big(\log(1 + x) - \log(1 + y)\big)^2",
     reference="scikit-learn, sklearn.metrics.mean_squared_log_error",
     aliases=("msle", "mean_squared_log_error", "squared_log_error"),

@@ -25,7 +25,6 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 @loss(
-    family="regression",
     formula=r"\ell(x, y) = e^{x} - y x \ \text{(log\_input)}, \quad x - y \log(x + \varepsilon) \ \text{(otherwise)}",
     reference="torch.nn.functional.poisson_nll_loss; Nelder & Wedderburn, Generalized Linear Models, 1972",
     aliases=("poisson_nll", "poisson"),
@@ -134,7 +133,6 @@ def _prepare_var(var: Any, input: Any, xp, dtype):
 
 
 @loss(
-    family="regression",
     formula=r"\ell(x, y, \sigma^2) = \tfrac12 \left(\log \max(\sigma^2, \varepsilon) + "
     r"\frac{(x - y)^2}{\max(\sigma^2, \varepsilon)}\right) + [\text{full}]\, \tfrac12 \log 2\pi",
     reference="Nix & Weigend, Estimating the mean and variance of the target probability "

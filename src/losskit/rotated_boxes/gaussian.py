@@ -203,7 +203,6 @@ def _one_minus_exp_neg(x, xp):
 
 
 @loss(
-    family="rotated_boxes",
     formula=r"\mathcal{L}_{1} = \sqrt{1 - e^{-B_D(\mathcal{N}_p, \mathcal{N}_t)}}",
     reference=_REF_PROBIOU,
     aliases=("probiou",),
@@ -294,7 +293,6 @@ def _wasserstein2(p, t, xp):
 
 
 @loss(
-    family="rotated_boxes",
     formula=r"\mathcal{L}_{GWD} = 1 - \frac{1}{\tau + f(d^2)}",
     reference=_REF_GWD,
     aliases=("gwd",),
@@ -381,7 +379,6 @@ def _kl(p, t, xp, *, min_size, reverse=False):
 
 
 @loss(
-    family="rotated_boxes",
     formula=r"\mathcal{L}_{KLD} = 1 - \frac{1}{\tau + f(D_{KL}(\mathcal{N}_p \Vert \mathcal{N}_t))}",
     reference=_REF_KLD,
     aliases=("kld",),
@@ -475,7 +472,6 @@ def _kfiou(p, t, xp, *, eps):
 
 
 @loss(
-    family="rotated_boxes",
     formula=r"\mathcal{L}_{KFIoU} = 1 - 3\,\frac{V_S}{V_p + V_t - V_S}",
     reference=_REF_KFIOU,
     aliases=("kfiou",),

@@ -228,7 +228,6 @@ def rotated_box_iou_matrix(boxes1, boxes2, *, angle_unit: str = "radians", eps: 
 
 
 @loss(
-    family="rotated_boxes",
     formula=r"\mathcal{L} = 1 - \frac{|A \cap B|}{|A \cup B|}",
     reference=_REF_SHAPELY,
     aliases=("riou_loss",),

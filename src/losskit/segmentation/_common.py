@@ -125,11 +125,8 @@ _COMMON_RETURNS = """\
         the class weights and 0 where an entry had no valid pixel."""
 
 
-def fill(fn):
-    fn.__doc__ = fn.__doc__.replace("%(common_args)s", _COMMON_ARGS).replace(
-        "%(common_returns)s", _COMMON_RETURNS
-    )
-    return fn
+# the overlap losses' ``@loss(doc=...)`` parts
+DOC = {"common_args": _COMMON_ARGS, "common_returns": _COMMON_RETURNS}
 
 
 # --------------------------------------------------------------------------- validation

@@ -135,7 +135,6 @@ def _check_spacing(spacing, ndim):
 
 
 @loss(
-    family="segmentation",
     formula=r"\frac{1}{|\Omega|}\sum_{i \in \Omega} (p_i - g_i)^2 (d_{p,i}^{\alpha} + d_{g,i}^{\alpha})",
     reference=_KS,
     aliases=("hausdorff_loss", "hd_loss"),
@@ -334,7 +333,6 @@ def signed_distance_map(labels, *, num_classes=None, spacing=None):
 
 
 @loss(
-    family="segmentation",
     formula=r"\frac{1}{|\Omega|}\sum_{i \in \Omega} \phi_G(i)\, p_i",
     reference="Kervadec, Bouchtiba, Desrosiers, Granger, Dolz, Ben Ayed, Boundary loss for highly unbalanced segmentation, MIDL 2019, arXiv:1812.07032",
     aliases=("surface_loss",),

@@ -134,19 +134,16 @@ _FOCAL_ARGS = """\
             sigmoid term)."""
 
 
-def _fill(fn):
-    fn.__doc__ = fn.__doc__.replace("%(focal_args)s", _FOCAL_ARGS)
-    return fn
+_DOC = {"focal_args": _FOCAL_ARGS}
 
 
 @loss(
-    family="segmentation",
     formula=r"\lambda_{\mathrm{Dice}} L_{\mathrm{Dice}} + \lambda_{\mathrm{focal}} L_{\mathrm{focal}}",
     reference=_LIN,
     aliases=("dice_focal",),
     fast_paths=FAST_PATHS,
+    doc=_DOC,
 )
-@_fill
 def dice_focal_loss(
     input,
     target,
@@ -241,13 +238,12 @@ def dice_focal_loss(
 
 
 @loss(
-    family="segmentation",
     formula=r"\lambda_{\mathrm{Dice}} L_{\mathrm{GDL}} + \lambda_{\mathrm{focal}} L_{\mathrm{focal}}",
     reference="Sudre, Li, Vercauteren, Ourselin, Cardoso, Generalised Dice overlap as a deep learning loss function for highly unbalanced segmentations, 2017, arXiv:1707.03237; " + _LIN,
     aliases=("generalized_dice_focal", "generalised_dice_focal_loss"),
     fast_paths=FAST_PATHS,
+    doc=_DOC,
 )
-@_fill
 def generalized_dice_focal_loss(
     input,
     target,

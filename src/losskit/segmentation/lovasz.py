@@ -62,7 +62,6 @@ def _lovasz_extension(errors, fg, valid, xp, *, hinge: bool):
 
 
 @loss(
-    family="segmentation",
     formula=r"\frac{1}{|C|}\sum_{c} \overline{\Delta_{J_c}}(m(c)),\ m_i(c) = |g_{ic} - p_{ic}|",
     reference="Berman, Rannen Triki, Blaschko, The Lovász-Softmax loss: A tractable surrogate for the optimization of the intersection-over-union measure in neural networks, 2018, arXiv:1705.08790",
     aliases=("lovasz_softmax",),
@@ -179,7 +178,6 @@ def lovasz_softmax_loss(
 
 
 @loss(
-    family="segmentation",
     formula=r"\overline{\Delta_{J}}(m),\ m_i = \max(1 - x_i y_i, 0),\ y_i \in \{-1, 1\}",
     reference="Berman, Rannen Triki, Blaschko, The Lovász-Softmax loss: A tractable surrogate for the optimization of the intersection-over-union measure in neural networks, 2018, arXiv:1705.08790",
     aliases=("lovasz_hinge",),

@@ -49,7 +49,7 @@ from ._common import (
     class_weight,
     check_smooth,
     dice_formula,
-    fill,
+    DOC,
     label_map,
     namespace_of,
     overlap_loss,
@@ -70,14 +70,13 @@ _MNR = "Milletari, Navab, Ahmadi, V-Net: Fully Convolutional Neural Networks for
 
 
 @loss(
-    family="segmentation",
     formula=r"1 - \frac{2\sum_i p_i g_i + s_{nr}}{\sum_i p_i + \sum_i g_i + s_{dr}}",
     reference=_MNR,
     aliases=("dice", "soft_dice_loss"),
     plot="dice",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
-@fill
 def dice_loss(
     input,
     target,
@@ -171,14 +170,13 @@ def dice_loss(
 
 
 @loss(
-    family="segmentation",
     formula=r"1 - \frac{\sum_i p_i g_i + s_{nr}}{\sum_i p_i + \sum_i g_i - \sum_i p_i g_i + s_{dr}}",
     reference="Rahman, Wang, Optimizing Intersection-Over-Union in Deep Neural Networks for Image Segmentation, 2016, ISVC (doi:10.1007/978-3-319-50835-1_22)",
     aliases=("soft_jaccard_loss", "soft_iou_loss", "jaccard"),
     plot="dice",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
-@fill
 def jaccard_loss(
     input,
     target,
@@ -259,14 +257,13 @@ def jaccard_loss(
 
 
 @loss(
-    family="segmentation",
     formula=r"1 - \frac{2\sum_l w_l \sum_i p_{li} g_{li} + s_{nr}}{\sum_l w_l \sum_i (p_{li} + g_{li}) + s_{dr}},\ w_l = 1/(\sum_i g_{li})^2",
     reference="Sudre, Li, Vercauteren, Ourselin, Cardoso, Generalised Dice overlap as a deep learning loss function for highly unbalanced segmentations, 2017, arXiv:1707.03237",
     aliases=("gdl", "generalised_dice_loss"),
     plot="dice",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
-@fill
 def generalized_dice_loss(
     input,
     target,
@@ -364,14 +361,13 @@ def _check_tversky(alpha, beta, smooth_nr, smooth_dr):
 
 
 @loss(
-    family="segmentation",
     formula=r"1 - \frac{TP + s_{nr}}{TP + \alpha FP + \beta FN + s_{dr}}",
     reference="Salehi, Erdogmus, Gholipour, Tversky loss function for image segmentation using 3D fully convolutional deep networks, 2017, arXiv:1706.05721",
     aliases=("tversky",),
     plot="dice",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
-@fill
 def tversky_loss(
     input,
     target,
@@ -455,14 +451,13 @@ def tversky_loss(
 
 
 @loss(
-    family="segmentation",
     formula=r"\left(1 - \frac{TP + s_{nr}}{TP + \alpha FP + \beta FN + s_{dr}}\right)^{1/\gamma}",
     reference="Abraham, Khan, A Novel Focal Tversky loss function with improved Attention U-Net for lesion segmentation, 2019, arXiv:1810.07842",
     aliases=("focal_tversky", "ftl"),
     plot="dice",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
-@fill
 def focal_tversky_loss(
     input,
     target,
@@ -556,14 +551,13 @@ def focal_tversky_loss(
 
 
 @loss(
-    family="segmentation",
     formula=r"\log\cosh(L_{\mathrm{Dice}})",
     reference="Jadon, A survey of loss functions for semantic segmentation, 2020, arXiv:2006.14822",
     aliases=("log_cosh_dice",),
     plot="dice",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
-@fill
 def log_cosh_dice_loss(
     input,
     target,
@@ -634,7 +628,6 @@ def log_cosh_dice_loss(
 
 
 @loss(
-    family="segmentation",
     formula=r"\lambda_{\mathrm{Dice}} L_{\mathrm{Dice}} + \lambda_{\mathrm{CE}} L_{\mathrm{CE}}",
     reference="Isensee, Jaeger, Kohl, Petersen, Maier-Hein, nnU-Net: a self-configuring method for deep learning-based biomedical image segmentation, 2021, arXiv:1809.10486",
     aliases=("dice_ce", "dice_cross_entropy_loss"),

@@ -169,7 +169,7 @@ def _cldice_entries(input, target, xp, *, activation, axis, include_background, 
     return loss_, w, valid
 
 
-_ARGS = """\
+_DOC = {"args": """\
         input: ``(N, C, *spatial)`` probabilities, or logits with ``activation``; the
             class axis is ``axis``; at least one spatial axis (2D and 3D in the paper).
         target: integer labels ``(N, *spatial)`` (with ``C == 1`` a 0/1 mask), MONAI's
@@ -189,15 +189,15 @@ _ARGS = """\
         batch: ``True`` pools the sums over the batch (one value per class).
         weight: ``(C,)`` non-negative class weights (background included), or ``None``.
         ignore_index: label value whose pixels count as background for both skeletons and
-            leave every sum; ``None`` for none."""
+            leave every sum; ``None`` for none."""}
 
 
 @loss(
-    family="segmentation",
     formula=r"1 - \frac{2\,T_{prec} T_{sens}}{T_{prec} + T_{sens}},\ T_{prec} = \frac{|S_P \circ V_L| + s}{|S_P| + s},\ T_{sens} = \frac{|S_L \circ V_P| + s}{|S_L| + s}",
     reference=_SHIT,
     aliases=("cldice", "soft_cldice_loss"),
     fast_paths=(SKELETON_TORCH.name,),
+    doc=_DOC,
 )
 def cldice_loss(
     input,
@@ -272,15 +272,13 @@ def cldice_loss(
     return reduce_loss(loss_, reduction, xp, weight=entry_weight(w, valid))
 
 
-cldice_loss.__doc__ = cldice_loss.__doc__.replace("%(args)s", _ARGS)
-
 
 @loss(
-    family="segmentation",
     formula=r"(1 - \alpha) L_{\mathrm{Dice}} + \alpha L_{\mathrm{clDice}}",
     reference=_SHIT,
     aliases=("dice_cldice", "soft_dice_cldice_loss"),
     fast_paths=(SKELETON_TORCH.name,) + FAST_PATHS,  # the skeleton's and the Dice term's
+    doc=_DOC,
 )
 def dice_cldice_loss(
     input,
@@ -355,5 +353,3 @@ def dice_cldice_loss(
     )
     return reduce_loss((1.0 - alpha) * dice + alpha * cl, reduction, xp, weight=entry_weight(w, valid))
 
-
-dice_cldice_loss.__doc__ = dice_cldice_loss.__doc__.replace("%(args)s", _ARGS)
