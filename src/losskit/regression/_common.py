@@ -83,3 +83,17 @@ def _prepare_weight(weight: Any, loss_shape: tuple, xp, dtype):
         raise TypeError(f"weight: expected a real or boolean array, got dtype {weight.dtype}")
     check_broadcastable_to("weight", weight, loss_shape, what="the loss's shape")
     return as_float(weight, xp, dtype)
+
+
+# Argument and return descriptions shared by the family's docstrings (``@loss(doc=DOC)``).
+DOC = {
+    "input_target": """\
+        input: predictions, a floating array of any shape ``(*)``.
+        target: targets, same shape as ``input``.""",
+    "weight_reduction": """\
+        weight: optional elementwise weights, broadcastable to ``input``'s shape.
+        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.""",
+    "returns": """\
+        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
+        float64 input, else float32.""",
+}

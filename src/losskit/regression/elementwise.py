@@ -23,6 +23,7 @@ from .._xp import (
     subgrad_clip,
     subgrad_maximum,
 )
+from ._common import DOC
 from ._common import prepare as _prepare
 
 __all__ = [
@@ -149,6 +150,7 @@ def _mse_loss_grad(input, target, *, weight=None, reduction="mean"):
     aliases=("l1", "mae", "absolute_error"),
     fast_paths=(TORCH_NATIVE.name,),
     plot="residual",
+    doc=DOC,
 )
 def l1_loss(input, target, *, weight=None, reduction="mean"):
     r"""Mean absolute error (L1): the absolute residual, averaged.
@@ -163,14 +165,11 @@ def l1_loss(input, target, *, weight=None, reduction="mean"):
     - :math:`w_i` the optional elementwise ``weight`` (1 when omitted).
 
     Args:
-        input: predictions, a floating array of any shape ``(*)``.
-        target: targets, same shape as ``input``.
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+%(input_target)s
+%(weight_reduction)s
 
     Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
+%(returns)s
 
     Notes:
         Same as ``torch.nn.functional.l1_loss`` and scikit-learn's
@@ -215,6 +214,7 @@ def _huber(d, delta: float, xp):
     aliases=("huber",),
     fast_paths=(TORCH_NATIVE.name,),
     plot="residual",
+    doc=DOC,
 )
 def huber_loss(input, target, *, delta=1.0, weight=None, reduction="mean"):
     r"""Huber loss: squared for small residuals, absolute (linear) for large ones.
@@ -232,15 +232,12 @@ def huber_loss(input, target, *, delta=1.0, weight=None, reduction="mean"):
     - :math:`w_i` is the optional elementwise ``weight``.
 
     Args:
-        input: predictions, a floating array of any shape ``(*)``.
-        target: targets, same shape as ``input``.
+%(input_target)s
         delta: threshold :math:`\delta`, a number > 0 (default 1.0).
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+%(weight_reduction)s
 
     Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
+%(returns)s
 
     Notes:
         Same as ``torch.nn.functional.huber_loss(delta=)``. Huber with ``delta`` equals
@@ -290,6 +287,7 @@ def _smooth_l1(d, beta: float, xp):
     aliases=("smooth_l1",),
     fast_paths=(TORCH_NATIVE.name,),
     plot="residual",
+    doc=DOC,
 )
 def smooth_l1_loss(input, target, *, beta=1.0, weight=None, reduction="mean"):
     r"""Smooth L1 loss (Fast R-CNN): L1 with a quadratic patch of width ``beta`` at zero.
@@ -306,15 +304,12 @@ def smooth_l1_loss(input, target, *, beta=1.0, weight=None, reduction="mean"):
     - :math:`w_i` is the optional elementwise ``weight``.
 
     Args:
-        input: predictions, a floating array of any shape ``(*)``.
-        target: targets, same shape as ``input``.
+%(input_target)s
         beta: width :math:`\beta \ge 0` (default 1.0).
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+%(weight_reduction)s
 
     Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
+%(returns)s
 
     Notes:
         Same as ``torch.nn.functional.smooth_l1_loss(beta=)``. Unlike Huber, the linear
@@ -357,6 +352,7 @@ def _smooth_l1_loss_grad(input, target, *, beta=1.0, weight=None, reduction="mea
     aliases=("log_cosh", "logcosh"),
     fast_paths=(TORCH_LOG_COSH.name,),
     plot="residual",
+    doc=DOC,
 )
 def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
     r"""Log-cosh loss: about ``d^2 / 2`` for small residuals and ``|d| - log 2`` for large ones.
@@ -375,14 +371,11 @@ def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
     derivative) and bounded by 1 (robust to outliers, like L1).
 
     Args:
-        input: predictions, a floating array of any shape ``(*)``.
-        target: targets, same shape as ``input``.
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+%(input_target)s
+%(weight_reduction)s
 
     Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
+%(returns)s
 
     Notes:
         Computed without ``cosh`` itself (``losskit._xp.log_cosh``), so residuals
@@ -428,6 +421,7 @@ def _log_cosh_loss_grad(input, target, *, weight=None, reduction="mean"):
     reference="Koenker & Bassett, Regression Quantiles, Econometrica 1978",
     aliases=("pinball_loss", "pinball", "quantile"),
     plot="residual",
+    doc=DOC,
 )
 def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean"):
     r"""Quantile (pinball) loss: its minimiser is the ``quantile`` of the target distribution.
@@ -447,12 +441,10 @@ def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean")
         input: predicted quantiles, a floating array of any shape ``(*)``.
         target: observations, same shape as ``input``.
         quantile: :math:`q`, strictly between 0 and 1 (default 0.5).
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+%(weight_reduction)s
 
     Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
+%(returns)s
 
     Notes:
         ``reduction="mean"`` equals scikit-learn's ``mean_pinball_loss(target, input,
@@ -488,6 +480,7 @@ def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean")
     "for computed imaging, 1994; Lai et al., LapSRN, 2017, arXiv:1704.03915",
     aliases=("charbonnier",),
     plot="residual",
+    doc=DOC,
 )
 def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
     r"""Charbonnier loss: a differentiable L1, sqrt(d^2 + eps^2).
@@ -504,16 +497,13 @@ def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
     - :math:`w_i` is the optional elementwise ``weight``.
 
     Args:
-        input: predictions, a floating array of any shape ``(*)``.
-        target: targets, same shape as ``input``.
+%(input_target)s
         eps: :math:`\varepsilon`, a number > 0 (with 0 the gradient at a zero residual
             would be 0/0).
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+%(weight_reduction)s
 
     Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
+%(returns)s
 
     Notes:
         Follows the papers: a perfect prediction costs :math:`\varepsilon`, not 0. Some
@@ -560,6 +550,7 @@ def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
     reference="scikit-learn, sklearn.metrics.mean_squared_log_error",
     aliases=("msle", "mean_squared_log_error", "squared_log_error"),
     plot="residual",
+    doc=DOC,
 )
 def msle_loss(input, target, *, weight=None, reduction="mean"):
     r"""Mean squared logarithmic error: squared error of ``log1p`` values (relative errors).
@@ -577,12 +568,10 @@ def msle_loss(input, target, *, weight=None, reduction="mean"):
     Args:
         input: predictions, a floating array of any shape ``(*)``, values > -1.
         target: targets, same shape as ``input``, values > -1.
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+%(weight_reduction)s
 
     Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
+%(returns)s
 
     Raises:
         ValueError: (eager mode) when ``input`` or ``target`` has a value <= -1, where

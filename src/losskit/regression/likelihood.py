@@ -17,6 +17,7 @@ from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, stop_gradient
 from ._common import check_real as _check_real
+from ._common import DOC
 from ._common import prepare as _prepare
 
 __all__ = ["poisson_nll_loss", "gaussian_nll_loss"]
@@ -29,6 +30,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
     reference="torch.nn.functional.poisson_nll_loss; Nelder & Wedderburn, Generalized Linear Models, 1972",
     aliases=("poisson_nll", "poisson"),
     plot=None,
+    doc=DOC,
 )
 def poisson_nll_loss(
     input, target, *, log_input=True, full=False, eps=1e-8, weight=None, reduction="mean"
@@ -59,12 +61,10 @@ def poisson_nll_loss(
         full: add the Stirling term (default False).
         eps: :math:`\varepsilon > 0` added to the rate inside the log when
             ``log_input=False`` so that a zero rate gives a finite value (default 1e-8).
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+%(weight_reduction)s
 
     Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
+%(returns)s
 
     Notes:
         Same as ``torch.nn.functional.poisson_nll_loss`` (including the Stirling term
@@ -139,6 +139,7 @@ def _prepare_var(var: Any, input: Any, xp, dtype):
     "distribution, 1994; torch.nn.functional.gaussian_nll_loss",
     aliases=("gaussian_nll", "gaussian"),
     plot=None,
+    doc=DOC,
 )
 def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, weight=None, reduction="mean"):
     r"""Gaussian negative log-likelihood of ``target`` under a predicted mean and variance.
@@ -166,12 +167,10 @@ def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, weight=None, 
             axis); the shape-without-last-axis rule takes precedence when both apply.
         full: include the constant term (default False).
         eps: :math:`\varepsilon > 0`, the smallest variance used (default 1e-6).
-        weight: optional elementwise weights, broadcastable to ``input``'s shape.
-        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+%(weight_reduction)s
 
     Returns:
-        A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
-        float64 input, else float32.
+%(returns)s
 
     Notes:
         Same as ``torch.nn.functional.gaussian_nll_loss``, including its clamp: the value
