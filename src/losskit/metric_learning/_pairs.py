@@ -31,7 +31,9 @@ import math
 
 from array_api_compat import device as _device
 
-from .._checks import check_array, check_bool, check_floating, check_integer, check_ndim, check_number
+from .._checks import (
+    check_array, check_bool, check_floating, check_integer, check_labels_in_range, check_ndim, check_number,
+)
 from .._fastpath import fast_path, select
 from .._xp import as_float, backend_name, namespace, stop_gradient
 
@@ -254,6 +256,20 @@ def check_batch(embeddings, labels, xp, *, name: str = "embeddings", ndim: int =
             f"got {tuple(labels.shape)}"
         )
     return as_float(embeddings, xp)
+
+
+def check_class_table(name: str, table, x, labels, xp, *, size: str) -> None:
+    """Validate a (C, D) floating table of per-class vectors (center loss's centres,
+    Proxy-Anchor's proxies) against the batch ``x`` and its labels in [0, C); ``size``
+    names D in the message ("feature size", "embedding size")."""
+    check_floating(name, table, xp)
+    check_ndim(name, table, ndim=2)
+    if table.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"{name}: expected shape (num_classes, {x.shape[1]}) matching the {size}, "
+            f"got {tuple(table.shape)}"
+        )
+    check_labels_in_range("labels", labels, table.shape[0])
 
 
 def number(name: str, value, **bounds) -> float:

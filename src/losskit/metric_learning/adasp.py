@@ -71,7 +71,6 @@ def _adasp_core(q, lq, r, lr, offset, *, temperature, variant, eps, xp):
         "for Object Re-Identification, CVPR 2023, arXiv:2303.18247"
     ),
     aliases=("adasp", "sparse_pairwise_loss"),
-    plot=None,
     fast_paths=("metric_learning.torch_self_gram",),
 )
 def adasp_loss(embeddings, labels, *, temperature: float = 0.04, variant: str = "adasp", reduction: str = "mean"):

@@ -3,11 +3,11 @@ and the paper's update rule for the centres as a pure function."""
 
 from __future__ import annotations
 
-from .._checks import check_floating, check_labels_in_range, check_ndim, check_reduction
+from .._checks import check_reduction
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, stop_gradient
-from ._pairs import batch_namespace, check_batch, device_of, number
+from ._pairs import batch_namespace, check_batch, check_class_table, device_of, number
 
 __all__ = ["center_loss", "center_update"]
 
@@ -16,14 +16,7 @@ def _center_setup(features, labels, centers, xp):
     """Validate (B, D) features, (B,) labels in [0, C) and (C, D) centres; the features in
     their compute dtype."""
     x = check_batch(features, labels, xp, name="features")
-    check_floating("centers", centers, xp)
-    check_ndim("centers", centers, ndim=2)
-    if centers.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"centers: expected shape (num_classes, {x.shape[1]}) matching the feature size, "
-            f"got {tuple(centers.shape)}"
-        )
-    check_labels_in_range("labels", labels, centers.shape[0])
+    check_class_table("centers", centers, x, labels, xp, size="feature size")
     return x
 
 
@@ -34,7 +27,6 @@ def _center_setup(features, labels, centers, xp):
         "Approach for Deep Face Recognition, ECCV 2016"
     ),
     aliases=("center", "centre_loss"),
-    plot=None,
 )
 def center_loss(features, labels, centers, *, reduction: str = "mean"):
     r"""Center loss: half the squared Euclidean distance of each feature to its class centre.

@@ -86,7 +86,6 @@ def _margin_softmax_ce(cos, onehot, target, new_target, scale, reduction, xp):
         "Loss for Deep Face Recognition, CVPR 2019, arXiv:1801.07698"
     ),
     aliases=("arcface", "additive_angular_margin_loss"),
-    plot=None,
 )
 def arcface_loss(embeddings, labels, weight, *, margin: float = 0.5, scale: float = 64.0, reduction: str = "mean"):
     r"""ArcFace: softmax cross-entropy with an additive angular margin on the target class.
@@ -155,7 +154,6 @@ def arcface_loss(embeddings, labels, weight, *, margin: float = 0.5, scale: floa
         "CosFace: Large Margin Cosine Loss for Deep Face Recognition, CVPR 2018, arXiv:1801.09414"
     ),
     aliases=("cosface", "large_margin_cosine_loss"),
-    plot=None,
 )
 def cosface_loss(embeddings, labels, weight, *, margin: float = 0.35, scale: float = 64.0, reduction: str = "mean"):
     r"""CosFace: softmax cross-entropy with an additive cosine margin on the target class.
@@ -217,7 +215,6 @@ def cosface_loss(embeddings, labels, weight, *, margin: float = 0.35, scale: flo
         "Boosting Face Recognition by Large-Scale Noisy Web Faces, ECCV 2020"
     ),
     aliases=("subcenter_arcface", "sub_center_arcface_loss"),
-    plot=None,
 )
 def subcenter_arcface_loss(embeddings, labels, weight, *, k: int = 3, margin: float = 0.5, scale: float = 64.0,
                            reduction: str = "mean"):

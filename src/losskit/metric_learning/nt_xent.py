@@ -22,7 +22,6 @@ __all__ = ["nt_xent_loss"]
         "Contrastive Learning of Visual Representations, ICML 2020, arXiv:2002.05709"
     ),
     aliases=("nt_xent", "ntxent"),
-    plot=None,
     fast_paths=("metric_learning.torch_self_gram",),
 )
 def nt_xent_loss(embeddings, labels, *, temperature: float = 0.07, reduction: str = "mean"):

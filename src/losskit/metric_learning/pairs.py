@@ -44,7 +44,6 @@ __all__ = ["batch_hard_triplet_loss", "contrastive_loss", "circle_loss", "multi_
         "Person Re-Identification, 2017, arXiv:1703.07737"
     ),
     aliases=("batch_hard_triplet", "triplet_batch_hard"),
-    plot=None,
     fast_paths=("metric_learning.torch_self_gram",),
 )
 def batch_hard_triplet_loss(
@@ -183,7 +182,6 @@ def _selected(err, mat, value, mask, xp):
         "Invariant Mapping, CVPR 2006"
     ),
     aliases=("contrastive", "pair_margin_loss"),
-    plot=None,
     fast_paths=("metric_learning.torch_self_gram",),
 )
 def contrastive_loss(
@@ -307,7 +305,6 @@ def _contrastive_from(q, lq, r, lr, offset, *, pos_margin, neg_margin, distance,
         "Circle Loss: A Unified Perspective of Pair Similarity Optimization, CVPR 2020, arXiv:2002.10857"
     ),
     aliases=("circle",),
-    plot=None,
     fast_paths=("metric_learning.torch_self_gram",),
 )
 def circle_loss(embeddings, labels, *, m: float = 0.25, gamma: float = 256.0, reduction: str = "mean"):
@@ -407,7 +404,6 @@ def _circle_from(q, lq, r, lr, offset, *, m, gamma, reduction, xp):
         "with General Pair Weighting for Deep Metric Learning, CVPR 2019, arXiv:1904.06627"
     ),
     aliases=("multi_similarity", "ms_loss"),
-    plot=None,
     fast_paths=("metric_learning.torch_self_gram",),
 )
 def multi_similarity_loss(

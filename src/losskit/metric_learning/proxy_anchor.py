@@ -3,11 +3,11 @@ samples and pushes the others, weighted by a log-sum-exp over the batch."""
 
 from __future__ import annotations
 
-from .._checks import check_floating, check_labels_in_range, check_ndim, check_reduction
+from .._checks import check_reduction
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, softplus
-from ._pairs import RowMask, batch_namespace, check_batch, device_of, gram, l2_normalize, masked_logsumexp, number
+from ._pairs import RowMask, batch_namespace, check_batch, check_class_table, device_of, gram, l2_normalize, masked_logsumexp, number
 
 __all__ = ["proxy_anchor_loss"]
 
@@ -22,7 +22,6 @@ __all__ = ["proxy_anchor_loss"]
         "CVPR 2020, arXiv:2003.13911"
     ),
     aliases=("proxy_anchor",),
-    plot=None,
 )
 def proxy_anchor_loss(embeddings, labels, proxies, *, alpha: float = 32.0, delta: float = 0.1, reduction: str = "mean"):
     r"""Proxy-Anchor loss: every class proxy is an anchor against the whole batch.
@@ -86,14 +85,7 @@ def proxy_anchor_loss(embeddings, labels, proxies, *, alpha: float = 32.0, delta
     check_reduction(reduction)
     xp = batch_namespace(embeddings, labels, proxies=proxies)
     x = check_batch(embeddings, labels, xp)
-    check_floating("proxies", proxies, xp)
-    check_ndim("proxies", proxies, ndim=2)
-    if proxies.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"proxies: expected shape (num_classes, {x.shape[1]}) matching the embedding size, "
-            f"got {tuple(proxies.shape)}"
-        )
-    check_labels_in_range("labels", labels, proxies.shape[0])
+    check_class_table("proxies", proxies, x, labels, xp, size="embedding size")
     alpha = number("alpha", alpha, low=0.0, low_open=True)
     delta = number("delta", delta)
     p = as_float(proxies, xp, x.dtype)

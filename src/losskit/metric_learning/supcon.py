@@ -32,7 +32,6 @@ __all__ = ["supcon_loss"]
         "arXiv:2004.11362"
     ),
     aliases=("supcon", "supervised_contrastive_loss"),
-    plot=None,
     fast_paths=("metric_learning.torch_self_gram",),
 )
 def supcon_loss(embeddings, labels, *, temperature: float = 0.1, reduction: str = "mean"):

@@ -29,7 +29,6 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
     formula=r"\ell(x, y) = e^{x} - y x \ \text{(log\_input)}, \quad x - y \log(x + \varepsilon) \ \text{(otherwise)}",
     reference="torch.nn.functional.poisson_nll_loss; Nelder & Wedderburn, Generalized Linear Models, 1972",
     aliases=("poisson_nll", "poisson"),
-    plot=None,
     doc=DOC,
 )
 def poisson_nll_loss(
@@ -138,7 +137,6 @@ def _prepare_var(var: Any, input: Any, xp, dtype):
     reference="Nix & Weigend, Estimating the mean and variance of the target probability "
     "distribution, 1994; torch.nn.functional.gaussian_nll_loss",
     aliases=("gaussian_nll", "gaussian"),
-    plot=None,
     doc=DOC,
 )
 def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, weight=None, reduction="mean"):
