@@ -33,6 +33,7 @@ from array_api_compat import device as _device
 
 from .._checks import (
     check_array, check_bool, check_floating, check_integer, check_labels_in_range, check_ndim, check_number,
+    check_reduction,
 )
 from .._fastpath import fast_path, select
 from .._xp import as_float, backend_name, namespace, stop_gradient
@@ -240,6 +241,15 @@ def batch_namespace(embeddings, labels, *, name: str = "embeddings", **more):
     for name, value in more.items():
         check_array(name, value)
     return namespace(embeddings, labels, *more.values())
+
+
+def batch_setup(embeddings, labels, reduction):
+    """The first checks of a loss on one (B, D) batch and its labels: ``reduction``, the
+    namespace, the batch (:func:`check_batch`); returns ``(xp, embeddings in their compute
+    dtype)``."""
+    check_reduction(reduction)
+    xp = batch_namespace(embeddings, labels)
+    return xp, check_batch(embeddings, labels, xp)
 
 
 def check_batch(embeddings, labels, xp, *, name: str = "embeddings", ndim: int = 2):

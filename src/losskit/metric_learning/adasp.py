@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .._checks import check_choice, check_reduction
+from .._checks import check_choice
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import softplus, stop_gradient
-from ._pairs import RowMask, batch_namespace, check_batch, gram, l2_normalize, masked_logsumexp, number, zero_graph
+from ._pairs import RowMask, batch_setup, gram, l2_normalize, masked_logsumexp, number, zero_graph
 
 __all__ = ["adasp_loss"]
 
@@ -143,9 +143,7 @@ def adasp_loss(embeddings, labels, *, temperature: float = 0.04, variant: str = 
         >>> round(float(np.log1p(4 / np.e)), 6)
         0.904832
     """
-    check_reduction(reduction)
-    xp = batch_namespace(embeddings, labels)
-    x = check_batch(embeddings, labels, xp)
+    xp, x = batch_setup(embeddings, labels, reduction)
     temperature = number("temperature", temperature, low=0.0, low_open=True)
     check_choice("variant", variant, _ADASP_VARIANTS)
     return _adasp_from(x, labels, x, labels, 0, temperature=temperature, variant=variant,

@@ -3,11 +3,10 @@ positives (pytorch-metric-learning's ``NTXentLoss``)."""
 
 from __future__ import annotations
 
-from .._checks import check_reduction
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import softplus
-from ._pairs import RowMask, batch_namespace, check_batch, device_of, masked_logsumexp, number, pair_masks, similarity, zero_graph
+from ._pairs import RowMask, batch_setup, device_of, masked_logsumexp, number, pair_masks, similarity, zero_graph
 
 __all__ = ["nt_xent_loss"]
 
@@ -73,9 +72,7 @@ def nt_xent_loss(embeddings, labels, *, temperature: float = 0.07, reduction: st
         >>> round(float(np.log1p(1 / np.e)), 6)
         0.313262
     """
-    check_reduction(reduction)
-    xp = batch_namespace(embeddings, labels)
-    x = check_batch(embeddings, labels, xp)
+    xp, x = batch_setup(embeddings, labels, reduction)
     temperature = number("temperature", temperature, low=0.0, low_open=True)
     return _ntxent_from(x, labels, x, labels, 0, temperature=temperature, reduction=reduction, xp=xp)
 

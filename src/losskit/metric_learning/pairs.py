@@ -3,15 +3,14 @@ triplet, contrastive, circle and multi-similarity (pytorch-metric-learning's mea
 
 from __future__ import annotations
 
-from .._checks import check_choice, check_reduction
+from .._checks import check_choice
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import softplus, stop_gradient
 from ._pairs import (
-    batch_namespace,
     DISTANCES,
     RowMask,
-    check_batch,
+    batch_setup,
     device_of,
     flag,
     masked_logsumexp,
@@ -115,9 +114,7 @@ def batch_hard_triplet_loss(
         >>> float(losskit.batch_hard_triplet_loss(e, y, margin=1.5, normalize=False))
         0.5
     """
-    check_reduction(reduction)
-    xp = batch_namespace(embeddings, labels)
-    x = check_batch(embeddings, labels, xp)
+    xp, x = batch_setup(embeddings, labels, reduction)
     margin = number("margin", margin)
     check_choice("distance", distance, DISTANCES)
     flag("normalize", normalize)
@@ -247,9 +244,7 @@ def contrastive_loss(
         >>> float(losskit.contrastive_loss(e, y, neg_margin=2.5, normalize=False))
         1.5
     """
-    check_reduction(reduction)
-    xp = batch_namespace(embeddings, labels)
-    x = check_batch(embeddings, labels, xp)
+    xp, x = batch_setup(embeddings, labels, reduction)
     pos_margin = number("pos_margin", pos_margin)
     neg_margin = number("neg_margin", neg_margin)
     check_choice("distance", distance, DISTANCES)
@@ -360,9 +355,7 @@ def circle_loss(embeddings, labels, *, m: float = 0.25, gamma: float = 256.0, re
         >>> round(float(np.log1p(2 * np.exp(-0.5))), 6)
         0.794377
     """
-    check_reduction(reduction)
-    xp = batch_namespace(embeddings, labels)
-    x = check_batch(embeddings, labels, xp)
+    xp, x = batch_setup(embeddings, labels, reduction)
     m = number("m", m)
     gamma = number("gamma", gamma, low=0.0, low_open=True)
     return _circle_from(x, labels, x, labels, 0, m=m, gamma=gamma, reduction=reduction, xp=xp)
@@ -455,9 +448,7 @@ def multi_similarity_loss(
         >>> round(float(np.log1p(np.exp(-0.5)) + np.log1p(2 * np.exp(-0.5))), 6)
         1.268454
     """
-    check_reduction(reduction)
-    xp = batch_namespace(embeddings, labels)
-    x = check_batch(embeddings, labels, xp)
+    xp, x = batch_setup(embeddings, labels, reduction)
     alpha = number("alpha", alpha, low=0.0, low_open=True)
     beta = number("beta", beta, low=0.0, low_open=True)
     base = number("base", base)

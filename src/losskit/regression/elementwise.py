@@ -20,7 +20,6 @@ from .._xp import (
     log_cosh,
     stop_gradient,
     subgrad_abs,
-    subgrad_clip,
     subgrad_maximum,
 )
 from ._common import DOC
