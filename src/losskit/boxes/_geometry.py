@@ -190,19 +190,20 @@ class Pair:
     # bounded, and c = 0 only when every corner coincides (where rho = 0 too). With the
     # two-corner formula an inverted box's centre can lie far outside "the enclosing box"
     # and rho^2 / c^2 is unbounded (NaN gradients in float32).
-    @cached_property
-    def cw(self):
+    def _span(self, a1, a2, b1, b2):
+        """The extent of the four coordinates ``a1, a2`` (pred) and ``b1, b2`` (target)."""
         xp = self.xp
-        lo = xp.minimum(xp.minimum(self.px1, self.px2), xp.minimum(self.tx1, self.tx2))
-        hi = xp.maximum(xp.maximum(self.px1, self.px2), xp.maximum(self.tx1, self.tx2))
+        lo = xp.minimum(xp.minimum(a1, a2), xp.minimum(b1, b2))
+        hi = xp.maximum(xp.maximum(a1, a2), xp.maximum(b1, b2))
         return hi - lo
 
     @cached_property
+    def cw(self):
+        return self._span(self.px1, self.px2, self.tx1, self.tx2)
+
+    @cached_property
     def ch(self):
-        xp = self.xp
-        lo = xp.minimum(xp.minimum(self.py1, self.py2), xp.minimum(self.ty1, self.ty2))
-        hi = xp.maximum(xp.maximum(self.py1, self.py2), xp.maximum(self.ty1, self.ty2))
-        return hi - lo
+        return self._span(self.py1, self.py2, self.ty1, self.ty2)
 
     @cached_property
     def c2(self):
