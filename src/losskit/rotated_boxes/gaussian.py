@@ -157,22 +157,23 @@ def _compiled_dtypes(p, t, **_):
     return p.dtype == t.dtype and str(p.dtype) in _TORCH_FLOATS
 
 
-# Loss and local gradient in one compiled pass per box pair (losskit.rotated_boxes._numba),
-# every option of the loss; the reference below everywhere else.
-PROBIOU_NUMBA = fast_path(
-    "rotated_boxes.probiou_numba", kernel="rotated_boxes.probiou",
-    impl="losskit.rotated_boxes._numba:probiou", backend="torch", devices=("cpu",), requires="numba",
-    when="float32 / float64 tensors, every mode / floor / eps: loss and hand-derived gradient in "
-         "one compiled pass per box pair, split over torch's intra-op threads",
-    eligible=_compiled_dtypes,
-)
-KLD_NUMBA = fast_path(
-    "rotated_boxes.kld_numba", kernel="rotated_boxes.kld",
-    impl="losskit.rotated_boxes._numba:kld", backend="torch", devices=("cpu",), requires="numba",
-    when="float32 / float64 tensors, every direction / fun / tau / sqrt / eps: loss and "
-         "hand-derived gradient in one compiled pass per box pair, split over torch's intra-op threads",
-    eligible=_compiled_dtypes,
-)
+def _compiled_path(name, *, kernel, impl, options):
+    """The fast path of ``kernel``: loss and local gradient in one compiled pass per box pair
+    (:mod:`losskit.rotated_boxes._numba`) for every one of the loss's ``options``; the
+    reference below everywhere else."""
+    return fast_path(
+        name, kernel=kernel, impl=impl, backend="torch", devices=("cpu",), requires="numba",
+        when=f"float32 / float64 tensors, every {options}: loss and hand-derived gradient in one "
+             "compiled pass per box pair, split over torch's intra-op threads",
+        eligible=_compiled_dtypes,
+    )
+
+
+PROBIOU_NUMBA = _compiled_path("rotated_boxes.probiou_numba", kernel="rotated_boxes.probiou",
+                               impl="losskit.rotated_boxes._numba:probiou", options="mode / floor / eps")
+KLD_NUMBA = _compiled_path("rotated_boxes.kld_numba", kernel="rotated_boxes.kld",
+                           impl="losskit.rotated_boxes._numba:kld",
+                           options="direction / fun / tau / sqrt / eps")
 
 
 # --------------------------------------------------------------------------- ProbIoU
