@@ -16,7 +16,7 @@ import math
 import numbers
 from typing import Any, Iterable
 
-from ._xp import is_traced, isdtype, to_numpy
+from ._xp import as_float, compute_dtype, is_traced, isdtype, namespace, to_numpy
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -121,6 +121,44 @@ def check_broadcastable_to(name: str, x: Any, shape: tuple, *, what: str = "the 
     ok = len(xs) <= len(shape) and all(a in (1, b) for a, b in zip(xs[::-1], shape[::-1]))
     if not ok:
         raise ValueError(f"{name}: expected a shape broadcastable to {what} {shape}, got {xs}")
+
+
+def check_box_array(name: str, boxes: Any, xp=None, *, width: int = 4, what: str = "boxes",
+                    layout: str = "") -> None:
+    """An array of boxes, one per ``width`` numbers of the last axis; real (floating or
+    integer) when ``xp`` is given. ``what`` and ``layout`` name the kind of box in the
+    message: "{name}: expected {what} of shape (..., {width}){layout}, got shape ..."."""
+    check_array(name, boxes)
+    if boxes.ndim < 1 or boxes.shape[-1] != width:
+        raise ValueError(f"{name}: expected {what} of shape (..., {width}){layout}, got shape {tuple(boxes.shape)}")
+    if xp is not None and not (isdtype(boxes.dtype, "real floating", xp) or isdtype(boxes.dtype, "integral", xp)):
+        raise TypeError(f"{name}: expected a real (floating or integer) array, got dtype {boxes.dtype}")
+
+
+def check_box_pair(pred: Any, target: Any, *, width: int = 4, what: str = "boxes", layout: str = "",
+                   names: tuple[str, str] = ("pred", "target"), pred_floating: bool = True,
+                   broadcast: bool = True):
+    """A (pred, target) pair of box arrays (:func:`check_box_array` with ``width``, ``what``
+    and ``layout``) from one library, the first floating-point unless
+    ``pred_floating=False``, broadcastable unless ``broadcast=False``.
+
+    Returns ``(xp, p, t)``: the namespace and both arrays in the first one's compute dtype
+    (:func:`losskit._xp.compute_dtype`: float64 stays, everything else computes in float32),
+    not broadcast. Both box families start with it; what a box's numbers mean stays with
+    each family.
+    """
+    na, nb = names
+    check_array(na, pred)
+    check_array(nb, target)
+    xp = namespace(pred, target)
+    check_box_array(na, pred, xp, width=width, what=what, layout=layout)
+    check_box_array(nb, target, xp, width=width, what=what, layout=layout)
+    if pred_floating and not isdtype(pred.dtype, "real floating", xp):
+        raise TypeError(f"{na}: expected a floating-point array of {what}, got dtype {pred.dtype}")
+    if broadcast:
+        check_broadcastable(na, pred, nb, target)
+    dtype = compute_dtype(pred, xp)
+    return xp, as_float(pred, xp, dtype), as_float(target, xp, dtype)
 
 
 def check_ndim(name: str, x: Any, *, min_ndim: int | None = None, ndim: int | None = None) -> None:

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._checks import check_array, check_broadcastable, check_choice, check_number, check_reduction
-from .._xp import as_float, compute_dtype, namespace, subgrad_clip
+from .._checks import check_box_array, check_box_pair, check_choice, check_number, check_reduction
+from .._xp import subgrad_clip
 from .._xp import subgrad_abs as abs0  # |x| with derivative 0 at 0 (losskit._xp's convention)
 from ._common import ASPECT_K
 
@@ -86,13 +86,7 @@ def convert(boxes, in_fmt: str, out_fmt: str, xp):
 
 def check_boxes(name: str, boxes: Any, xp=None) -> None:
     """An array of real numbers with a last axis of 4."""
-    check_array(name, boxes)
-    if boxes.ndim < 1 or boxes.shape[-1] != 4:
-        raise ValueError(f"{name}: expected boxes of shape (..., 4), got shape {tuple(boxes.shape)}")
-    if xp is not None and not (
-        xp.isdtype(boxes.dtype, "real floating") or xp.isdtype(boxes.dtype, "integral")
-    ):
-        raise TypeError(f"{name}: expected a real (floating or integer) array, got dtype {boxes.dtype}")
+    check_box_array(name, boxes, xp)
 
 
 def check_eps(eps: Any) -> float:
@@ -111,20 +105,8 @@ def prepare(pred, target, fmt: str, eps: Any, reduction: str | None = "mean", *,
         check_reduction(reduction)
     check_choice("fmt", fmt, FORMATS)
     check_eps(eps)
-    na, nb = names
-    check_array(na, pred)
-    check_array(nb, target)
-    xp = namespace(pred, target)
-    check_boxes(na, pred, xp)
-    check_boxes(nb, target, xp)
-    if pred_floating and not xp.isdtype(pred.dtype, "real floating"):
-        raise TypeError(f"{na}: expected a floating-point array of boxes, got dtype {pred.dtype}")
-    if broadcast:
-        check_broadcastable(na, pred, nb, target)
-    dtype = compute_dtype(pred, xp)
-    p = convert(as_float(pred, xp, dtype), fmt, "xyxy", xp)
-    t = convert(as_float(target, xp, dtype), fmt, "xyxy", xp)
-    return xp, p, t
+    xp, p, t = check_box_pair(pred, target, names=names, pred_floating=pred_floating, broadcast=broadcast)
+    return xp, convert(p, fmt, "xyxy", xp), convert(t, fmt, "xyxy", xp)
 
 
 class cached_property:  # noqa: N801 - used like functools.cached_property
@@ -208,19 +190,20 @@ class Pair:
     # bounded, and c = 0 only when every corner coincides (where rho = 0 too). With the
     # two-corner formula an inverted box's centre can lie far outside "the enclosing box"
     # and rho^2 / c^2 is unbounded (NaN gradients in float32).
-    @cached_property
-    def cw(self):
+    def _span(self, a1, a2, b1, b2):
+        """The extent of the four coordinates ``a1, a2`` (pred) and ``b1, b2`` (target)."""
         xp = self.xp
-        lo = xp.minimum(xp.minimum(self.px1, self.px2), xp.minimum(self.tx1, self.tx2))
-        hi = xp.maximum(xp.maximum(self.px1, self.px2), xp.maximum(self.tx1, self.tx2))
+        lo = xp.minimum(xp.minimum(a1, a2), xp.minimum(b1, b2))
+        hi = xp.maximum(xp.maximum(a1, a2), xp.maximum(b1, b2))
         return hi - lo
 
     @cached_property
+    def cw(self):
+        return self._span(self.px1, self.px2, self.tx1, self.tx2)
+
+    @cached_property
     def ch(self):
-        xp = self.xp
-        lo = xp.minimum(xp.minimum(self.py1, self.py2), xp.minimum(self.ty1, self.ty2))
-        hi = xp.maximum(xp.maximum(self.py1, self.py2), xp.maximum(self.ty1, self.ty2))
-        return hi - lo
+        return self._span(self.py1, self.py2, self.ty1, self.ty2)
 
     @cached_property
     def c2(self):

@@ -65,6 +65,11 @@ def _ge0(x):
     return x.sign().add_(1.0).clamp_(max=1.0)
 
 
+def _plus(c, x, sign):
+    """``c + sign * x`` for ``sign`` = +-1, as one operation (add or reverse-subtract)."""
+    return torch.add(x, c) if sign > 0 else torch.rsub(x, c)
+
+
 def _siou_terms(d, ewh, whp, wht, eps, theta, need, grads):
     """SIoU's (distance + shape) / 2 (the generic closed form) and, when ``need``, its
     gradients, stored in ``grads``: "s" (per corner, from the centre offset), "e"
@@ -272,46 +277,36 @@ def _kernel(kind, p, t, eps, alpha_threshold, theta, need_p, need_t, out_p=None,
         dsl = torch.sub(sh, sl)
         ssl = sh.add_(sl)
         ge4 = g_e.mul_(0.25)
-    gp = gt = None
-    if need_p:
-        b = whp.flip(0).mul_(g_u)  # d loss / d (w, h) through the union
-        if g_wp is not None:
-            b.add_(g_wp)
-        b.mul_(sp.add(1.0).clamp_(max=1.0))  # clamp(min=0) passes the gradient at x2 - x1 >= 0
+    # One pass per box: the prediction's (sign 1), then the target's (sign -1), whose share
+    # of every min / max is the pred's with the tie signs turned ((1 - s) / 2 for
+    # (1 + s) / 2) and into which the centre offset (pred - target) enters negated.
+    grads = []
+    for sign, need_side, like, out, wh, g_wh, s_wh in ((1.0, need_p, p, out_p, whp, g_wp, sp),
+                                                       (-1.0, need_t, t, out_t, wht, g_wt, st)):
+        if not need_side:
+            grads.append(None)
+            continue
+        b = wh.flip(0).mul_(g_u)  # d loss / d (w, h) through the union
+        if g_wh is not None:
+            b.add_(g_wh)
+        b.mul_(s_wh.add(1.0).clamp_(max=1.0))  # clamp(min=0) passes the gradient at x2 - x1 >= 0
         # d/d(x2, y2) = b + g_iwh (1 + s2) / 2 + g_e d ew / d x2 + g_s
-        # d/d(x1, y1) = -b - g_iwh (1 + s1) / 2 + g_e d ew / d x1 + g_s
-        out2 = torch.add(s2, 1.0).mul_(g_iwh).add_(b)
-        out1 = torch.add(s1, 1.0).mul_(g_iwh).add_(b).neg_()
+        # d/d(x1, y1) = -b - g_iwh (1 + s1) / 2 + g_e d ew / d x1 + g_s (the pred's shares)
+        out2 = _plus(1.0, s2, sign).mul_(g_iwh).add_(b)
+        out1 = _plus(1.0, s1, sign).mul_(g_iwh).add_(b).neg_()
         if g_e is not None:
-            e2 = sp.mul_(ssl.add(2.0)).add_(dsl).mul_(ge4)
+            e2 = s_wh.mul_(_plus(2.0, ssl, sign)).add_(dsl, alpha=sign).mul_(ge4)
             out2.add_(e2)
-            out1.sub_(e2).addcmul_(dsl, ge4, value=2.0)
+            out1.sub_(e2).addcmul_(dsl, ge4, value=2.0 * sign)
         if g_s is not None:
-            out2.add_(g_s)
-            out1.add_(g_s)
-        gp = torch.empty_like(p) if out_p is None else out_p
-        G = gp.view(-1, 2, 2)
+            out2.add_(g_s, alpha=sign)
+            out1.add_(g_s, alpha=sign)
+        g = torch.empty_like(like) if out is None else out
+        G = g.view(-1, 2, 2)
         G[:, 1].t().copy_(out2)
         G[:, 0].t().copy_(out1)
-    if need_t:
-        b = wht.flip(0).mul_(g_u)
-        if g_wt is not None:
-            b.add_(g_wt)
-        b.mul_(st.add(1.0).clamp_(max=1.0))
-        # the target's shares of the intersection edges are (1 - s) / 2
-        out2 = torch.rsub(s2, 1.0).mul_(g_iwh).add_(b)
-        out1 = torch.rsub(s1, 1.0).mul_(g_iwh).add_(b).neg_()
-        if g_e is not None:
-            e2 = st.mul_(torch.rsub(ssl, 2.0)).sub_(dsl).mul_(ge4)
-            out2.add_(e2)
-            out1.sub_(e2).addcmul_(dsl, ge4, value=-2.0)
-        if g_s is not None:
-            out2.sub_(g_s)
-            out1.sub_(g_s)
-        gt = torch.empty_like(t) if out_t is None else out_t
-        G = gt.view(-1, 2, 2)
-        G[:, 1].t().copy_(out2)
-        G[:, 0].t().copy_(out1)
+        grads.append(g)
+    gp, gt = grads
     return loss, gp, gt
 
 

@@ -50,7 +50,7 @@ from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, backend_name, namespace, safe_pow, stop_gradient
 from . import _geometry as geo
-from ._common import FAST_KINDS
+from ._common import DOC, FAST_KINDS
 from ._geometry import Pair, abs0, aspect_term, prepare, relu
 from .piou import _piou, _piou2
 
@@ -524,6 +524,7 @@ def _finish(kind, pred, target, fmt, eps, reduction, **options):
     reference=_REF_IOU,
     aliases=("box_iou_loss",),
     plot="box",
+    doc=DOC,
 )
 def iou_loss(
     pred,
@@ -546,13 +547,12 @@ def iou_loss(
     :math:`1 - IoU^2` and ``mode="log"`` :math:`-\ln \max(IoU, \epsilon)`.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         mode: ``"linear"`` (default: :math:`1 - IoU`, torchvision, mmdetection),
             ``"square"`` (:math:`1 - IoU^2`, YOLOX) or ``"log"`` (:math:`-\ln IoU`, UnitBox).
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+%(fmt)s
         eps: positive guard in the denominator.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(reduction)s
 
     Returns:
         The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
@@ -588,6 +588,7 @@ def iou_loss(
     aliases=("giou", "generalized_iou_loss"),
     plot="box",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
 def giou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
     r"""Generalized IoU loss: IoU loss plus the empty fraction of the smallest enclosing box.
@@ -600,11 +601,8 @@ def giou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     is as in :func:`box_iou` and :math:`\epsilon` the ``eps`` guard.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(boxes)s
+%(fmt_eps_reduction)s
 
     Returns:
         The per-box loss in [0, 2] of shape ``broadcast(pred, target).shape[:-1]`` for
@@ -635,6 +633,7 @@ def giou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     aliases=("diou", "distance_iou_loss"),
     plot="box",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
 def diou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
     r"""Distance-IoU loss: IoU loss plus the normalised squared distance between the centres.
@@ -647,11 +646,8 @@ def diou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     diagonal of the smallest enclosing box and :math:`\epsilon` the ``eps`` guard.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(boxes)s
+%(fmt_eps_reduction)s
 
     Returns:
         The per-box loss in [0, 2) of shape ``broadcast(pred, target).shape[:-1]`` for
@@ -685,6 +681,7 @@ def diou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     aliases=("ciou", "complete_iou_loss"),
     plot="box",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
 def ciou_loss(
     pred,
@@ -710,20 +707,15 @@ def ciou_loss(
     - :math:`\rho`, :math:`c` as in :func:`diou_loss`.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         alpha_threshold: ``None`` (default: the AAAI 2020 paper, torchvision, ultralytics)
             or an IoU below which :math:`\alpha = 0` -- ``0.5`` is the journal version
             (Zheng et al. 2021, arXiv:2005.03572), which drops the aspect term while the
             boxes barely overlap.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(fmt_eps_reduction)s
 
     Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
+%(returns)s
 
     Notes:
         Identical boxes give 0 with a finite gradient (no 0 / 0 in alpha, YOLOv5 #2376);
@@ -757,6 +749,7 @@ def ciou_loss(
     aliases=("eiou", "efficient_iou_loss"),
     plot="box",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
 def eiou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
     r"""Efficient-IoU loss: DIoU loss plus separate width and height discrepancy terms.
@@ -770,16 +763,11 @@ def eiou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     width and height of the smallest enclosing box, :math:`\rho, c` as in :func:`diou_loss`.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(boxes)s
+%(fmt_eps_reduction)s
 
     Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
+%(returns)s
 
     Notes:
         mmdetection's ``EIoULoss`` is a different loss with the same name; this is the
@@ -804,6 +792,7 @@ def eiou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     reference=_REF_EIOU,
     aliases=("focal_eiou",),
     plot="box",
+    doc=DOC,
 )
 def focal_eiou_loss(
     pred,
@@ -825,20 +814,15 @@ def focal_eiou_loss(
     controls how much low-IoU (outlier) boxes are down-weighted.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         gamma: non-negative exponent (paper: 0.5).
         detach_weight: ``True`` (default) treats :math:`IoU^\gamma` as a constant weight
             for the gradient; ``False`` differentiates it too (IoU floored at ``eps`` so that
             the derivative stays finite).
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(fmt_eps_reduction)s
 
     Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
+%(returns)s
 
     Notes:
         The paper does not say whether the weight carries a gradient. We detach it by
@@ -869,6 +853,7 @@ def focal_eiou_loss(
     aliases=("siou", "scylla_iou_loss"),
     plot="box",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
 def siou_loss(
     pred,
@@ -897,17 +882,12 @@ def siou_loss(
       :math:`\omega_w = \frac{|w - w^{gt}|}{\max(w, w^{gt})}`, likewise :math:`\omega_h`.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         theta: shape-cost exponent :math:`\theta \geq 1` (paper: 4, range 2..6).
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(fmt_eps_reduction)s
 
     Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
+%(returns)s
 
     Notes:
         The paper writes :math:`\Lambda = 1 - 2\sin^2(\arcsin(d_y/\sigma) - \pi/4)`, and the
@@ -935,6 +915,7 @@ def siou_loss(
     reference=_REF_ALPHA,
     aliases=("alpha_iou",),
     plot="box",
+    doc=DOC,
 )
 def alpha_iou_loss(
     pred,
@@ -961,18 +942,13 @@ def alpha_iou_loss(
       :math:`v` and the detached :math:`\beta = v / ((1 - IoU) + v)` of :func:`ciou_loss`.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         alpha: power :math:`\alpha > 0` (paper: 3; ``alpha=1`` gives the base loss).
         base: ``"iou"`` (default), ``"giou"``, ``"diou"`` or ``"ciou"``.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(fmt_eps_reduction)s
 
     Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
+%(returns)s
 
     Notes:
         Powers are taken of non-negative terms; at a term equal to 0 the gradient is taken as
@@ -1000,6 +976,7 @@ def alpha_iou_loss(
     reference=_REF_MPDIOU,
     aliases=("mpdiou",),
     plot="box",
+    doc=DOC,
 )
 def mpdiou_loss(
     pred,
@@ -1020,19 +997,16 @@ def mpdiou_loss(
     the bottom-right corners, and :math:`W, H` the size of the input *image*.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         image_size: ``(W, H)``, the input image's width and height in the boxes' units
             (pixels, or ``(1, 1)`` for normalised boxes). Required: the YOLO code that hides
             ``640`` here silently mis-scales the penalty for other image sizes.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+%(fmt)s
         eps: positive guard in the IoU denominator.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(reduction)s
 
     Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
+%(returns)s
 
     References:
         Ma and Xu, MPDIoU: A Loss for Efficient and Accurate Bounding Box Regression, 2023,
@@ -1056,6 +1030,7 @@ def mpdiou_loss(
     reference=_REF_SHAPE,
     aliases=("shape_iou",),
     plot="box",
+    doc=DOC,
 )
 def shape_iou_loss(
     pred,
@@ -1082,18 +1057,13 @@ def shape_iou_loss(
       :math:`\omega_h = ww \frac{|h - h^{gt}|}{\max(h, h^{gt})}`.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         scale: the scale factor :math:`s \geq 0` tied to the dataset's target sizes (paper:
             0 to 1.5; 0 makes :math:`ww = hh = 1`).
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(fmt_eps_reduction)s
 
     Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
+%(returns)s
 
     References:
         Zhang and Zhang, Shape-IoU: More Accurate Metric considering Bounding Box Shape and

@@ -20,6 +20,7 @@ from typing import Any
 from .._checks import check_choice, check_number
 from .._meta import loss
 from .._reduce import reduce_loss
+from ._common import DOC
 from ._geometry import Pair, guarded_ratio, prepare, relu
 from .losses import FAST_PATHS, OPTIONS, _elementwise
 from .wise import _kernel_options, _wiou, _wiou_options
@@ -123,6 +124,7 @@ def _inner_iou(p, t, xp, *, eps, ratio):
     aliases=("inner_iou",),
     plot="box",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
 def inner_iou_loss(
     pred,
@@ -148,8 +150,7 @@ def inner_iou_loss(
     of the real boxes and scale their width and height by :math:`r`.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         base: the wrapped loss, one of ``"iou"``, ``"giou"``, ``"diou"``, ``"ciou"``
             (default), ``"eiou"``, ``"siou"``, ``"wiou"``, ``"mpdiou"``, ``"shape"``,
             ``"piou"``, ``"piou2"`` (Powerful-IoU v1 / v2; ``base_options={"lam": ...}``).
@@ -161,18 +162,14 @@ def inner_iou_loss(
             :func:`losskit.wiou_loss`, ``{"image_size": (W, H)}`` (required) for
             :func:`losskit.mpdiou_loss`, ``{"scale": s}`` for :func:`losskit.shape_iou_loss`,
             ``{"mode": "log"}`` for :func:`losskit.iou_loss`; validated as the base does.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(fmt_eps_reduction)s
         **deprecated_base_options: the base options as keywords (``alpha_threshold``,
             ``theta``, ``version``, ``iou_mean``, ``alpha``, ``delta``, ``gamma``,
             ``image_size``, ``scale``): deprecated, with a ``DeprecationWarning``; use
             ``base_options``.
 
     Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
+%(returns)s
 
     Notes:
         The rule :math:`\mathcal{L}_X + IoU - IoU^{inner}` is the paper's for every base,
@@ -207,6 +204,7 @@ def inner_iou_loss(
     aliases=("focaler_iou",),
     plot="box",
     fast_paths=FAST_PATHS,
+    doc=DOC,
 )
 def focaler_iou_loss(
     pred,
@@ -232,8 +230,7 @@ def focaler_iou_loss(
     interval the loss focuses on (IoU below :math:`d` counts as 0, above :math:`u` as 1).
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         base: the wrapped loss, one of ``"iou"``, ``"giou"``, ``"diou"``, ``"ciou"``
             (default), ``"eiou"``, ``"siou"``, ``"wiou"``, ``"mpdiou"``, ``"shape"``,
             ``"piou"``, ``"piou2"`` (Powerful-IoU v1 / v2; ``base_options={"lam": ...}``).
@@ -241,16 +238,12 @@ def focaler_iou_loss(
         u: upper end of the interval, ``d < u <= 1`` (paper default 0.95).
         base_options: the base loss's own options as a dict (``None``: its defaults), as
             in :func:`inner_iou_loss`.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(fmt_eps_reduction)s
         **deprecated_base_options: the base options as keywords, deprecated (see
             :func:`inner_iou_loss`).
 
     Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
+%(returns)s
 
     Notes:
         With ``d=0, u=1`` the loss is the base loss. Focaler-X of a perfect box is

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .._checks import check_number
 from .._meta import loss
 from .._reduce import reduce_loss
+from ._common import DOC
 from ._geometry import Pair, prepare
 
 __all__ = ["nwd_loss"]
@@ -42,6 +43,7 @@ def _nwd(p, t, xp, *, eps, constant):
     reference=_REF_NWD,
     aliases=("nwd", "wasserstein_box_loss"),
     plot="box",
+    doc=DOC,
 )
 def nwd_loss(pred, target, *, constant: float, fmt: str = "xyxy", eps: float = 1e-7,
              reduction: str = "mean"):
@@ -59,14 +61,13 @@ def nwd_loss(pred, target, *, constant: float, fmt: str = "xyxy", eps: float = 1
     :math:`C` the ``constant`` and :math:`\epsilon` the ``eps`` guard.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         constant: :math:`C > 0`, in box units. Required: it is dataset-dependent (the paper
             sets it to the dataset's average absolute object size; 12.8 pixels for AI-TOD in
             the authors' code), and a hidden default is the bug copied snippets share.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+%(fmt)s
         eps: positive guard under the square root (see Notes).
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(reduction)s
 
     Returns:
         The per-box loss in [0, 1) of shape ``broadcast(pred, target).shape[:-1]`` for

@@ -9,6 +9,7 @@ from .._checks import check_choice, check_int, check_number
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import subgrad_abs
+from ._common import DOC
 from ._geometry import Pair, prepare
 
 __all__ = ["piou_loss"]
@@ -56,6 +57,7 @@ def _piou2(p, t, xp, *, eps, lam=1.3):
     reference=_REF_PIOU,
     aliases=("piou", "powerful_iou_loss"),
     plot="box",
+    doc=DOC,
 )
 def piou_loss(pred, target, *, version: int = 1, lam: float = 1.3, fmt: str = "xyxy",
               eps: float = 1e-7, reduction: str = "mean"):
@@ -78,13 +80,12 @@ def piou_loss(pred, target, *, version: int = 1, lam: float = 1.3, fmt: str = "x
     anchor quality and :math:`\lambda` (``lam``) the attention's hyperparameter.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         version: ``1`` (default, PIoU) or ``2`` (PIoU v2).
         lam: :math:`\lambda > 0` of PIoU v2 (paper: 1.3); not used by ``version=1``.
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
+%(fmt)s
         eps: positive guard in the divisions (union, target width and height).
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(reduction)s
 
     Returns:
         The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for

@@ -28,6 +28,7 @@ from .._checks import check_array, check_number, eager_min, is_scalar_option
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, namespace, size, stop_gradient
+from ._common import DOC
 from ._geometry import Pair, prepare
 
 __all__ = ["wiou_loss", "wiou_update_mean", "wiou_momentum", "WIOU_DEFAULT_MOMENTUM", "WIOU_MEAN_FLOOR"]
@@ -167,6 +168,7 @@ def _wiou(p, t, xp, *, eps, version=1, iou_mean=None, alpha=1.9, delta=3.0, gamm
     ),
     aliases=("wiou", "wise_iou_loss"),
     plot="box",
+    doc=DOC,
 )
 def wiou_loss(
     pred,
@@ -200,8 +202,7 @@ def wiou_loss(
       :math:`\overline{\mathcal{L}_{IoU}}` is the running mean (``iou_mean``).
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 4)``.
-        target: target boxes of shape ``(..., 4)``, broadcastable with ``pred``.
+%(boxes)s
         version: 1 (default; stateless), 2 (monotonic focusing) or 3 (non-monotonic, the
             paper's final Wise-IoU).
         iou_mean: the running mean of the IoU loss for v2/v3: a positive number or a 0-d
@@ -211,14 +212,10 @@ def wiou_loss(
         alpha: v3's :math:`\alpha > 0` (paper: 1.9).
         delta: v3's :math:`\delta > 0` (paper: 3; r = 1 where :math:`\beta = \delta`).
         gamma: v2's exponent :math:`\gamma > 0` (paper: 0.5).
-        fmt: ``"xyxy"`` (default), ``"xywh"`` or ``"cxcywh"``.
-        eps: positive guard in the denominators.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(fmt_eps_reduction)s
 
     Returns:
-        The per-box loss of shape ``broadcast(pred, target).shape[:-1]`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``pred``, float32 otherwise.
+%(returns)s
 
     Notes:
         Only the enclosing diagonal is detached in :math:`\mathcal{R}_{WIoU}`: the centre

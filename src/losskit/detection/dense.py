@@ -58,6 +58,21 @@ _REF_VFL = (
 )
 
 
+# The score losses' (QFL, VFL) shared argument descriptions, for their @loss(doc=...).
+_SCORES_DOC = {
+    "logits": """\
+        logits: floating array of any shape, e.g. ``(N, C)`` or ``(B, anchors, C)``.""",
+    "weight_reduction": """\
+        weight: optional weight per element, broadcastable to the loss's shape.
+        reduction: ``"mean"`` (default; the mean over every element, or the weighted mean),
+            ``"sum"`` or ``"none"``.""",
+    "returns": """\
+        The loss per element of shape ``broadcast(logits, score).shape`` for
+        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
+        float64 ``logits``, float32 otherwise.""",
+}
+
+
 def _bce_with_logits(x, y, xp):
     """-(y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))) = softplus(x) - y x, finite for any x."""
     return softplus(x, xp) - y * x
@@ -205,6 +220,7 @@ def distribution_focal_loss(pred_dist, target, *, reg_max: int, clamp: float | N
     formula=r"\mathcal{L}_{QFL} = -|y - \sigma|^{\beta} \left((1 - y)\log(1 - \sigma) + y \log \sigma\right)",
     reference=_REF_GFL,
     aliases=("qfl", "qfl_loss"),
+    doc=_SCORES_DOC,
 )
 def quality_focal_loss(logits, score, *, beta: float = 2.0, weight=None, reduction: str = "mean"):
     r"""Quality focal loss: binary cross-entropy to a soft IoU score, focused by the score error.
@@ -219,17 +235,13 @@ def quality_focal_loss(logits, score, *, beta: float = 2.0, weight=None, reducti
     :math:`\beta \ge 0` the focusing power.
 
     Args:
-        logits: floating array of any shape, e.g. ``(N, C)`` or ``(B, anchors, C)``.
+%(logits)s
         score: target scores in [0, 1], broadcastable with ``logits``.
         beta: focusing power :math:`\beta` (paper: 2); ``beta=0`` is binary cross-entropy.
-        weight: optional weight per element, broadcastable to the loss's shape.
-        reduction: ``"mean"`` (default; the mean over every element, or the weighted mean),
-            ``"sum"`` or ``"none"``.
+%(weight_reduction)s
 
     Returns:
-        The loss per element of shape ``broadcast(logits, score).shape`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``logits``, float32 otherwise.
+%(returns)s
 
     Notes:
         The factor :math:`|y - \sigma|^\beta` is differentiated (as in the paper and mmdet).
@@ -263,6 +275,7 @@ def quality_focal_loss(logits, score, *, beta: float = 2.0, weight=None, reducti
     ),
     reference=_REF_VFL,
     aliases=("vfl", "varifocal"),
+    doc=_SCORES_DOC,
 )
 def varifocal_loss(logits, score, *, alpha: float = 0.75, gamma: float = 2.0, iou_weighted: bool = True,
                    weight=None, reduction: str = "mean"):
@@ -281,20 +294,16 @@ def varifocal_loss(logits, score, *, alpha: float = 0.75, gamma: float = 2.0, io
     :math:`\alpha` the negatives' weight and :math:`\gamma` their focusing power.
 
     Args:
-        logits: floating array of any shape, e.g. ``(N, C)`` or ``(B, anchors, C)``.
+%(logits)s
         score: target scores :math:`q` in [0, 1], broadcastable with ``logits``.
         alpha: weight :math:`\alpha \ge 0` of the negatives (paper: 0.75).
         gamma: focusing power :math:`\gamma \ge 0` of the negatives (paper: 2).
         iou_weighted: ``True`` (default, the paper): a positive's cross-entropy is weighted
             by :math:`q`; ``False`` weights it by 1 (mmdet's ``iou_weighted=False``).
-        weight: optional weight per element, broadcastable to the loss's shape.
-        reduction: ``"mean"`` (default; the mean over every element, or the weighted mean),
-            ``"sum"`` or ``"none"``.
+%(weight_reduction)s
 
     Returns:
-        The loss per element of shape ``broadcast(logits, score).shape`` for
-        ``reduction="none"``, else its mean or sum (0 for an empty batch). float64 for
-        float64 ``logits``, float32 otherwise.
+%(returns)s
 
     Notes:
         Normalisation differs between the peers. ultralytics' ``VarifocalLoss`` returns

@@ -18,22 +18,21 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._checks import check_array, check_broadcastable, check_choice, check_number, check_reduction
-from .._xp import as_float, compute_dtype, namespace, subgrad_abs
+from .._checks import check_array, check_box_array, check_box_pair, check_choice, check_number, check_reduction
+from .._xp import as_float, namespace, subgrad_abs
 
 ANGLE_UNITS = ("radians", "degrees")
 
 __all__ = ["ANGLE_UNITS", "check_boxes", "check_eps", "prepare", "prepare_one", "unpack", "safe_sqrt"]
 
 
+# check_box_array's words for a rotated box
+_KIND = {"width": 5, "what": "rotated boxes", "layout": " (cx, cy, w, h, angle)"}
+
+
 def check_boxes(name: str, boxes: Any, xp=None) -> None:
     """An array of real numbers with a last axis of 5."""
-    check_array(name, boxes)
-    if boxes.ndim < 1 or boxes.shape[-1] != 5:
-        raise ValueError(f"{name}: expected rotated boxes of shape (..., 5) (cx, cy, w, h, angle), "
-                         f"got shape {tuple(boxes.shape)}")
-    if xp is not None and not (xp.isdtype(boxes.dtype, "real floating") or xp.isdtype(boxes.dtype, "integral")):
-        raise TypeError(f"{name}: expected a real (floating or integer) array, got dtype {boxes.dtype}")
+    check_box_array(name, boxes, xp, **_KIND)
 
 
 def check_eps(eps: Any) -> float:
@@ -60,20 +59,9 @@ def prepare(pred, target, angle_unit: str, eps: Any, reduction: str | None = "me
     check_choice("angle_unit", angle_unit, ANGLE_UNITS)
     if eps is not None:
         check_eps(eps)
-    na, nb = names
-    check_array(na, pred)
-    check_array(nb, target)
-    xp = namespace(pred, target)
-    check_boxes(na, pred, xp)
-    check_boxes(nb, target, xp)
-    if pred_floating and not xp.isdtype(pred.dtype, "real floating"):
-        raise TypeError(f"{na}: expected a floating-point array of rotated boxes, got dtype {pred.dtype}")
-    if broadcast:
-        check_broadcastable(na, pred, nb, target)
-    dtype = compute_dtype(pred, xp)
-    p = _to_radians(as_float(pred, xp, dtype), angle_unit, xp)
-    t = _to_radians(as_float(target, xp, dtype), angle_unit, xp)
-    return xp, p, t
+    xp, p, t = check_box_pair(pred, target, names=names, pred_floating=pred_floating, broadcast=broadcast,
+                              **_KIND)
+    return xp, _to_radians(p, angle_unit, xp), _to_radians(t, angle_unit, xp)
 
 
 def prepare_one(boxes, angle_unit: str, name: str = "boxes"):

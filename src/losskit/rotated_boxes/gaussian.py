@@ -26,6 +26,7 @@ from .._fastpath import fast_path, select
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import backend_name, subgrad_abs
+from ._common import DOC
 from ._geometry import prepare, prepare_one, safe_sqrt, unpack
 
 __all__ = ["rotated_box_to_gaussian", "probiou_loss", "gwd_loss", "kld_loss", "kfiou_loss"]
@@ -156,22 +157,23 @@ def _compiled_dtypes(p, t, **_):
     return p.dtype == t.dtype and str(p.dtype) in _TORCH_FLOATS
 
 
-# Loss and local gradient in one compiled pass per box pair (losskit.rotated_boxes._numba),
-# every option of the loss; the reference below everywhere else.
-PROBIOU_NUMBA = fast_path(
-    "rotated_boxes.probiou_numba", kernel="rotated_boxes.probiou",
-    impl="losskit.rotated_boxes._numba:probiou", backend="torch", devices=("cpu",), requires="numba",
-    when="float32 / float64 tensors, every mode / floor / eps: loss and hand-derived gradient in "
-         "one compiled pass per box pair, split over torch's intra-op threads",
-    eligible=_compiled_dtypes,
-)
-KLD_NUMBA = fast_path(
-    "rotated_boxes.kld_numba", kernel="rotated_boxes.kld",
-    impl="losskit.rotated_boxes._numba:kld", backend="torch", devices=("cpu",), requires="numba",
-    when="float32 / float64 tensors, every direction / fun / tau / sqrt / eps: loss and "
-         "hand-derived gradient in one compiled pass per box pair, split over torch's intra-op threads",
-    eligible=_compiled_dtypes,
-)
+def _compiled_path(name, *, kernel, impl, options):
+    """The fast path of ``kernel``: loss and local gradient in one compiled pass per box pair
+    (:mod:`losskit.rotated_boxes._numba`) for every one of the loss's ``options``; the
+    reference below everywhere else."""
+    return fast_path(
+        name, kernel=kernel, impl=impl, backend="torch", devices=("cpu",), requires="numba",
+        when=f"float32 / float64 tensors, every {options}: loss and hand-derived gradient in one "
+             "compiled pass per box pair, split over torch's intra-op threads",
+        eligible=_compiled_dtypes,
+    )
+
+
+PROBIOU_NUMBA = _compiled_path("rotated_boxes.probiou_numba", kernel="rotated_boxes.probiou",
+                               impl="losskit.rotated_boxes._numba:probiou", options="mode / floor / eps")
+KLD_NUMBA = _compiled_path("rotated_boxes.kld_numba", kernel="rotated_boxes.kld",
+                           impl="losskit.rotated_boxes._numba:kld",
+                           options="direction / fun / tau / sqrt / eps")
 
 
 # --------------------------------------------------------------------------- ProbIoU
@@ -207,6 +209,7 @@ def _one_minus_exp_neg(x, xp):
     reference=_REF_PROBIOU,
     aliases=("probiou",),
     fast_paths=(PROBIOU_NUMBA.name,),
+    doc=DOC,
 )
 def probiou_loss(pred, target, *, mode: str = "l1", floor: float = 0.0, angle_unit: str = "radians",
                  eps: float = 1e-7, reduction: str = "mean"):
@@ -226,16 +229,15 @@ def probiou_loss(pred, target, *, mode: str = "l1", floor: float = 0.0, angle_un
     Hellinger distance; ProbIoU is :math:`1 - H_D`.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 5)``: ``cx, cy, w, h, angle``.
-        target: target boxes of shape ``(..., 5)``, broadcastable with ``pred``.
+%(boxes)s
         mode: ``"l1"`` (default, :math:`H_D`, the paper's L1 and ultralytics' ``1 -
             probiou``) or ``"l2"`` (:math:`B_D`).
         floor: non-negative constant added to both variances of both boxes (ultralytics'
             ``floor``, PR #25007; its OBB loss passes 0.01): it bounds the gradient of
             sub-stride boxes. 0 (default) is the paper's Gaussian.
-        angle_unit: ``"radians"`` (default) or ``"degrees"``.
+%(angle_unit)s
         eps: positive guard in the denominators, where ultralytics puts it.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(reduction)s
 
     Returns:
         The per-box loss (``l1`` in [0, 1], ``l2`` in [0, 100]) of shape
@@ -296,6 +298,7 @@ def _wasserstein2(p, t, xp):
     formula=r"\mathcal{L}_{GWD} = 1 - \frac{1}{\tau + f(d^2)}",
     reference=_REF_GWD,
     aliases=("gwd",),
+    doc=DOC,
 )
 def gwd_loss(pred, target, *, fun: str = "log1p", tau: float | None = 1.0, sqrt: bool = False,
              normalize: bool = False, angle_unit: str = "radians", reduction: str = "mean"):
@@ -313,21 +316,18 @@ def gwd_loss(pred, target, *, fun: str = "log1p", tau: float | None = 1.0, sqrt:
     ``none``: x) and :math:`\tau` the ``tau``.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 5)``: ``cx, cy, w, h, angle``.
-        target: target boxes of shape ``(..., 5)``, broadcastable with ``pred``.
-        fun: ``"log1p"`` (default), ``"sqrt"`` or ``"none"``.
+%(boxes)s
+%(fun)s
         tau: ``>= 1`` (default 1); ``None`` returns :math:`f` of the distance alone
             (mmrotate's ``tau < 1``).
         sqrt: apply :math:`f` to the distance :math:`d` instead of :math:`d^2`.
         normalize: divide the distance by mmrotate's scale
             :math:`2 (\det\Sigma_p \det\Sigma_t)^{1/8}` (:math:`d^2` by its square).
-        angle_unit: ``"radians"`` (default) or ``"degrees"``.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(angle_unit)s
+%(reduction)s
 
     Returns:
-        The per-box loss in [0, 1) (for a ``tau``) of shape
-        ``broadcast(pred, target).shape[:-1]`` for ``reduction="none"``, else its mean or sum
-        (0 for an empty batch). float64 for float64 ``pred``, float32 otherwise.
+%(tau_returns)s
 
     Notes:
         The default follows the paper: :math:`f` applies to the squared distance
@@ -383,6 +383,7 @@ def _kl(p, t, xp, *, min_size, reverse=False):
     reference=_REF_KLD,
     aliases=("kld",),
     fast_paths=(KLD_NUMBA.name,),
+    doc=DOC,
 )
 def kld_loss(pred, target, *, fun: str = "log1p", tau: float | None = 1.0, sqrt: bool = False,
              direction: str = "pred_target", angle_unit: str = "radians", eps: float = 1e-7,
@@ -401,24 +402,21 @@ def kld_loss(pred, target, *, fun: str = "log1p", tau: float | None = 1.0, sqrt:
     :math:`\Delta = \mu_p - \mu_t`, :math:`f` the ``fun`` and :math:`\tau` the ``tau``.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 5)``: ``cx, cy, w, h, angle``.
-        target: target boxes of shape ``(..., 5)``, broadcastable with ``pred``.
-        fun: ``"log1p"`` (default), ``"sqrt"`` or ``"none"``.
+%(boxes)s
+%(fun)s
         tau: ``>= 1`` (default 1); ``None`` returns :math:`f` of the divergence alone.
         sqrt: apply :math:`f` to :math:`\sqrt{D}` instead of :math:`D` (mmrotate's default).
         direction: ``"pred_target"`` (default, the paper's :math:`D_{KL}(N_p \Vert N_t)`),
             ``"target_pred"`` (:math:`D_{KL}(N_t \Vert N_p)`, mmrotate's ``kld_loss``),
             ``"symmetric"`` (their mean, mmrotate's ``jd_loss``), ``"max"`` / ``"min"``
             (mmrotate's ``kld_symmax_loss`` / ``kld_symmin_loss``).
-        angle_unit: ``"radians"`` (default) or ``"degrees"``.
+%(angle_unit)s
         eps: widths and heights are clamped to at least ``eps`` (as mmrotate's 1e-7), so
             a zero-size box has an invertible covariance.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(reduction)s
 
     Returns:
-        The per-box loss in [0, 1) (for a ``tau``) of shape
-        ``broadcast(pred, target).shape[:-1]`` for ``reduction="none"``, else its mean or sum
-        (0 for an empty batch). float64 for float64 ``pred``, float32 otherwise.
+%(tau_returns)s
 
     Notes:
         The default follows the paper: :math:`f` applies to the divergence itself, in the
@@ -475,6 +473,7 @@ def _kfiou(p, t, xp, *, eps):
     formula=r"\mathcal{L}_{KFIoU} = 1 - 3\,\frac{V_S}{V_p + V_t - V_S}",
     reference=_REF_KFIOU,
     aliases=("kfiou",),
+    doc=DOC,
 )
 def kfiou_loss(pred, target, *, form: str = "normalized", center_beta: float | None = None,
                angle_unit: str = "radians", eps: float = 1e-7, reduction: str = "mean"):
@@ -491,8 +490,7 @@ def kfiou_loss(pred, target, *, form: str = "normalized", center_beta: float | N
     \sqrt{\det \Sigma}` (for a box: its area) and :math:`\epsilon` the ``eps`` guard.
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 5)``: ``cx, cy, w, h, angle``.
-        target: target boxes of shape ``(..., 5)``, broadcastable with ``pred``.
+%(boxes)s
         form: ``"normalized"`` (default, :math:`1 - 3\,\mathrm{KFIoU}`, 0 at pred ==
             target since KFIoU's maximum is 1/3 there) or mmrotate's un-normalised forms
             ``"linear"`` (:math:`1 - \mathrm{KFIoU}`, its default), ``"exp"``
@@ -501,9 +499,9 @@ def kfiou_loss(pred, target, *, form: str = "normalized", center_beta: float | N
         center_beta: ``None`` (default) or the ``beta`` of a smooth-L1 term on the centre
             offsets added to the loss (mmrotate adds one with beta 1/9 on its encoded
             offsets): KFIoU alone does not see the centres.
-        angle_unit: ``"radians"`` (default) or ``"degrees"``.
+%(angle_unit)s
         eps: positive guard in the denominator.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(reduction)s
 
     Returns:
         The per-box loss (``normalized``: in [0, 1]) of shape

@@ -25,6 +25,7 @@ from __future__ import annotations
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import backend_name
+from ._common import DOC
 from ._geometry import check_boxes, prepare, unpack
 
 __all__ = ["rotated_box_iou", "rotated_box_iou_matrix", "rotated_iou_loss"]
@@ -231,6 +232,7 @@ def rotated_box_iou_matrix(boxes1, boxes2, *, angle_unit: str = "radians", eps: 
     formula=r"\mathcal{L} = 1 - \frac{|A \cap B|}{|A \cup B|}",
     reference=_REF_SHAPELY,
     aliases=("riou_loss",),
+    doc=DOC,
 )
 def rotated_iou_loss(pred, target, *, angle_unit: str = "radians", eps: float = 1e-7,
                      reduction: str = "mean"):
@@ -245,11 +247,10 @@ def rotated_iou_loss(pred, target, *, angle_unit: str = "radians", eps: float = 
     :func:`rotated_box_iou` for the exact intersection).
 
     Args:
-        pred: predicted boxes, floating array of shape ``(..., 5)``: ``cx, cy, w, h, angle``.
-        target: target boxes of shape ``(..., 5)``, broadcastable with ``pred``.
-        angle_unit: ``"radians"`` (default) or ``"degrees"``.
+%(boxes)s
+%(angle_unit)s
         eps: positive guard in the denominator.
-        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+%(reduction)s
 
     Returns:
         The per-box loss in [0, 1] of shape ``broadcast(pred, target).shape[:-1]`` for
