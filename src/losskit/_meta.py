@@ -149,7 +149,7 @@ def loss(
 
     ``family`` defaults to the family package the loss is defined in
     (``losskit.boxes.losses`` is ``"boxes"``), so it cannot disagree with where the loss
-    lives. ``doc`` fills the docstring's ``%(key)s`` markers (:func:`fill_doc`).
+    lives. ``doc`` fills the docstring's ``%(key)s`` markers (``losskit._meta.fill_doc``).
     ``backends`` are the array libraries the loss runs on (the tests run it on exactly
     these); ``fast_paths`` name the :func:`losskit._fastpath.fast_path` declarations its
     call may take (``losskit info`` lists them, the tests pin each to the reference).
