@@ -134,8 +134,12 @@ _SOFT_LABEL = r"""        soft_label: ``True`` computes the intersection in the 
             labels are always hard)."""
 
 # the family's ``@loss(doc=...)`` parts: ``%(key)s`` in a docstring names one
-DOC = {"common_args": _COMMON_ARGS, "common_returns": _COMMON_RETURNS, "weight": _WEIGHT,
-       "soft_label": _SOFT_LABEL}
+DOC = {
+    "common_args": _COMMON_ARGS, "common_returns": _COMMON_RETURNS, "weight": _WEIGHT, "soft_label": _SOFT_LABEL,
+    # the losses that also take ``squared``
+    "soft_label_squared": _SOFT_LABEL + """ With ``squared=True`` the product form
+            already is the L2 form, zero at ``p = g``, and ``soft_label`` changes nothing.""",
+}
 
 
 # --------------------------------------------------------------------------- validation

@@ -116,8 +116,7 @@ def dice_loss(
 %(common_args)s
         squared: square ``p`` and ``g`` in the denominator (Milletari et al.).
 %(weight)s
-%(soft_label)s With ``squared=True`` the product form
-            already is the L2 form, zero at ``p = g``, and ``soft_label`` changes nothing.
+%(soft_label_squared)s
 
     Returns:
 %(common_returns)s
@@ -208,8 +207,7 @@ def jaccard_loss(
 %(common_args)s
         squared: square ``p`` and ``g`` in the union's sums.
 %(weight)s
-%(soft_label)s With ``squared=True`` the product form
-            already is the L2 form, zero at ``p = g``, and ``soft_label`` changes nothing.
+%(soft_label_squared)s
 
     Returns:
 %(common_returns)s
