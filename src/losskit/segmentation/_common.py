@@ -124,9 +124,22 @@ _COMMON_RETURNS = """\
         ``(C',)`` with ``batch=True`` (``C' = C - 1`` without background), multiplied by
         the class weights and 0 where an entry had no valid pixel."""
 
+_WEIGHT = "        weight: ``(C,)`` non-negative class weights (background included), or ``None``."
 
-# the overlap losses' ``@loss(doc=...)`` parts
-DOC = {"common_args": _COMMON_ARGS, "common_returns": _COMMON_RETURNS}
+_SOFT_LABEL = r"""        soft_label: ``True`` computes the intersection in the L1 form
+            :math:`I = (P + G - \sum_i |p_i - g_i|) / 2` (Wang and Blaschko), so that the
+            loss is 0 exactly when ``input`` equals a soft ``target`` (the plain product
+            :math:`\sum_i p_i g_i` is below :math:`\sum_i g_i` for soft labels and the loss
+            never reaches 0 there); the same value as ``False`` for hard labels (integer
+            labels are always hard)."""
+
+# the family's ``@loss(doc=...)`` parts: ``%(key)s`` in a docstring names one
+DOC = {
+    "common_args": _COMMON_ARGS, "common_returns": _COMMON_RETURNS, "weight": _WEIGHT, "soft_label": _SOFT_LABEL,
+    # the losses that also take ``squared``
+    "soft_label_squared": _SOFT_LABEL + """ With ``squared=True`` the product form
+            already is the L2 form, zero at ``p = g``, and ``soft_label`` changes nothing.""",
+}
 
 
 # --------------------------------------------------------------------------- validation
@@ -218,6 +231,55 @@ def label_map(input, target, axis, xp):
                 f"(input has {shape[ax]} classes along axis {ax}), got {float(v[bad].flat[0])}"
             )
     return xp.astype(xp.squeeze(target, axis=ax), _int_dtype(xp))
+
+
+def check_compound(input, target, *, activation, axis, ignore_index, reduction, takes_logits):
+    """The common checks of a Dice term plus a per-pixel term on the same logits
+    (``dice_ce_loss``, the Dice + focal losses): ``reduction`` ``"mean"`` or ``"sum"`` (the
+    terms' shapes differ), ``activation`` ``"softmax"`` or ``"sigmoid"`` (``takes_logits``
+    names the term that needs logits). Returns ``(xp, target, ignore_index)``, the target in
+    :func:`label_map`'s layout for both terms."""
+    check_choice("reduction", reduction, ("mean", "sum"))
+    xp = namespace_of(input, target)
+    if activation not in ("softmax", "sigmoid"):
+        raise ValueError(
+            f"activation: expected one of 'softmax', 'sigmoid' ({takes_logits} takes logits), got {activation!r}"
+        )
+    ignore_index = check_ignore_index(ignore_index)
+    return xp, label_map(input, target, axis, xp), ignore_index
+
+
+def is_label_map(input, target, xp) -> bool:
+    """Whether ``target`` is integer labels (the input's shape without the class axis)
+    rather than an array of the input's shape."""
+    return xp.isdtype(target.dtype, "integral") and target.ndim == input.ndim - 1
+
+
+def channel_targets(target, C, axis, ignore_index, dtype, xp, *, labels):
+    """``(t, keep)``: the per-channel binary targets of a sigmoid term whose channels lie
+    along ``axis``, of ``dtype``, and the elements it counts (``None``: all of them).
+
+    Integer ``labels`` give, with one channel, the 0/1 mask itself and, with several, each
+    channel's one-hot column, as in the sigmoid Dice term; ``keep`` is then the pixels that
+    are not ``ignore_index``, of length 1 along ``axis``, and an ignored pixel's target is
+    that of label 0. A dense ``target`` (its class axis at ``axis``) is cast; ``keep`` is its
+    elements that are not ``ignore_index``, whose targets become 0.
+    """
+    keep = None
+    if labels:
+        lab = target
+        if ignore_index is not None:
+            valid = lab != ignore_index
+            keep = xp.expand_dims(valid, axis=axis)
+            lab = xp.where(valid, lab, xp.zeros_like(lab))
+        if C == 1:
+            return xp.astype(xp.expand_dims(lab, axis=axis), dtype), keep
+        return one_hot(lab, C, xp, axis=axis, dtype=dtype), keep
+    t = xp.astype(target, dtype) if target.dtype != dtype else target
+    if ignore_index is not None:
+        keep = t != ignore_index
+        t = xp.where(keep, t, xp.zeros_like(t))
+    return t, keep
 
 
 def _int_dtype(xp):
@@ -520,17 +582,26 @@ def dice_formula(I, P, G, smooth_nr, smooth_dr):
     return 1.0 - (2.0 * I + smooth_nr) / (P + G + smooth_dr)
 
 
-class DiceTail:
+class EntryTail:
+    """The tail of a loss that has one value per (sample, class) entry:
+    ``formula(I, P, G, xp)`` on the sums, then the family's reduction with the class
+    weights and the validity (:func:`reduce_entries`)."""
+
+    def __init__(self, formula, reduction):
+        self.formula, self.reduction = formula, reduction
+
+    def __call__(self, I, P, G, valid, w, xp):
+        return reduce_entries(self.formula(I, P, G, xp), self.reduction, xp, w, valid)
+
+
+class DiceTail(EntryTail):
     """:func:`losskit.segmentation.dice_loss` after the sums: the formula and the
     reduction, with the hand-derived vector-Jacobian product the numba path uses
     (:class:`Head`)."""
 
     def __init__(self, smooth_nr, smooth_dr, reduction):
-        self.smooth_nr, self.smooth_dr, self.reduction = smooth_nr, smooth_dr, reduction
-
-    def __call__(self, I, P, G, valid, w, xp):
-        loss_ = dice_formula(I, P, G, self.smooth_nr, self.smooth_dr)
-        return reduce_entries(loss_, self.reduction, xp, w, valid)
+        super().__init__(lambda I, P, G, xp: dice_formula(I, P, G, smooth_nr, smooth_dr), reduction)
+        self.smooth_nr, self.smooth_dr = smooth_nr, smooth_dr
 
     def vjp(self, grad, I, P, G, valid, w):
         """``(dL/dI, dL/dP)`` (NumPy) for the upstream gradient ``grad`` of the reduced

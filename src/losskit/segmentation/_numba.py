@@ -56,6 +56,65 @@ from .._numba import jit, parallel_for, plan
 _BLOCK = 1024
 
 
+def _blocks(start, stop, S):
+    """The blocks of pixels ``[start, stop)`` of the flattened ``(N, S)`` index, as rows
+    ``(sample, first pixel, pixels)`` (int64): a block never crosses a sample's end and
+    holds at most ``_BLOCK`` pixels."""
+    count = 0
+    k = start
+    while k < stop:  # count, then fill
+        i0 = k % S
+        i1 = min(S, i0 + (stop - k))
+        count += (i1 - i0 + _BLOCK - 1) // _BLOCK
+        k += i1 - i0
+    out = np.empty((count, 3), np.int64)
+    j = 0
+    k = start
+    while k < stop:
+        n = k // S
+        i0 = k - n * S
+        i1 = min(S, i0 + (stop - k))
+        k += i1 - i0
+        for b0 in range(i0, i1, _BLOCK):
+            out[j, 0] = n
+            out[j, 1] = b0
+            out[j, 2] = min(_BLOCK, i1 - b0)
+            j += 1
+    return out
+
+
+def _block_labels(lb, ignore, has_ignore, m, ll, one, zero, lmin, lmax):
+    """Validity ``m`` (0 at ``ignore``) and label ``ll`` (0 where ignored) of a block's
+    labels ``lb``; returns ``lmin``, ``lmax`` lowered / raised by its valid labels. A label
+    outside int32 wraps in ``ll``, but then ``lmin`` / ``lmax`` are out of range and the
+    caller raises before using the sums."""
+    big = np.int64(1) << 62
+    if has_ignore:
+        for i in range(lb.shape[0]):
+            lab = lb[i]
+            valid = lab != ignore
+            m[i] = one if valid else zero
+            ll[i] = lab if valid else 0
+            lmin = min(lmin, lab if valid else big)
+            lmax = max(lmax, lab if valid else -big)
+    else:
+        for i in range(lb.shape[0]):
+            lab = lb[i]
+            m[i] = one
+            ll[i] = lab
+            lmin = min(lmin, lab)
+            lmax = max(lmax, lab)
+    return lmin, lmax
+
+
+# Dispatchers before the kernels that call them (which must see dispatchers, not Python
+# functions), inlined by numba itself rather than left to LLVM's heuristics: each kernel
+# stays one loop nest for LLVM to vectorise, and the backward, which discards the label
+# range, does not compute it.
+_blocks = jit(_blocks, inline="always").compiled
+_block_labels = jit(_block_labels, inline="always").compiled
+
+
 @jit(fastmath={"reassoc"})
 def forward_kernel(part, start, stop, e, labels, ignore, has_ignore, lo, hi, out, stats):
     """Sums over pixels ``[start, stop)`` of the flattened ``(N, S)`` index.
@@ -72,62 +131,38 @@ def forward_kernel(part, start, stop, e, labels, ignore, has_ignore, lo, hi, out
     one = np.ones(1, e.dtype)[0]
     zero = np.zeros(1, e.dtype)[0]
     bad = 0
-    big = np.int64(1) << 62
-    lmin = big
-    lmax = -big
-    k = start
-    while k < stop:
-        n = k // S
-        i0 = k - n * S
-        i1 = min(S, i0 + (stop - k))
-        k += i1 - i0
-        for b0 in range(i0, i1, _BLOCK):
-            nb = min(_BLOCK, i1 - b0)
-            # validity m and label ll (0 where ignored); min / max of the valid labels. A
-            # label outside int32 wraps in ll, but then lmin / lmax are out of range and
-            # the caller raises before using the sums.
-            lb = labels[n, b0:b0 + nb]
-            if has_ignore:
-                for i in range(nb):
-                    lab = lb[i]
-                    valid = lab != ignore
-                    m[i] = one if valid else zero
-                    ll[i] = lab if valid else 0
-                    lmin = min(lmin, lab if valid else big)
-                    lmax = max(lmax, lab if valid else -big)
-            else:
-                for i in range(nb):
-                    lab = lb[i]
-                    m[i] = one
-                    ll[i] = lab
-                    lmin = min(lmin, lab)
-                    lmax = max(lmax, lab)
-            e0 = e[n, 0, b0:b0 + nb]
+    lmin = np.int64(1) << 62
+    lmax = -lmin
+    blocks = _blocks(start, stop, S)
+    for j in range(blocks.shape[0]):
+        n, b0, nb = blocks[j, 0], blocks[j, 1], blocks[j, 2]
+        lmin, lmax = _block_labels(labels[n, b0:b0 + nb], ignore, has_ignore, m, ll, one, zero, lmin, lmax)
+        e0 = e[n, 0, b0:b0 + nb]
+        for i in range(nb):
+            w[i] = e0[i]
+        for c in range(1, C):
+            ec = e[n, c, b0:b0 + nb]
             for i in range(nb):
-                w[i] = e0[i]
-            for c in range(1, C):
-                ec = e[n, c, b0:b0 + nb]
-                for i in range(nb):
-                    w[i] += ec[i]
+                w[i] += ec[i]
+        for i in range(nb):
+            s = w[i]
+            # NaN counts as out of range (both comparisons fail)
+            bad += 1 - ((s >= lo) & (s <= hi))
+            w[i] = m[i] / s
+        for c in range(C):
+            ec = e[n, c, b0:b0 + nb]
+            sP = zero
+            sI = zero
+            sG = zero
             for i in range(nb):
-                s = w[i]
-                # NaN counts as out of range (both comparisons fail)
-                bad += 1 - ((s >= lo) & (s <= hi))
-                w[i] = m[i] / s
-            for c in range(C):
-                ec = e[n, c, b0:b0 + nb]
-                sP = zero
-                sI = zero
-                sG = zero
-                for i in range(nb):
-                    v = w[i] * ec[i]
-                    sP += v
-                    at_label = ll[i] == c
-                    sI += v if at_label else zero
-                    sG += m[i] if at_label else zero
-                out[part, 0, n, c] += sP
-                out[part, 1, n, c] += sI
-                out[part, 2, n, c] += sG
+                v = w[i] * ec[i]
+                sP += v
+                at_label = ll[i] == c
+                sI += v if at_label else zero
+                sG += m[i] if at_label else zero
+            out[part, 0, n, c] += sP
+            out[part, 1, n, c] += sI
+            out[part, 2, n, c] += sG
     stats[part, 0] = bad
     stats[part, 1] = lmin
     stats[part, 2] = lmax
@@ -143,49 +178,35 @@ def backward_kernel(part, start, stop, e, labels, ignore, has_ignore, a, b):
     ll = np.empty(_BLOCK, np.int32)
     one = np.ones(1, e.dtype)[0]
     zero = np.zeros(1, e.dtype)[0]
-    k = start
-    while k < stop:
-        n = k // S
-        i0 = k - n * S
-        i1 = min(S, i0 + (stop - k))
-        k += i1 - i0
-        for b0 in range(i0, i1, _BLOCK):
-            nb = min(_BLOCK, i1 - b0)
-            lb = labels[n, b0:b0 + nb]
-            if has_ignore:
+    blocks = _blocks(start, stop, S)
+    for j in range(blocks.shape[0]):
+        n, b0, nb = blocks[j, 0], blocks[j, 1], blocks[j, 2]
+        # the label range is the forward's to check: 0, 0 for lmin, lmax here
+        _block_labels(labels[n, b0:b0 + nb], ignore, has_ignore, m, ll, one, zero, 0, 0)
+        # s = sum_c e_c and u = sum_c e_c d_c
+        for c in range(C):
+            bc = b[n, c]
+            dc = bc + a[n, c]  # d_c at the label
+            ec = e[n, c, b0:b0 + nb]
+            if c == 0:
                 for i in range(nb):
-                    lab = lb[i]
-                    valid = lab != ignore
-                    m[i] = one if valid else zero
-                    ll[i] = lab if valid else 0
+                    v = ec[i]
+                    s_[i] = v
+                    u[i] = v * (dc if ll[i] == 0 else bc)
             else:
                 for i in range(nb):
-                    m[i] = one
-                    ll[i] = lb[i]
-            # s = sum_c e_c and u = sum_c e_c d_c
-            for c in range(C):
-                bc = b[n, c]
-                dc = bc + a[n, c]  # d_c at the label
-                ec = e[n, c, b0:b0 + nb]
-                if c == 0:
-                    for i in range(nb):
-                        v = ec[i]
-                        s_[i] = v
-                        u[i] = v * (dc if ll[i] == 0 else bc)
-                else:
-                    for i in range(nb):
-                        v = ec[i]
-                        s_[i] += v
-                        u[i] += v * (dc if ll[i] == c else bc)
+                    v = ec[i]
+                    s_[i] += v
+                    u[i] += v * (dc if ll[i] == c else bc)
+        for i in range(nb):
+            u[i] = u[i] / s_[i]  # t
+            s_[i] = m[i] / s_[i]  # w
+        for c in range(C):
+            bc = b[n, c]
+            dc = bc + a[n, c]
+            ec = e[n, c, b0:b0 + nb]
             for i in range(nb):
-                u[i] = u[i] / s_[i]  # t
-                s_[i] = m[i] / s_[i]  # w
-            for c in range(C):
-                bc = b[n, c]
-                dc = bc + a[n, c]
-                ec = e[n, c, b0:b0 + nb]
-                for i in range(nb):
-                    ec[i] = s_[i] * ec[i] * ((dc if ll[i] == c else bc) - u[i])
+                ec[i] = s_[i] * ec[i] * ((dc if ll[i] == c else bc) - u[i])
 
 
 def sums(e, labels, ignore_index, lo, hi, threads):

@@ -119,11 +119,31 @@ def _envelope(f, n, w, v, z):
     return k
 
 
+def _envelope_at(p, k, c, v, z, f, w):
+    """The lower envelope of :func:`_envelope` (roots ``v``, breakpoints ``z``, ``k`` as it
+    returned) at ``p``, ``inf`` for none, walked on from its parabola ``c`` (``p`` rises
+    from call to call): ``(value, c)``."""
+    if k < 0:
+        return np.inf, c
+    while z[c + 1] < p:
+        c += 1
+    r = v[c]
+    t = np.float64(p - r) * w
+    return t * t + f[r], c
+
+
+def _own_distance(inside, fg, bg, signed):
+    """A pixel's distance from its two squared transforms ``fg`` (to the background) and
+    ``bg`` (to the mask): the one for its own kind, ``1 - d`` inside the mask when
+    ``signed``."""
+    d = math.sqrt(fg if inside else bg)
+    return 1.0 - d if signed and inside else d
+
+
 def _line_pass(mv, shape, nd, axis, w, dfg, dbg, out, signed, fl, gl, v, z, vg, zg):
     """Axis ``axis`` >= 1 of both transforms, line by line (gathered into ``fl``, ``gl``);
     the last axis writes ``out``: ``sqrt`` of the pixel's own transform (``1 - d`` inside
     the mask when ``signed``)."""
-    inf = np.inf
     n = shape[axis]
     a = 1
     for k in range(axis):
@@ -146,26 +166,10 @@ def _line_pass(mv, shape, nd, axis, w, dfg, dbg, out, signed, fl, gl, v, z, vg, 
             cg = 0
             for p in range(n):
                 idx = base + p * b
-                if k < 0:
-                    x = inf
-                else:
-                    while z[c + 1] < p:
-                        c += 1
-                    r = v[c]
-                    t = np.float64(p - r) * w
-                    x = t * t + fl[r]
-                if kg < 0:
-                    y = inf
-                else:
-                    while zg[cg + 1] < p:
-                        cg += 1
-                    r = vg[cg]
-                    t = np.float64(p - r) * w
-                    y = t * t + gl[r]
+                x, c = _envelope_at_c(p, k, c, v, z, fl, w)
+                y, cg = _envelope_at_c(p, kg, cg, vg, zg, gl, w)
                 if last:
-                    inside = mv[idx]
-                    d = math.sqrt(x if inside else y)
-                    out[idx] = 1.0 - d if signed and inside else d
+                    out[idx] = _own_distance_c(mv[idx], x, y, signed)
                 else:
                     dfg[idx] = x
                     dbg[idx] = y
@@ -200,8 +204,7 @@ def edt_kernel(part, start, stop, m, shape, w, out, signed):
         _axis0_pass_c(mv, shape[0], S // shape[0], w[0], dfg, dbg)
         if nd == 1:
             for i in range(S):
-                d = math.sqrt(dfg[i] if mv[i] else dbg[i])
-                o[i] = 1.0 - d if signed and mv[i] else d
+                o[i] = _own_distance_c(mv[i], dfg[i], dbg[i], signed)
             continue
         for axis in range(1, nd):
             _line_pass_c(mv, shape, nd, axis, w[axis], dfg, dbg, o, signed, fl, gl, v, z, vg, zg)
@@ -211,6 +214,8 @@ def edt_kernel(part, start, stop, m, shape, w, out, signed):
 # kernels that call them must see dispatchers, not Python functions.
 _axis0_pass_c = _numba.jit(_axis0_pass).compiled
 _envelope_c = _numba.jit(_envelope).compiled
+_envelope_at_c = _numba.jit(_envelope_at).compiled
+_own_distance_c = _numba.jit(_own_distance).compiled
 _line_pass_c = _numba.jit(_line_pass).compiled
 edt_kernel = _numba.jit(edt_kernel)
 

@@ -120,6 +120,31 @@ def _as_maps(d, like, xp):
     return xp.astype(d, like.dtype) if d.dtype != like.dtype else d
 
 
+def _flatten(input, target, xp, *, activation, axis, batch, include_background):
+    """The checks and the flattening both distance losses start with: ``(p, labels, g,
+    spatial)`` as :func:`~losskit.segmentation._common.prepare` gives them (no
+    ``ignore_index``) and the spatial shape."""
+    check_choice("activation", activation, (None, "sigmoid", "softmax"))
+    check_bool("batch", batch)
+    check_bool("include_background", include_background)
+    target = label_map(input, target, axis, xp)
+    p, labels, g, _ = prepare(input, target, xp, activation=activation, axis=axis, ignore_index=None)
+    return p, labels, g, spatial_shape(input, axis)
+
+
+def _pixel_mean_loss(v, w, batch, reduction, xp):
+    """The loss from per-pixel values ``v`` ``(N, C', S)``: their mean per (sample, class),
+    or per class over the whole batch with ``batch`` (0 where there is no pixel), reduced
+    with the class weights ``w``."""
+    if batch:
+        v = xp.moveaxis(v, 0, -1)  # (C', S, N)
+        axes, count = (-2, -1), v.shape[-2] * v.shape[-1]
+    else:
+        axes, count = -1, v.shape[-1]
+    entries = xp.mean(v, axis=axes) if count > 0 else xp.sum(v, axis=axes)
+    return reduce_loss(entries, reduction, xp, weight=w)
+
+
 def _check_spacing(spacing, ndim):
     if spacing is None:
         return None
@@ -227,15 +252,11 @@ def hausdorff_dt_loss(
     """
     check_reduction(reduction)
     xp = namespace_of(input, target)
-    check_choice("activation", activation, (None, "sigmoid", "softmax"))
     check_number("alpha", alpha, low=0.0)
     check_bool("log", log)
-    check_bool("batch", batch)
-    check_bool("include_background", include_background)
-    target = label_map(input, target, axis, xp)
-    p, labels, g, _ = prepare(input, target, xp, activation=activation, axis=axis, ignore_index=None)
+    p, labels, g, spatial = _flatten(input, target, xp, activation=activation, axis=axis, batch=batch,
+                                     include_background=include_background)
     N, C, S = p.shape
-    spatial = spatial_shape(input, axis)
     spacing = _check_spacing(spacing, len(spatial))
     if labels is not None:
         g = one_hot(labels, C, xp, axis=1, dtype=p.dtype)
@@ -282,12 +303,7 @@ def hausdorff_dt_loss(
         dist = dp * dp + dg * dg
     else:
         dist = dp**alpha + dg**alpha
-    err = (p - g) * (p - g) * dist
-    if batch:
-        entries = xp.mean(xp.moveaxis(err, 0, -1), axis=(-2, -1)) if S * N > 0 else xp.sum(xp.moveaxis(err, 0, -1), axis=(-2, -1))
-    else:
-        entries = xp.mean(err, axis=-1) if S > 0 else xp.sum(err, axis=-1)
-    out = reduce_loss(entries, reduction, xp, weight=w)
+    out = _pixel_mean_loss((p - g) * (p - g) * dist, w, batch, reduction, xp)
     return xp.log1p(out) if log else out
 
 
@@ -405,13 +421,9 @@ def boundary_loss(
     """
     check_reduction(reduction)
     xp = namespace_of(input, target)
-    check_choice("activation", activation, (None, "sigmoid", "softmax"))
-    check_bool("batch", batch)
-    check_bool("include_background", include_background)
-    target = label_map(input, target, axis, xp)
-    p, labels, g, _ = prepare(input, target, xp, activation=activation, axis=axis, ignore_index=None)
+    p, labels, g, spatial = _flatten(input, target, xp, activation=activation, axis=axis, batch=batch,
+                                     include_background=include_background)
     N, C, S = p.shape
-    spatial = spatial_shape(input, axis)
     full = (N, C) + spatial
     if distance_maps is None:
         spacing = _check_spacing(spacing, len(spatial))
@@ -438,9 +450,4 @@ def boundary_loss(
     w = class_weight(weight, C, xp, p)
     p, phi = drop_background(include_background, C, p, phi, axis=1)
     (w,) = drop_background(include_background, C, w)
-    prod = phi * p
-    if batch:
-        entries = xp.mean(xp.moveaxis(prod, 0, -1), axis=(-2, -1)) if S * N > 0 else xp.sum(xp.moveaxis(prod, 0, -1), axis=(-2, -1))
-    else:
-        entries = xp.mean(prod, axis=-1) if S > 0 else xp.sum(prod, axis=-1)
-    return reduce_loss(entries, reduction, xp, weight=w)
+    return _pixel_mean_loss(phi * p, w, batch, reduction, xp)

@@ -11,11 +11,11 @@ focal term whatever the Dice activation; ``focal_activation="sigmoid"`` reproduc
 from __future__ import annotations
 
 from ..classification import focal_loss, sigmoid_focal_loss
-from .._checks import check_choice, check_ignore_index, check_number, normalize_axis
+from .._checks import check_choice, check_number, normalize_axis
 from .._meta import loss
 from .._reduce import reduce_loss
-from .._xp import as_float, one_hot
-from ._common import FAST_PATHS, class_weight, label_map, namespace_of
+from .._xp import as_float
+from ._common import FAST_PATHS, channel_targets, check_compound, class_weight, is_label_map
 from .overlap import dice_loss, generalized_dice_loss
 
 __all__ = ["dice_focal_loss", "generalized_dice_focal_loss"]
@@ -23,18 +23,26 @@ __all__ = ["dice_focal_loss", "generalized_dice_focal_loss"]
 _LIN = "Lin, Goyal, Girshick, He, Dollar, Focal Loss for Dense Object Detection, 2017, arXiv:1708.02002"
 
 
-def _check_focal_options(activation, focal_activation, reduction, gamma, alpha, lambda_dice, lambda_focal):
-    check_choice("reduction", reduction, ("mean", "sum"))
-    if activation not in ("softmax", "sigmoid"):
-        raise ValueError(
-            f"activation: expected one of 'softmax', 'sigmoid' (the focal term takes logits), got {activation!r}"
-        )
+def _region_plus_focal(region, region_options, input, target, *, lambda_dice, lambda_focal, gamma, alpha,
+                       activation, focal_activation, axis, include_background, weight, ignore_index, reduction):
+    """``lambda_dice * region(...) + lambda_focal * focal_term(...)``: the body of the Dice +
+    focal losses, ``region`` their Dice loss with its own options ``region_options``."""
+    xp, target, ignore_index = check_compound(
+        input, target, activation=activation, axis=axis, ignore_index=ignore_index, reduction=reduction,
+        takes_logits="the focal term",
+    )
     check_choice("focal_activation", focal_activation, (None, "sigmoid"))
     check_number("gamma", gamma, low=0.0)
     if alpha is not None:
         check_number("alpha", alpha, low=0.0, high=1.0)
     check_number("lambda_dice", lambda_dice, low=0.0)
     check_number("lambda_focal", lambda_focal, low=0.0)
+    shared = dict(activation=activation, axis=axis, include_background=include_background,
+                  ignore_index=ignore_index, reduction=reduction)
+    dice = region(input, target, **shared, **region_options)
+    focal = focal_term(input, target, xp, focal_activation=focal_activation, gamma=gamma, alpha=alpha,
+                       weight=weight, **shared)
+    return lambda_dice * dice + lambda_focal * focal
 
 
 def _masked_mean(loss_, keep, reduction, xp):
@@ -62,7 +70,7 @@ def focal_term(input, target, xp, *, activation, focal_activation, axis, include
     C = input.shape[ax]
     x = as_float(input, xp)
     w = class_weight(weight, C, xp, x)
-    is_labels = xp.isdtype(target.dtype, "integral") and target.ndim == input.ndim - 1
+    is_labels = is_label_map(input, target, xp)
     if (focal_activation or activation) == "softmax":
         if not is_labels:
             raise ValueError(
@@ -84,23 +92,9 @@ def focal_term(input, target, xp, *, activation, focal_activation, axis, include
         return _masked_mean(per_pixel, keep, reduction, xp)
     if ax != 1:
         x = xp.moveaxis(x, ax, 1)
-    keep = None
-    if is_labels:
-        lab = target
-        if ignore_index is not None:
-            valid = lab != ignore_index
-            keep = xp.expand_dims(valid, axis=1)
-            lab = xp.where(valid, lab, xp.zeros_like(lab))
-        # One channel: the labels are the 0/1 mask; several: each channel's binary target
-        # is its one-hot column, as in the sigmoid Dice term.
-        t = xp.astype(xp.expand_dims(lab, axis=1), x.dtype) if C == 1 else one_hot(lab, C, xp, axis=1, dtype=x.dtype)
-    else:
-        t = xp.astype(target, x.dtype) if target.dtype != x.dtype else target
-        if ax != 1:
-            t = xp.moveaxis(t, ax, 1)
-        if ignore_index is not None:
-            keep = t != ignore_index
-            t = xp.where(keep, t, xp.zeros_like(t))
+        if not is_labels:
+            target = xp.moveaxis(target, ax, 1)
+    t, keep = channel_targets(target, C, 1, ignore_index, x.dtype, xp, labels=is_labels)
     per_elem = sigmoid_focal_loss(x, t, alpha=alpha, gamma=gamma, reduction="none")
     if w is not None:
         per_elem = per_elem * xp.reshape(w, (1, C) + (1,) * (x.ndim - 2))
@@ -220,21 +214,12 @@ def dice_focal_loss(
         >>> round(float(losskit.dice_focal_loss(x, g, smooth_nr=0.0, smooth_dr=0.0)), 4)
         0.6733
     """
-    xp = namespace_of(input, target)
-    _check_focal_options(activation, focal_activation, reduction, gamma, alpha, lambda_dice, lambda_focal)
-    ignore_index = check_ignore_index(ignore_index)
-    target = label_map(input, target, axis, xp)
-    dice = dice_loss(
-        input, target, activation=activation, axis=axis, include_background=include_background,
-        squared=squared, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=weight,
-        ignore_index=ignore_index, reduction=reduction,
+    return _region_plus_focal(
+        dice_loss, dict(squared=squared, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=weight),
+        input, target, lambda_dice=lambda_dice, lambda_focal=lambda_focal, gamma=gamma, alpha=alpha,
+        activation=activation, focal_activation=focal_activation, axis=axis,
+        include_background=include_background, weight=weight, ignore_index=ignore_index, reduction=reduction,
     )
-    focal = focal_term(
-        input, target, xp, activation=activation, focal_activation=focal_activation, axis=axis,
-        include_background=include_background, gamma=gamma, alpha=alpha, weight=weight,
-        ignore_index=ignore_index, reduction=reduction,
-    )
-    return lambda_dice * dice + lambda_focal * focal
 
 
 @loss(
@@ -311,18 +296,9 @@ def generalized_dice_focal_loss(
         >>> round(float(losskit.generalized_dice_focal_loss(x, g, smooth_nr=0.0, smooth_dr=0.0)), 4)
         0.6733
     """
-    xp = namespace_of(input, target)
-    _check_focal_options(activation, focal_activation, reduction, gamma, alpha, lambda_dice, lambda_focal)
-    ignore_index = check_ignore_index(ignore_index)
-    target = label_map(input, target, axis, xp)
-    dice = generalized_dice_loss(
-        input, target, activation=activation, axis=axis, include_background=include_background,
-        weight_type=weight_type, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch,
-        ignore_index=ignore_index, reduction=reduction,
+    return _region_plus_focal(
+        generalized_dice_loss, dict(weight_type=weight_type, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch),
+        input, target, lambda_dice=lambda_dice, lambda_focal=lambda_focal, gamma=gamma, alpha=alpha,
+        activation=activation, focal_activation=focal_activation, axis=axis,
+        include_background=include_background, weight=weight, ignore_index=ignore_index, reduction=reduction,
     )
-    focal = focal_term(
-        input, target, xp, activation=activation, focal_activation=focal_activation, axis=axis,
-        include_background=include_background, gamma=gamma, alpha=alpha, weight=weight,
-        ignore_index=ignore_index, reduction=reduction,
-    )
-    return lambda_dice * dice + lambda_focal * focal

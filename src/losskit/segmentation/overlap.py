@@ -40,17 +40,20 @@ Conventions shared by the family (those of MONAI unless said otherwise):
 from __future__ import annotations
 
 from ..classification import binary_cross_entropy_with_logits, cross_entropy
-from .._checks import check_choice, check_ignore_index, check_number, check_reduction, normalize_axis
+from .._checks import check_choice, check_number, check_reduction, normalize_axis
 from .._meta import loss
-from .._xp import as_float, log_cosh, one_hot
+from .._xp import as_float, log_cosh
 from ._common import (
     FAST_PATHS,
     DiceTail,
+    EntryTail,
     class_weight,
+    channel_targets,
+    check_compound,
     check_smooth,
     dice_formula,
     DOC,
-    label_map,
+    is_label_map,
     namespace_of,
     overlap_loss,
     reduce_entries,
@@ -112,14 +115,8 @@ def dice_loss(
     Args:
 %(common_args)s
         squared: square ``p`` and ``g`` in the denominator (Milletari et al.).
-        weight: ``(C,)`` non-negative class weights (background included), or ``None``.
-        soft_label: ``True`` computes the intersection in the L1 form
-            :math:`I = (P + G - \sum_i |p_i - g_i|) / 2` (Wang and Blaschko), so that the
-            loss is 0 exactly when ``input`` equals a soft ``target`` (the plain product
-            :math:`\sum_i p_i g_i` is below :math:`\sum_i g_i` for soft labels and the loss
-            never reaches 0 there); the same value as ``False`` for hard labels (integer
-            labels are always hard). With ``squared=True`` the product form already is the
-            L2 form, zero at ``p = g``, and ``soft_label`` changes nothing.
+%(weight)s
+%(soft_label_squared)s
 
     Returns:
 %(common_returns)s
@@ -209,14 +206,8 @@ def jaccard_loss(
     Args:
 %(common_args)s
         squared: square ``p`` and ``g`` in the union's sums.
-        weight: ``(C,)`` non-negative class weights (background included), or ``None``.
-        soft_label: ``True`` computes the intersection in the L1 form
-            :math:`I = (P + G - \sum_i |p_i - g_i|) / 2` (Wang and Blaschko), so that the
-            loss is 0 exactly when ``input`` equals a soft ``target`` (the plain product
-            :math:`\sum_i p_i g_i` is below :math:`\sum_i g_i` for soft labels and the loss
-            never reaches 0 there); the same value as ``False`` for hard labels (integer
-            labels are always hard). With ``squared=True`` the product form already is the
-            L2 form, zero at ``p = g``, and ``soft_label`` changes nothing.
+%(weight)s
+%(soft_label_squared)s
 
     Returns:
 %(common_returns)s
@@ -245,12 +236,11 @@ def jaccard_loss(
     xp = namespace_of(input, target)
     check_smooth(smooth_nr, smooth_dr)
 
-    def tail(I, P, G, valid, w, xp):
-        loss_ = 1.0 - (I + smooth_nr) / (P + G - I + smooth_dr)
-        return reduce_entries(loss_, reduction, xp, w, valid)
+    def jaccard(I, P, G, xp):
+        return 1.0 - (I + smooth_nr) / (P + G - I + smooth_dr)
 
     return overlap_loss(
-        input, target, xp, tail, activation=activation, axis=axis,
+        input, target, xp, EntryTail(jaccard, reduction), activation=activation, axis=axis,
         include_background=include_background, squared=squared, batch=batch,
         ignore_index=ignore_index, weight=weight, soft_label=soft_label,
     )
@@ -403,13 +393,8 @@ def tversky_loss(
 %(common_args)s
         alpha: weight of false positives (>= 0).
         beta: weight of false negatives (>= 0).
-        weight: ``(C,)`` non-negative class weights (background included), or ``None``.
-        soft_label: ``True`` computes the intersection in the L1 form
-            :math:`I = (P + G - \sum_i |p_i - g_i|) / 2` (Wang and Blaschko), so that the
-            loss is 0 exactly when ``input`` equals a soft ``target`` (the plain product
-            :math:`\sum_i p_i g_i` is below :math:`\sum_i g_i` for soft labels and the loss
-            never reaches 0 there); the same value as ``False`` for hard labels (integer
-            labels are always hard).
+%(weight)s
+%(soft_label)s
 
     Returns:
 %(common_returns)s
@@ -439,12 +424,11 @@ def tversky_loss(
     xp = namespace_of(input, target)
     _check_tversky(alpha, beta, smooth_nr, smooth_dr)
 
-    def tail(I, P, G, valid, w, xp):
-        ti = _tversky_index(I, P, G, alpha=alpha, beta=beta, smooth_nr=smooth_nr, smooth_dr=smooth_dr)
-        return reduce_entries(1.0 - ti, reduction, xp, w, valid)
+    def tversky(I, P, G, xp):
+        return 1.0 - _tversky_index(I, P, G, alpha=alpha, beta=beta, smooth_nr=smooth_nr, smooth_dr=smooth_dr)
 
     return overlap_loss(
-        input, target, xp, tail, activation=activation, axis=axis,
+        input, target, xp, EntryTail(tversky, reduction), activation=activation, axis=axis,
         include_background=include_background, squared=False, batch=batch,
         ignore_index=ignore_index, weight=weight, soft_label=soft_label,
     )
@@ -493,7 +477,7 @@ def focal_tversky_loss(
         alpha: weight of false positives (>= 0).
         beta: weight of false negatives (>= 0).
         gamma: focal parameter (> 0); the exponent is ``1 / gamma`` as in the paper.
-        weight: ``(C,)`` non-negative class weights (background included), or ``None``.
+%(weight)s
 
     Returns:
 %(common_returns)s
@@ -527,24 +511,21 @@ def focal_tversky_loss(
     check_number("gamma", gamma, low=0.0, low_open=True)
     _check_tversky(alpha, beta, smooth_nr, smooth_dr)
 
-    def tail(I, P, G, valid, w, xp):
-        ti = _tversky_index(I, P, G, alpha=alpha, beta=beta, smooth_nr=smooth_nr, smooth_dr=smooth_dr)
-        base = 1.0 - ti
+    def focal_tversky(I, P, G, xp):
+        base = 1.0 - _tversky_index(I, P, G, alpha=alpha, beta=beta, smooth_nr=smooth_nr, smooth_dr=smooth_dr)
         if gamma == 1.0:
-            loss_ = base
-        else:
-            # base^(1/gamma) has derivative (1/gamma) base^(1/gamma - 1): infinite at base = 0
-            # when gamma > 1, and base may round to a tiny negative (NaN power). The double
-            # where gives value 0 and gradient 0 there (0 is the minimum) and keeps NaN out of
-            # the backward pass of the discarded branch. "Not <= 0" rather than "> 0": a NaN
-            # base (NaN input) takes the power and stays NaN instead of becoming a finite 0.
-            ok = xp.logical_not(base <= 0)
-            safe = xp.where(ok, base, xp.ones_like(base))
-            loss_ = xp.where(ok, safe ** (1.0 / gamma), xp.zeros_like(base))
-        return reduce_entries(loss_, reduction, xp, w, valid)
+            return base
+        # base^(1/gamma) has derivative (1/gamma) base^(1/gamma - 1): infinite at base = 0
+        # when gamma > 1, and base may round to a tiny negative (NaN power). The double
+        # where gives value 0 and gradient 0 there (0 is the minimum) and keeps NaN out of
+        # the backward pass of the discarded branch. "Not <= 0" rather than "> 0": a NaN
+        # base (NaN input) takes the power and stays NaN instead of becoming a finite 0.
+        ok = xp.logical_not(base <= 0)
+        safe = xp.where(ok, base, xp.ones_like(base))
+        return xp.where(ok, safe ** (1.0 / gamma), xp.zeros_like(base))
 
     return overlap_loss(
-        input, target, xp, tail, activation=activation, axis=axis,
+        input, target, xp, EntryTail(focal_tversky, reduction), activation=activation, axis=axis,
         include_background=include_background, squared=False, batch=batch,
         ignore_index=ignore_index, weight=weight,
     )
@@ -587,7 +568,7 @@ def log_cosh_dice_loss(
     Args:
 %(common_args)s
         squared: square ``p`` and ``g`` in the Dice denominator.
-        weight: ``(C,)`` non-negative class weights (background included), or ``None``.
+%(weight)s
 
     Returns:
 %(common_returns)s
@@ -616,12 +597,11 @@ def log_cosh_dice_loss(
     xp = namespace_of(input, target)
     check_smooth(smooth_nr, smooth_dr)
 
-    def tail(I, P, G, valid, w, xp):
-        d = dice_formula(I, P, G, smooth_nr, smooth_dr)
-        return reduce_entries(log_cosh(d, xp), reduction, xp, w, valid)
+    def log_cosh_dice(I, P, G, xp):
+        return log_cosh(dice_formula(I, P, G, smooth_nr, smooth_dr), xp)
 
     return overlap_loss(
-        input, target, xp, tail, activation=activation, axis=axis,
+        input, target, xp, EntryTail(log_cosh_dice, reduction), activation=activation, axis=axis,
         include_background=include_background, squared=squared, batch=batch,
         ignore_index=ignore_index, weight=weight,
     )
@@ -715,32 +695,28 @@ def dice_ce_loss(
         >>> round(float(losskit.dice_ce_loss(x, g, smooth_nr=0.0, smooth_dr=0.0)), 4)
         1.1931
     """
-    check_choice("reduction", reduction, ("mean", "sum"))
-    xp = namespace_of(input, target)
-    ignore_index = check_ignore_index(ignore_index)
-    target = label_map(input, target, axis, xp)  # MONAI's (N, 1, ...) layout, for both terms
+    xp, target, ignore_index = check_compound(
+        input, target, activation=activation, axis=axis, ignore_index=ignore_index, reduction=reduction,
+        takes_logits="dice_ce_loss",
+    )
     check_number("lambda_dice", lambda_dice, low=0.0)
     check_number("lambda_ce", lambda_ce, low=0.0)
     check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
-    if activation not in ("softmax", "sigmoid"):
-        raise ValueError(
-            f"activation: expected one of 'softmax', 'sigmoid' (dice_ce_loss takes logits), got {activation!r}"
-        )
     if activation == "sigmoid" and label_smoothing != 0.0:
         raise ValueError(
             f"label_smoothing: expected 0.0 with activation='sigmoid' (binary cross-entropy), got {label_smoothing!r}"
         )
     check_smooth(smooth_nr, smooth_dr)
 
-    def tail(I, P, G, valid, w, xp):  # no vjp: the numba path returns the sums here
-        return reduce_entries(dice_formula(I, P, G, smooth_nr, smooth_dr), reduction, xp, w, valid)
+    def dice_(I, P, G, xp):  # an EntryTail, no vjp: the numba path returns the sums here
+        return dice_formula(I, P, G, smooth_nr, smooth_dr)
 
     dice = overlap_loss(
-        input, target, xp, tail, activation=activation, axis=axis,
+        input, target, xp, EntryTail(dice_, reduction), activation=activation, axis=axis,
         include_background=include_background, squared=squared, batch=batch,
         ignore_index=ignore_index, weight=weight,
     )
-    is_labels = xp.isdtype(target.dtype, "integral") and target.ndim == input.ndim - 1
+    is_labels = is_label_map(input, target, xp)
     if activation == "softmax" and ignore_index is not None and not is_labels:
         raise ValueError(
             "ignore_index: expected None with dense (one-hot / soft) targets and "
@@ -756,24 +732,10 @@ def dice_ce_loss(
         )
     else:
         x = as_float(input, xp)
+        t, keep = channel_targets(target, C, ax, ignore_index, x.dtype, xp, labels=is_labels)
         mask = None
-        if is_labels:
-            lab = target
-            if ignore_index is not None:
-                keep = xp.expand_dims(lab != ignore_index, axis=ax)
-                mask = xp.astype(keep, x.dtype) * xp.ones_like(x)  # every channel of a kept pixel
-                lab = xp.where(lab != ignore_index, lab, xp.zeros_like(lab))
-            # One channel: the labels are the 0/1 mask; several: each channel's binary target
-            # is its one-hot column, as in the sigmoid Dice term.
-            if C == 1:
-                t = xp.astype(xp.expand_dims(lab, axis=ax), x.dtype)
-            else:
-                t = one_hot(lab, C, xp, axis=ax, dtype=x.dtype)
-        else:
-            t = xp.astype(target, x.dtype)
-            if ignore_index is not None:
-                mask = xp.astype(t != ignore_index, x.dtype)
-        if mask is not None:
+        if keep is not None:
+            mask = xp.astype(keep, x.dtype) * xp.ones_like(x)  # every channel of a kept pixel
             t = t * mask  # ignored elements: target 0, weight 0
         pw = None
         if cw is not None:
