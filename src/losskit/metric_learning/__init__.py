@@ -58,12 +58,14 @@ from .pairs import contrastive_loss
 from .pairs import multi_similarity_loss
 from .proxy_anchor import proxy_anchor_loss
 from .supcon import supcon_loss
+from .triplet import triplet_margin_loss
 
 __all__ = [
     "pairwise_cosine_similarity",
     "pairwise_distance",
     "adasp_loss",
     "batch_hard_triplet_loss",
+    "triplet_margin_loss",
     "contrastive_loss",
     "circle_loss",
     "multi_similarity_loss",
