@@ -1083,11 +1083,13 @@ def test_triplet_margin_gradient_at_anchor_on_positive(autodiff_xp, p):
     n = a + 2.0 + rng.uniform(size=(3, 4))  # every component of a - n at most -2: no kink
     for eps, from_positive in ((1e-6, 4 ** (1 / p - 1)), (0.0, 0.0)):
         fn = lambda x, pos, neg: losskit.triplet_margin_loss(x, pos, neg, margin=50.0, p=p, eps=eps, reduction="sum")  # noqa: E731
-        _, g = b.grad(fn, b.asarray(a), b.asarray(a), b.asarray(n))
         # the negative's part: -d/da ||a - n + eps||_p, with a - n + eps < 0 componentwise
         v = np.abs(a - n + eps)
         from_negative = (v / np.sum(v**p, axis=1, keepdims=True) ** (1 / p)) ** (p - 1)
-        np.testing.assert_allclose(g, from_positive + from_negative, rtol=1e-6, atol=1e-9)
+        for fast in (True, False):  # torch: its own kernel (the fast path) and the reference
+            with losskit.fast_paths(fast):
+                _, g = b.grad(fn, b.asarray(a), b.asarray(a), b.asarray(n))
+            np.testing.assert_allclose(g, from_positive + from_negative, rtol=1e-6, atol=1e-9, err_msg=f"fast={fast}")
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
@@ -1100,9 +1102,11 @@ def test_triplet_margin_half_precision_at_anchor_on_positive_is_finite_float32(d
         b = Backend(name)
         a = b.asarray(np.ones((2, 4)), dtype=dtype)
         n = b.asarray(np.full((2, 4), 2.0), dtype=dtype)
-        value, g = b.grad(lambda x, pos, neg: losskit.triplet_margin_loss(x, pos, neg, margin=3.0), a, a, n)
-        assert np.all(np.isfinite(g)) and np.isfinite(value)
-        np.testing.assert_allclose(value, 1.0 + 4e-6, rtol=0, atol=1e-6)
+        for fast in (True, False):
+            with losskit.fast_paths(fast):
+                value, g = b.grad(lambda x, pos, neg: losskit.triplet_margin_loss(x, pos, neg, margin=3.0), a, a, n)
+            assert np.all(np.isfinite(g)) and np.isfinite(value)
+            np.testing.assert_allclose(value, 1.0 + 4e-6, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5])

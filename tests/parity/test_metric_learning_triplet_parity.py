@@ -5,7 +5,8 @@ Peers (versions read into the test ids; written against torch 2.13.0 and optax 0
 - ``torch.nn.functional.triplet_margin_loss``: the meaning losskit keeps exactly
   (``||x - y + eps||_p``, ``swap``, the reductions), values and gradients with respect to
   all three inputs, p = 1, 2, 3, with and without ``swap``, every reduction, (B, D), (D,)
-  and broadcast (1, D) inputs, on every backend against torch in float64;
+  and broadcast (1, D) inputs, on every backend against torch in float64 (on torch both
+  the fast path, torch's own kernel, and the array-API reference);
 - ``optax.losses.triplet_margin_loss``: adds ``eps`` to the sum of powers instead of the
   difference and takes no absolute value, so the two agree exactly with ``eps=0`` on both
   sides and an even degree (the convention losskit's docstring documents); per-triplet
@@ -53,22 +54,26 @@ def test_triplet_margin_vs_torch(peer, p, swap, reduction, shape):
     arrays = SHAPES[shape]
     opts = dict(margin=1.5, p=p, swap=swap, reduction=reduction)
     expected, expected_grads = _torch_loss(arrays, **opts)
-    for name in ("numpy", "array_api_strict", "torch-float64", "jax"):
+    # on torch both the fast path (torch's own kernel) and the array-API reference
+    for name, fast in (("numpy", True), ("array_api_strict", True), ("torch-float64", True),
+                       ("torch-float64", False), ("jax", True)):
         if not backend_available(name):
             continue
         xp = Backend(name, float_dtype="float64")
         args = [xp.asarray(a) for a in arrays]
-        out = xp.np(xp.call(losskit.triplet_margin_loss, *args, **opts))
-        np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14, err_msg=f"{name} vs {peer}")
-        if name in ("torch-float64", "jax"):
-            for i in range(3):
-                def f(x, i=i):
-                    full = list(args)
-                    full[i] = x
-                    return losskit.triplet_margin_loss(*full, **opts)
+        label = f"{name}{'' if fast else ' reference'} vs {peer}"
+        with losskit.fast_paths(fast):
+            out = xp.np(xp.call(losskit.triplet_margin_loss, *args, **opts))
+            np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14, err_msg=label)
+            if name in ("torch-float64", "jax"):
+                for i in range(3):
+                    def f(x, i=i):
+                        full = list(args)
+                        full[i] = x
+                        return losskit.triplet_margin_loss(*full, **opts)
 
-                _, g = xp.grad(f, args[i])
-                np.testing.assert_allclose(g, expected_grads[i], rtol=1e-10, atol=1e-13, err_msg=f"{name} input {i}")
+                    _, g = xp.grad(f, args[i])
+                    np.testing.assert_allclose(g, expected_grads[i], rtol=1e-10, atol=1e-13, err_msg=f"{label}, input {i}")
 
 
 def test_triplet_margin_module_vs_torch_module():

@@ -7,12 +7,22 @@ The batch-hard form that mines its triplets from labels is in :mod:`.pairs`.
 from __future__ import annotations
 
 from .._checks import Plans, check_array, check_broadcastable, check_floating, check_reduction
+from .._fastpath import fast_path, select
 from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, backend_name, namespace, namespace_by_type, subgrad_abs, subgrad_clip, subgrad_minimum
 from ._pairs import flag, number
 
 __all__ = ["triplet_margin_loss"]
+
+TORCH_TRIPLET_MARGIN = fast_path(
+    "metric_learning.torch_triplet_margin",
+    kernel="metric_learning.triplet_margin",
+    impl="losskit.metric_learning._torch:triplet_margin",
+    backend="torch",
+    when="any torch triplets: torch's own triplet_margin_loss (what F.triplet_margin_loss calls), "
+    "whose norm kernel takes fewer passes and calls than the reference's operations",
+)
 
 
 @loss(
@@ -28,6 +38,7 @@ __all__ = ["triplet_margin_loss"]
     ),
     aliases=("triplet_margin",),
     plot=None,
+    fast_paths=("metric_learning.torch_triplet_margin",),
 )
 def triplet_margin_loss(
     anchor,
@@ -77,7 +88,9 @@ def triplet_margin_loss(
 
     Notes:
         Equals ``torch.nn.functional.triplet_margin_loss(anchor, positive, negative,
-        margin, p, eps, swap, reduction)`` in value and gradient, including its subgradients:
+        margin, p, eps, swap, reduction)`` in value and gradient (on torch, eagerly, it is
+        that kernel: the fast path ``metric_learning.torch_triplet_margin``), including its
+        subgradients:
         1 at the hinge's kink (``clamp_min``), half to each distance where the swap's two
         distances tie, 0 from a distance whose difference vector is 0 (possible only with
         ``eps=0``, or where :math:`x - y = -\epsilon` exactly). The :math:`\epsilon` inside
@@ -125,8 +138,11 @@ def triplet_margin_loss(
         plan = _checks(anchor, positive, negative, margin, p, eps, swap, reduction)
         if key is not None and namespace_by_type(key[0], key[3], key[6]):
             _PLANS.remember(key, plan)
-    xp, dtype, margin, p, eps, tiny = plan
+    xp, dtype, margin, p, eps, tiny, backend = plan
     a, pos, neg = as_float(anchor, xp, dtype), as_float(positive, xp, dtype), as_float(negative, xp, dtype)
+    fast = select("metric_learning.triplet_margin", backend, a, pos, neg)
+    if fast is not None:
+        return fast(a, pos, neg, margin, p, eps, swap, reduction)
     d_neg = _distance(a, neg, p, eps, tiny, xp)
     if swap:
         d_neg = subgrad_minimum(d_neg, _distance(pos, neg, p, eps, tiny, xp), xp)
@@ -140,7 +156,7 @@ _PLANS = Plans()
 
 
 def _checks(anchor, positive, negative, margin, p, eps, swap, reduction):
-    """(xp, compute dtype, margin, p, eps, tiny) of valid arguments (floating arrays of one
+    """(xp, compute dtype, margin, p, eps, tiny, backend name) of valid arguments (floating arrays of one
     number of dimensions >= 1 that broadcast together, and the options); ``tiny`` is the
     compute dtype's smallest normal number (see :func:`_distance`)."""
     check_reduction(reduction)
@@ -167,7 +183,7 @@ def _checks(anchor, positive, negative, margin, p, eps, swap, reduction):
     eps = number("eps", eps, low=0.0)
     flag("swap", swap)
     dtype = xp.float64 if any(x.dtype == xp.float64 for x in arrays.values()) else xp.float32
-    return xp, dtype, margin, p, eps, float(xp.finfo(dtype).smallest_normal)
+    return xp, dtype, margin, p, eps, float(xp.finfo(dtype).smallest_normal), backend_name(xp)
 
 
 def _distance(x, y, p: float, eps: float, tiny: float, xp):
@@ -199,7 +215,10 @@ def _euclidean(v, eps: float, tiny: float, xp):
         # the expansion can round a little below 0 where v = -eps: sqrt would give NaN
         ss = xp.clip(ss, min=0.0)
     else:
-        ss = xp.sum(xp.square(v + eps if eps else v), axis=-1)
+        w = v + eps if eps else v
+        # w * w, not square(w): torch differentiates a product in one pass over (B, D),
+        # a power through pow(w, 1) first
+        ss = xp.sum(w * w, axis=-1)
     # sqrt's derivative is infinite at 0, where the difference is the zero vector and
     # 0 * inf = NaN would reach the gradient. Adding the dtype's smallest normal number
     # makes it finite there (the gradient is then exactly 0, as torch's norm gives); it is
