@@ -96,7 +96,10 @@ def triplet_margin_loss(
         ``eps=0``, or where :math:`x - y = -\epsilon` exactly). The :math:`\epsilon` inside
         the difference keeps :math:`d(a, a) = \epsilon D^{1/p}` away from the norm's
         kink, so an anchor equal to its positive still has a finite gradient, on every
-        backend. The mean of an empty batch is 0 (torch gives NaN).
+        backend. The mean of an empty batch is 0 (torch gives NaN). A Euclidean distance
+        whose difference vector is 0 is 1e-19 (float32) or 1e-154 (float64) in the
+        array-API reference, the square root of the dtype's smallest normal number that
+        keeps its gradient finite (torch's kernel gives exactly 0).
 
         **optax's** ``triplet_margin_loss`` adds :math:`\epsilon` to the sum of powers
         instead, :math:`(\sum_k (x_k - y_k)^p + \epsilon)^{1/p}`, and takes no absolute
