@@ -5,6 +5,8 @@ produced by losskit. Pair losses take ``(embeddings, labels)``; ArcFace and CosF
 the (C, D) class-centre weight. Cases named ``fast-...`` are ordinary random batches: on
 torch every pair loss computes the Gram matrix of its batch with itself, the fast path
 ``metric_learning.torch_self_gram`` (``tests/test_fast_paths.py`` pins it on every case).
+``triplet_margin_loss`` takes explicit ``(anchor, positive, negative)`` triplets instead;
+every torch case of it takes its fast path, ``metric_learning.torch_triplet_margin``.
 
 Reductions: ``expected`` is the ``reduction="none"`` output; ``mean`` is given where the
 loss's mean is not the plain mean of it (AdaSP: over identities; triplet and contrastive:
