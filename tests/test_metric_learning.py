@@ -1064,3 +1064,70 @@ def test_property_finite_values_and_gradients_float32(e, y, tau):
         assert torch.isfinite(out), (fn.__name__, kw)
         assert torch.isfinite(x.grad).all(), (fn.__name__, kw)
         assert float(out.detach()) >= 0.0
+
+
+# ----------------------------------------------------------------------------------------
+# triplet_margin_loss (explicit triplets): the gradient at a == p, half precision, NaN
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5])
+def test_triplet_margin_gradient_at_anchor_on_positive(autodiff_xp, p):
+    # With eps the difference a - p + eps is (eps, ..., eps): d(a, p) = eps D^(1/p), whose
+    # gradient is that of the p-norm at a constant vector, d/da_k = D^(1/p - 1) (the value
+    # is in the case table); with eps = 0 the difference is the zero vector, torch's
+    # gradient there is 0 and so is ours (never 0 * inf = NaN).
+    b = autodiff_xp
+    rng = np.random.default_rng(31)
+    a = rng.normal(size=(3, 4))
+    n = a + 2.0 + rng.uniform(size=(3, 4))  # every component of a - n at most -2: no kink
+    for eps, from_positive in ((1e-6, 4 ** (1 / p - 1)), (0.0, 0.0)):
+        fn = lambda x, pos, neg: losskit.triplet_margin_loss(x, pos, neg, margin=50.0, p=p, eps=eps, reduction="sum")  # noqa: E731
+        # the negative's part: -d/da ||a - n + eps||_p, with a - n + eps < 0 componentwise
+        v = np.abs(a - n + eps)
+        from_negative = (v / np.sum(v**p, axis=1, keepdims=True) ** (1 / p)) ** (p - 1)
+        for fast in (True, False):  # torch: its own kernel (the fast path) and the reference
+            with losskit.fast_paths(fast):
+                _, g = b.grad(fn, b.asarray(a), b.asarray(a), b.asarray(n))
+            np.testing.assert_allclose(g, from_positive + from_negative, rtol=1e-6, atol=1e-9, err_msg=f"fast={fast}")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_triplet_margin_half_precision_at_anchor_on_positive_is_finite_float32(dtype):
+    # eps^2 = 1e-12 underflows float16; computed in float32, d(a, a) = |(eps,) * 4| = 2 eps
+    # is kept: a - n = -1 gives d(a, n) = 2 (1 - eps), so the loss is 3 + 2 eps - 2 + 2 eps
+    for name in ("torch-float32", "jax"):
+        if not backend_available(name):
+            continue
+        b = Backend(name)
+        a = b.asarray(np.ones((2, 4)), dtype=dtype)
+        n = b.asarray(np.full((2, 4), 2.0), dtype=dtype)
+        for fast in (True, False):
+            with losskit.fast_paths(fast):
+                value, g = b.grad(lambda x, pos, neg: losskit.triplet_margin_loss(x, pos, neg, margin=3.0), a, a, n)
+            assert np.all(np.isfinite(g)) and np.isfinite(value)
+            np.testing.assert_allclose(value, 1.0 + 4e-6, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5])
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_nan_input_gives_nan(xp, p, swap):
+    rng = np.random.default_rng(32)
+    a, pos, n = (rng.normal(size=(4, 3)) for _ in range(3))
+    a[1, 2] = np.nan
+    out = xp.np(xp.call(losskit.triplet_margin_loss, *map(xp.asarray, (a, pos, n)), p=p, swap=swap, reduction="none"))
+    assert np.isnan(out[1]) and np.all(np.isfinite(np.delete(out, 1)))
+
+
+def test_triplet_margin_numpy_scalar_options_and_mixed_dtypes(xp):
+    rng = np.random.default_rng(33)
+    a, pos, n = (rng.normal(size=(4, 3)) for _ in range(3))
+    args = [xp.asarray(x) for x in (a, pos, n)]
+    ref = xp.np(xp.call(losskit.triplet_margin_loss, *args, margin=1.5, p=3.0, eps=1e-3))
+    out = xp.np(xp.call(losskit.triplet_margin_loss, *args, margin=np.float64(1.5), p=np.float32(3.0), eps=np.float64(1e-3)))
+    np.testing.assert_allclose(out, ref, rtol=1e-6)
+    if xp.is_torch:  # torch promotes float32 with float64, as F.triplet_margin_loss does
+        import torch
+
+        mixed = losskit.triplet_margin_loss(args[0].float(), args[1].double(), args[2].float())
+        assert mixed.dtype == torch.float64

@@ -99,6 +99,7 @@ from .metric_learning import pairwise_distance
 from .metric_learning import proxy_anchor_loss
 from .metric_learning import subcenter_arcface_loss
 from .metric_learning import supcon_loss
+from .metric_learning import triplet_margin_loss
 
 # --- rotated boxes (losskit/rotated_boxes/) ---
 from .rotated_boxes import gwd_loss

@@ -5,6 +5,8 @@ produced by losskit. Pair losses take ``(embeddings, labels)``; ArcFace and CosF
 the (C, D) class-centre weight. Cases named ``fast-...`` are ordinary random batches: on
 torch every pair loss computes the Gram matrix of its batch with itself, the fast path
 ``metric_learning.torch_self_gram`` (``tests/test_fast_paths.py`` pins it on every case).
+``triplet_margin_loss`` takes explicit ``(anchor, positive, negative)`` triplets instead;
+every torch case of it takes its fast path, ``metric_learning.torch_triplet_margin``.
 
 Reductions: ``expected`` is the ``reduction="none"`` output; ``mean`` is given where the
 loss's mean is not the plain mean of it (AdaSP: over identities; triplet and contrastive:
@@ -86,6 +88,23 @@ def _margin_bad(extra=(), *, weight=np.ones((3, 4)), num_classes=np.ones((2, 4))
         *extra,
     ]
 
+
+# triplet_margin_loss: explicit triplets, anchors at the origin, eps = 0 where named.
+T_A = np.zeros((2, 2))
+T_P = np.array([[3.0, 4.0], [1.0, 0.0]])  # |a - p| = 5, 1 (Manhattan 7, 1)
+T_N = np.array([[6.0, 8.0], [0.0, 2.0]])  # |a - n| = 10, 2 (Manhattan 14, 2); |p - n| = 5, sqrt(5)
+_tr = np.random.default_rng(30)
+# random triplets whose hinges are all well inside their positive side (margin 4): gradients
+T_GA, T_GP, T_GN = (_tr.normal(size=(6, 4)) for _ in range(3))
+# positive = anchor + u, negative = anchor - 3u: |p - n| = 4|u| > |a - n| = 3|u|, the swap changes nothing
+_u = _tr.normal(size=(5, 3))
+T_SA = _tr.normal(size=(5, 3))
+T_SP, T_SN = T_SA + _u, T_SA - 3 * _u
+T_B = [_tr.normal(size=(5, 4)) for _ in range(3)]
+T_EMPTY = (np.zeros((0, 4)),) * 3
+_C91 = 91 ** (1 / 3)  # (3^3 + 4^3)^(1/3); the negative is twice the positive: 2 * 91^(1/3)
+# eps = 1e-6 with the anchor on its positive: d(a, p) = |(eps, eps)| = sqrt(2) eps
+_TE = 6 + math.sqrt(2) * 1e-6 - math.hypot(3 - 1e-6, 4 - 1e-6)
 
 _L4E = math.log1p(4 / math.e)
 _L16E = math.log1p(16 / math.e)
@@ -172,6 +191,67 @@ CASES = [
         identities=[Identity((E_UNIT, Y_UNIT), rhs=losskit.batch_hard_triplet_loss, options={"margin": 0.3},
                              rhs_options={"margin": 0.3, "normalize": False},
                              why="unit rows: normalising changes nothing", id="normalize-unit-rows")],
+    ),
+    LossCases(
+        "triplet_margin_loss",
+        cases=[
+            Case((T_A, T_P, T_N), {"margin": 6.0, "eps": 0.0}, expected=[1.0, 5.0],
+                 why="row 0: 6 + |(3, 4)| - |(6, 8)| = 6 + 5 - 10 = 1; row 1: 6 + 1 - 2 = 5", id="hand"),
+            Case((T_A, T_P, T_N), {"margin": 6.0, "eps": 0.0, "swap": True}, expected=[6.0, 5.0],
+                 why="swap: row 0 |p - n| = |(-3, -4)| = 5 < 10, so 6 + 5 - 5 = 6; row 1 |p - n| = |(1, -2)| = "
+                     "sqrt(5) > 2 keeps 2: 5", id="swap"),
+            Case((T_A, T_P, T_N), {"margin": 8.0, "eps": 0.0, "p": 1.0}, expected=[1.0, 7.0],
+                 why="p = 1: row 0 8 + (3 + 4) - (6 + 8) = 1; row 1 8 + 1 - 2 = 7", id="p1"),
+            Case((T_A, T_P, T_N), {"margin": 6.0, "eps": 0.0, "p": 3.0}, expected=[6.0 - _C91, 5.0],
+                 why="p = 3: row 0 d(a, p) = (27 + 64)^(1/3) = c, d(a, n) = (216 + 512)^(1/3) = 2c: 6 - c; "
+                     "row 1 6 + 1 - 2 = 5", id="p3"),
+            Case((T_A[:1], T_A[:1], T_P[:1]), {"margin": 6.0}, expected=[_TE], grad=False,
+                 why="eps = 1e-6 added to each component of the difference: d(a, a) = |(eps, eps)| = sqrt(2) eps, "
+                     "d(a, n) = |(-3 + eps, -4 + eps)|; 6 + sqrt(2) eps - that (the numerical gradient's step is "
+                     "not small against eps: the finite gradient at a = p is checked in test_metric_learning)",
+                 id="eps-anchor-on-positive"),
+            Case((T_A[0], T_P[0], T_N[0]), {"margin": 6.0, "eps": 0.0}, expected=1.0,
+                 why="(D,) inputs give a 0-d loss (torch's too): 6 + 5 - 10 = 1", id="one-triplet-1d"),
+            Case((np.array([[0.0, 0.0], [3.0, 0.0]]), np.array([[0.0, 4.0]]), np.array([[0.0, -4.0], [3.0, 4.0]])),
+                 {"margin": 1.0, "eps": 0.0}, expected=[1.0, 2.0],
+                 why="a (1, D) positive pairs with every anchor (torch's broadcasting): row 0 1 + 4 - 4 = 1; row 1 "
+                     "|(3, -4)| = 5, |(0, -4)| = 4: 1 + 5 - 4 = 2", id="broadcast-positive"),
+            Case((T_GA, T_GP, T_GN), {"margin": 4.0}, id="grad"),
+            Case((T_GA, T_GP, T_GN), {"margin": 4.0, "swap": True, "p": 3.0}, id="grad-swap-p3"),
+            Case((T_GA, T_GP, T_GN), {"margin": 5.0, "p": 1.0}, id="grad-p1"),
+            Case((T_GA, T_GP, T_GN), {"margin": 4.0, "p": 1.5}, id="grad-p1.5"),
+        ],
+        bad=[
+            Bad(tuple(T_B), {"reduction": "avg"}, ValueError, "reduction: expected one of 'mean', 'sum', 'none', got 'avg'", id="reduction"),
+            Bad(tuple(T_B), {"margin": 0.0}, ValueError, "margin: expected a number > 0", id="margin-0"),
+            Bad(tuple(T_B), {"margin": -1.0}, ValueError, "margin: expected a number > 0", id="margin-neg"),
+            Bad(tuple(T_B), {"margin": "1"}, TypeError, "margin: expected a real number, got str", id="margin-str"),
+            Bad(tuple(T_B), {"p": 0.0}, ValueError, "p: expected a number > 0", id="p-0"),
+            Bad(tuple(T_B), {"p": math.inf}, ValueError, "p: expected a finite number", id="p-inf"),
+            Bad(tuple(T_B), {"eps": -1e-6}, ValueError, "eps: expected a number >= 0", id="eps-neg"),
+            Bad(tuple(T_B), {"swap": 1}, TypeError, "swap: expected a bool, got int", id="swap-int"),
+            Bad((T_B[0], T_B[1][:, :3], T_B[2]), error=ValueError,
+                match=r"positive: expected a shape broadcastable with anchor \(5, 4\), got \(5, 3\)", id="positive-shape"),
+            Bad((T_B[0], T_B[1], T_B[2][:3]), error=ValueError,
+                match=r"negative: expected a shape broadcastable with anchor \(5, 4\), got \(3, 4\)", id="negative-shape"),
+            Bad((T_B[0], T_B[1], T_B[2][0]), error=ValueError, match=r"negative: expected a 2-D array like anchor \(5, 4\)",
+                id="negative-1d"),
+            Bad((np.array(1.0), np.array(1.0), np.array(1.0)), error=ValueError,
+                match=r"anchor: expected a \(B, D\) or \(D,\) array, got shape \(\)", id="anchor-0d"),
+            Bad((T_B[0], T_B[1].astype(np.int64), T_B[2]), error=TypeError, match="positive: expected a floating-point array",
+                id="int-positive"),
+            Bad((T_B[0], T_B[1], [[0.0] * 4] * 5), error=TypeError, match="negative: expected an array", id="list-negative"),
+        ],
+        empty=T_EMPTY,
+        identities=[
+            Identity((T_SA, T_SP, T_SN), rhs=losskit.triplet_margin_loss, options={"margin": 4.0, "swap": True},
+                     rhs_options={"margin": 4.0},
+                     why="p = a + u, n = a - 3u: |p - n| = 4|u| > |a - n| = 3|u|, so the swap keeps d(a, n)",
+                     id="swap-noop"),
+            Identity((T_GA, T_GP, T_GN), rhs=lambda a, p, n, **o: losskit.triplet_margin_loss(a + 1.0, p + 1.0, n + 1.0, **o),
+                     options={"margin": 2.0, "swap": True}, rhs_options={"margin": 2.0, "swap": True},
+                     why="a common shift leaves every difference, so every distance, unchanged", id="translation"),
+        ],
     ),
     LossCases(
         "contrastive_loss",

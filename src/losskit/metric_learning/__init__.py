@@ -25,6 +25,9 @@ losskit                              pytorch-metric-learning 2.x
 ===================================  ===============================================
 
 including PML's reducers (``reduction="mean"`` returns the value PML returns).
+``triplet_margin_loss`` is the exception to the batch-and-labels form: explicit
+``(anchor, positive, negative)`` triplets with ``torch.nn.functional.triplet_margin_loss``'s
+meaning (torch's ``TripletMarginLoss``, optax's ``triplet_margin_loss`` up to its ``eps``).
 
 **Rounding ties.** A squared distance within the rounding error of the norm trick,
 ``(sqrt(D) + 8) eps (||a||^2 + ||b||^2)``, is exactly 0, and a hinge term (contrastive,
@@ -33,12 +36,13 @@ and is left out of the "mean over non-zero terms": a quantity that is mathematic
 on its margin (duplicate, collinear or zero embeddings) gives the same value on every
 library, whatever its summation order. **NaN**: a NaN in the input gives a NaN loss.
 
-Layout: ``distances`` (the public pairwise helpers), ``pairs`` (triplet, contrastive,
-circle, multi-similarity), ``adasp``, ``nt_xent``, ``supcon``, ``margin_softmax`` (ArcFace,
-sub-center ArcFace, CosFace), ``proxy_anchor``, ``center`` (the center loss and its
-centre update),
-``anchors`` (the local-anchor form used by ``losskit.torch.distributed``); ``_pairs``
-holds the shared helpers and declares the torch fast path of ``_torch``.
+Layout: ``distances`` (the public pairwise helpers), ``pairs`` (batch-hard triplet,
+contrastive, circle, multi-similarity), ``triplet`` (explicit triplets), ``adasp``,
+``nt_xent``, ``supcon``, ``margin_softmax`` (ArcFace, sub-center ArcFace, CosFace),
+``proxy_anchor``, ``center`` (the center loss and its centre update), ``anchors`` (the
+local-anchor form used by ``losskit.torch.distributed``); ``_pairs`` holds the shared
+helpers and declares the self-Gram torch fast path of ``_torch`` (``triplet`` declares the
+other, torch's own triplet kernel).
 """
 
 from .adasp import adasp_loss
@@ -58,12 +62,14 @@ from .pairs import contrastive_loss
 from .pairs import multi_similarity_loss
 from .proxy_anchor import proxy_anchor_loss
 from .supcon import supcon_loss
+from .triplet import triplet_margin_loss
 
 __all__ = [
     "pairwise_cosine_similarity",
     "pairwise_distance",
     "adasp_loss",
     "batch_hard_triplet_loss",
+    "triplet_margin_loss",
     "contrastive_loss",
     "circle_loss",
     "multi_similarity_loss",

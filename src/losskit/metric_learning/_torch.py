@@ -1,8 +1,10 @@
-"""PyTorch fast path of the metric-learning family: the symmetric Gram matrix.
+"""PyTorch fast paths of the metric-learning family: the symmetric Gram matrix and torch's
+own triplet margin loss.
 
 Declared as ``metric_learning.torch_self_gram`` in :mod:`losskit.metric_learning._pairs`
-(next to the reference ``a @ b.T`` it replaces) and loaded by :mod:`losskit._fastpath` on
-first use; ``tests/test_fast_paths.py`` pins it to the reference (values and gradients).
+(next to the reference ``a @ b.T`` it replaces) and ``metric_learning.torch_triplet_margin``
+in :mod:`losskit.metric_learning.triplet`, and loaded by :mod:`losskit._fastpath` on first
+use; ``tests/test_fast_paths.py`` pins each to the reference (values and gradients).
 """
 
 from __future__ import annotations
@@ -34,3 +36,19 @@ class _SelfGram(torch.autograd.Function):
 def self_gram(x: torch.Tensor) -> torch.Tensor:
     """``x @ x.T`` through :class:`_SelfGram`."""
     return _SelfGram.apply(x)
+
+
+# --------------------------------------------------------------------------- triplet margin
+
+# torch's own enum of the reductions (torch.nn._reduction.get_enum)
+_REDUCTION = {"none": 0, "mean": 1, "sum": 2}
+
+
+def triplet_margin(anchor, positive, negative, margin, p, eps, swap, reduction):
+    """``torch.triplet_margin_loss``, the kernel ``F.triplet_margin_loss`` calls once its
+    Python layer has checked what losskit has checked; the mean of an empty batch is 0
+    (torch's is 0/0 = NaN): the sum of nothing."""
+    if reduction == "mean" and 0 in (anchor.numel(), positive.numel(), negative.numel()):
+        if 0 in torch.broadcast_shapes(anchor.shape, positive.shape, negative.shape)[:-1]:
+            reduction = "sum"
+    return torch.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, _REDUCTION[reduction])
