@@ -37,7 +37,6 @@ TORCH_TRIPLET_MARGIN = fast_path(
         "descriptors with triplets and shallow convolutional neural networks, BMVC 2016"
     ),
     aliases=("triplet_margin",),
-    plot=None,
     fast_paths=("metric_learning.torch_triplet_margin",),
 )
 def triplet_margin_loss(
