@@ -20,6 +20,11 @@ from typing import Any
 from ._checks import check_reduction
 
 
+# torch's own numbering of the reductions (``torch.nn._reduction.get_enum``), for the fast
+# paths that call a torch loss kernel's binding directly
+TORCH_REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}
+
+
 def mean_denominator(shape: tuple, xp, *, weight: Any = None) -> Any:
     """The denominator of ``reduction="mean"`` over a loss of ``shape``.
 

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_labels_in_range
+from .._reduce import TORCH_REDUCTION_ENUM
 
 # The ignore_index torch is given when nothing is ignored: torch's kernel checks every other
 # class index against [0, C) on the CPU (IndexError), so a label of -100 (its default) is an
@@ -19,8 +20,6 @@ from .._checks import check_labels_in_range
 _NOTHING_IGNORED = -(2**63)
 
 
-# torch's own enum of the reductions (torch.nn._reduction.get_enum)
-_REDUCTION = {"none": 0, "mean": 1, "sum": 2}
 _has_torch_function = torch._C._has_torch_function_variadic
 _cross_entropy_loss = torch._C._nn.cross_entropy_loss
 
@@ -31,7 +30,7 @@ def _fused(x, target, w, ii, reduction, smoothing):
     same call; the options arrive validated, so its Python layer adds nothing)."""
     if _has_torch_function(x, target, w):
         return F.cross_entropy(x, target, weight=w, ignore_index=ii, reduction=reduction, label_smoothing=smoothing)
-    return _cross_entropy_loss(x, target, w, _REDUCTION[reduction], ii, smoothing)
+    return _cross_entropy_loss(x, target, w, TORCH_REDUCTION_ENUM[reduction], ii, smoothing)
 
 
 def cross_entropy(x, target, w, ignore_index, smoothing, ax, index, reduction):

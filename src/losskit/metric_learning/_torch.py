@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from .._reduce import TORCH_REDUCTION_ENUM
+
 
 class _SelfGram(torch.autograd.Function):
     """x @ x.T with a one-matmul backward, (G + G^T) @ x, instead of autograd's two.
@@ -40,8 +42,6 @@ def self_gram(x: torch.Tensor) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- triplet margin
 
-# torch's own enum of the reductions (torch.nn._reduction.get_enum)
-_REDUCTION = {"none": 0, "mean": 1, "sum": 2}
 
 
 def triplet_margin(anchor, positive, negative, margin, p, eps, swap, reduction):
@@ -51,4 +51,4 @@ def triplet_margin(anchor, positive, negative, margin, p, eps, swap, reduction):
     if reduction == "mean" and 0 in (anchor.numel(), positive.numel(), negative.numel()):
         if 0 in torch.broadcast_shapes(anchor.shape, positive.shape, negative.shape)[:-1]:
             reduction = "sum"
-    return torch.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, _REDUCTION[reduction])
+    return torch.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, TORCH_REDUCTION_ENUM[reduction])

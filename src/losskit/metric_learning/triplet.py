@@ -137,7 +137,7 @@ def triplet_margin_loss(
     except (AttributeError, TypeError):  # not arrays, or an unhashable option: checked below
         key = None
     if plan is None:
-        plan = _checks(anchor, positive, negative, margin, p, eps, swap, reduction)
+        plan = _plan(anchor, positive, negative, margin, p, eps, swap, reduction)
         if key is not None and namespace_by_type(key[0], key[3], key[6]):
             _PLANS.remember(key, plan)
     xp, dtype, margin, p, eps, tiny, backend = plan
@@ -153,11 +153,11 @@ def triplet_margin_loss(
     return reduce_loss(per, reduction, xp)
 
 
-# _checks' decisions per call signature (see losskit._checks.Plans)
+# _plan's decisions per call signature (see losskit._checks.Plans)
 _PLANS = Plans()
 
 
-def _checks(anchor, positive, negative, margin, p, eps, swap, reduction):
+def _plan(anchor, positive, negative, margin, p, eps, swap, reduction):
     """(xp, compute dtype, margin, p, eps, tiny, backend name) of valid arguments (floating arrays of one
     number of dimensions >= 1 that broadcast together, and the options); ``tiny`` is the
     compute dtype's smallest normal number (see :func:`_distance`)."""

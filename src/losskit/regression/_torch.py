@@ -20,10 +20,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._reduce import reduce_loss
+from .._reduce import TORCH_REDUCTION_ENUM, reduce_loss
 
-# torch's own enum of the reductions (torch.nn._reduction.get_enum)
-_REDUCTION = {"none": 0, "mean": 1, "sum": 2}
 _has_torch_function = torch._C._has_torch_function_variadic
 _nn = torch._C._nn
 
@@ -64,7 +62,7 @@ def native(name: str, x, t, w, reduction: str, xp, **options):
     if _has_torch_function(x, t):
         out = getattr(F, name)(x, t, reduction=red, **options)
     else:
-        out = _BINDINGS[name](x, t, _REDUCTION[red], *options.values())
+        out = _BINDINGS[name](x, t, TORCH_REDUCTION_ENUM[red], *options.values())
     return out if own else reduce_loss(out, reduction, xp, weight=w)
 
 
