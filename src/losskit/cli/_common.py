@@ -31,6 +31,20 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
     return options
 
 
+def add_command(subparsers, name: str, run, summary: str, description: str | None = None):
+    """The subcommand ``name``, which runs ``run(args)``: ``summary`` is its line in
+    ``losskit --help``, ``description`` the text of ``losskit NAME --help`` (argparse
+    reflows it, so a triple-quoted block reads as one paragraph)."""
+    p = subparsers.add_parser(name, help=summary, description=description and " ".join(description.split()))
+    p.set_defaults(func=run)
+    return p
+
+
+def add_option_argument(p, help: str) -> None:
+    """``--option/-o KEY=VALUE``, repeatable, read by :func:`parse_options`."""
+    p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE", help=help)
+
+
 def check_options(info, options: dict[str, Any]) -> None:
     """Unknown option names for a loss: one clear error listing the valid ones."""
     unknown = sorted(set(options) - set(info.options))

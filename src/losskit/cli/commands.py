@@ -8,38 +8,34 @@ import sys
 import textwrap
 
 from . import CLIError
-from ._common import check_options, load_array, parse_options
+from ._common import add_command, add_option_argument, check_options, load_array, parse_options
 
 BACKENDS = ("numpy", "torch", "jax")
 
 
+_EVAL = """
+Evaluate a loss. Arrays come from .npy, .npz (FILE.npz:KEY), .csv files or inline literals
+such as '[0.1, 0.9]'. Pickled data is never loaded.
+"""
+
+
 def register(subparsers) -> None:
-    p = subparsers.add_parser("list", help="list the losses, by family")
+    p = add_command(subparsers, "list", _list, "list the losses, by family")
     p.add_argument("--family", help="only this family")
     p.add_argument("--markdown", action="store_true", help="a Markdown table (as in the README)")
-    p.set_defaults(func=_list)
 
-    p = subparsers.add_parser("info", help="formula, options and reference of a loss")
+    p = add_command(subparsers, "info", _info, "formula, options and reference of a loss")
     p.add_argument("name")
-    p.set_defaults(func=_info)
 
-    p = subparsers.add_parser(
-        "eval",
-        help="evaluate a loss on arrays from .npy/.npz/.csv files or inline literals",
-        description=(
-            "Evaluate a loss. Arrays come from .npy, .npz (FILE.npz:KEY), .csv files or inline "
-            "literals such as '[0.1, 0.9]'. Pickled data is never loaded."
-        ),
-    )
+    summary = "evaluate a loss on arrays from .npy/.npz/.csv files or inline literals"
+    p = add_command(subparsers, "eval", _eval, summary, _EVAL)
     p.add_argument("name")
     p.add_argument("arrays", nargs="+", metavar="ARRAY", help="input, target (and any further array arguments)")
-    p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE",
-                   help="a loss option (repeatable); Python literals: lists become arrays (weight=[1,2,1]), "
-                   "tuples stay tuples (image_size=(640,480))")
+    add_option_argument(p, "a loss option (repeatable); Python literals: lists become arrays (weight=[1,2,1]), "
+                        "tuples stay tuples (image_size=(640,480))")
     p.add_argument("--reduction", choices=("mean", "sum", "none"), help="overrides the loss's default")
     p.add_argument("--backend", choices=BACKENDS, default="numpy", help="array library to run on (default numpy)")
     p.add_argument("--grad", action="store_true", help="also print the gradient with respect to the input")
-    p.set_defaults(func=_eval)
 
 
 def plain(text: str, math: str = "") -> str:

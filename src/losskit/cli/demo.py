@@ -11,26 +11,26 @@ import os
 import sys
 
 from . import CLIError
+from ._common import add_command
+
+
+_DESCRIPTION = """
+Run the seed article's argument on scikit-learn's digits: worked examples, accuracy staircase
+vs loss slope, gradient check, training with cross-entropy and squared error, learning rates on
+linear regression, and a gallery of losses. Writes report.html, the PNGs and summary.json to
+--out.
+"""
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "demo",
-        help="why we train on a loss, not on accuracy: a report with pictures (digits data)",
-        description=(
-            "Run the seed article's argument on scikit-learn's digits: worked examples, accuracy "
-            "staircase vs loss slope, gradient check, training with cross-entropy and squared error, "
-            "learning rates on linear regression, and a gallery of losses. Writes report.html, the "
-            "PNGs and summary.json to --out."
-        ),
-    )
+    summary = "why we train on a loss, not on accuracy: a report with pictures (digits data)"
+    p = add_command(subparsers, "demo", _run, summary, _DESCRIPTION)
     p.add_argument("--out", default="losskit-demo", help="output folder (default ./losskit-demo)")
     p.add_argument("--quick", action="store_true", help="a smaller run that takes a few seconds")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same numbers")
     p.add_argument("--backend", choices=("numpy", "torch", "jax"), default="numpy",
                    help="train step 4 with numpy (losskit's analytic gradients) or torch/jax autograd")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(func=_run)
 
 
 def _run(args) -> int:

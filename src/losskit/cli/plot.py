@@ -10,26 +10,24 @@ from __future__ import annotations
 import os
 
 from . import CLIError
-from ._common import parse_options
+from ._common import add_command, add_option_argument, parse_options
+
+
+_DESCRIPTION = """
+Draw the curves of one or more registered losses on one figure (PNG): regression losses against
+the residual, binary classification losses against the margin y f(x), box losses against the
+offset and the scale of a unit box, Dice-type losses against the predicted probability of the
+true class. Unknown names or options: one-line error, exit code 2.
+"""
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "plot",
-        help="plot losses (and their derivatives) against residual, margin, box offset or probability",
-        description=(
-            "Draw the curves of one or more registered losses on one figure (PNG): regression losses "
-            "against the residual, binary classification losses against the margin y f(x), box losses "
-            "against the offset and the scale of a unit box, Dice-type losses against the predicted "
-            "probability of the true class. Unknown names or options: one-line error, exit code 2."
-        ),
-    )
+    summary = "plot losses (and their derivatives) against residual, margin, box offset or probability"
+    p = add_command(subparsers, "plot", _run, summary, _DESCRIPTION)
     p.add_argument("names", nargs="+", metavar="NAME", help="loss names or aliases (see `losskit list`)")
     p.add_argument("--grad", action="store_true", help="also draw the derivatives (losskit.value_and_grad)")
     p.add_argument("--out", default="losskit-plot.png", help="output PNG (default ./losskit-plot.png)")
-    p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE",
-                   help="an option for the losses that have it (value parsed as a Python literal)")
-    p.set_defaults(func=_run)
+    add_option_argument(p, "an option for the losses that have it (value parsed as a Python literal)")
 
 
 def _run(args) -> int:

@@ -7,19 +7,19 @@ import sys
 import time
 
 from . import CLIError
-from ._common import parse_options
+from ._common import add_command, add_option_argument, parse_options
+
+
+_DESCRIPTION = """
+boxes: regress 1,715,000 anchor/target box pairs (5,000 points x 7 x 7 x 7) by gradient descent
+on each loss for 200 iterations, as in Zheng et al., AAAI 2020, and compare the total l1 error
+per iteration.
+"""
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "simulate",
-        help="reproduce a classic study (boxes: the DIoU paper's regression simulation)",
-        description=(
-            "boxes: regress 1,715,000 anchor/target box pairs (5,000 points x 7 x 7 x 7) by gradient "
-            "descent on each loss for 200 iterations, as in Zheng et al., AAAI 2020, and compare the "
-            "total l1 error per iteration."
-        ),
-    )
+    summary = "reproduce a classic study (boxes: the DIoU paper's regression simulation)"
+    p = add_command(subparsers, "simulate", _run, summary, _DESCRIPTION)
     p.add_argument("study", choices=("boxes",), help="which study")
     p.add_argument("--losses", default="iou,giou,diou,ciou", help="comma-separated box losses (default iou,giou,diou,ciou)")
     p.add_argument("--points", type=int, default=5000, help="anchor centres (default 5000, the paper's)")
@@ -29,10 +29,9 @@ def register(subparsers) -> None:
                    help="auto (default): jax if installed (XLA fuses each step into a few loops), else torch")
     p.add_argument("--threshold", type=float, default=0.1,
                    help="report the iterations needed to bring the total error to this fraction of the initial (default 0.1)")
-    p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE", help="an option passed to every loss")
+    add_option_argument(p, "an option passed to every loss")
     p.add_argument("--out", default="losskit-simulation", help="output folder (default ./losskit-simulation)")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)")
-    p.set_defaults(func=_run)
 
 
 def _progress_factory():
