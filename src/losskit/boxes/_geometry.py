@@ -122,12 +122,25 @@ class cached_property:  # noqa: N801 - used like functools.cached_property
         self.name = fn.__name__
         self.__doc__ = fn.__doc__
 
+    def __set_name__(self, owner, name):
+        # the attribute's name, not the function's: one function may serve several (_extent)
+        self.name = name
+
     def __get__(self, obj, cls=None):
         if obj is None:
             return self
         value = self.fn(obj)
         obj.__dict__[self.name] = value
         return value
+
+
+def _extent(lo: str, hi: str) -> cached_property:
+    """The attribute ``max(hi - lo, 0)`` of a :class:`Pair`, computed once."""
+
+    def extent(self):
+        return self._relu(getattr(self, hi) - getattr(self, lo))
+
+    return cached_property(extent)
 
 
 class Pair:
@@ -148,21 +161,10 @@ class Pair:
         return relu(x, self.xp)
 
     # sizes (clamped: an inverted box is empty) -----------------------------------------
-    @cached_property
-    def pw(self):
-        return self._relu(self.px2 - self.px1)
-
-    @cached_property
-    def ph(self):
-        return self._relu(self.py2 - self.py1)
-
-    @cached_property
-    def tw(self):
-        return self._relu(self.tx2 - self.tx1)
-
-    @cached_property
-    def th(self):
-        return self._relu(self.ty2 - self.ty1)
+    pw = _extent("px1", "px2")
+    ph = _extent("py1", "py2")
+    tw = _extent("tx1", "tx2")
+    th = _extent("ty1", "ty2")
 
     # intersection, union, IoU ------------------------------------------------------------
     @cached_property
