@@ -34,7 +34,10 @@ Both take the raw labels: they mask ``ignore_index`` and check the label range t
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any
+
 from .._checks import (
     check_array,
     check_bool,
@@ -524,6 +527,7 @@ def reduce_entries(loss_, reduction, xp, w, valid):
     return reduce_loss(loss_, reduction, xp, weight=entry_weight(w, valid))
 
 
+@dataclasses.dataclass(kw_only=True, eq=False)
 class Head:
     """What follows the ``(N, C)`` sums of an overlap loss: validity, batch pooling and
     background (with the helpers above), then ``tail(I, P, G, valid, w, xp)``, the loss's
@@ -536,13 +540,12 @@ class Head:
     whole loss rather than a dozen small torch ops after the sums.
     """
 
-    def __init__(self, tail, *, has_ignore, batch, include_background, w):
-        self.tail = tail
-        self.has_ignore = has_ignore
-        self.batch = batch
-        self.include_background = include_background
-        self.w = w
-        self.saved = None
+    tail: Any
+    has_ignore: bool
+    batch: bool
+    include_background: bool
+    w: Any
+    saved: Any = None  # what backward needs, set by forward
 
     def finish(self, I, P, G, xp):
         C = I.shape[-1]
@@ -636,7 +639,7 @@ def overlap_loss(input, target, xp, tail, *, activation, axis, include_backgroun
     C = x.shape[1]
     w = class_weight(weight, C, xp, x)
     if impl is not None:
-        head = Head(tail, has_ignore=ignore_index is not None, batch=batch,
+        head = Head(tail=tail, has_ignore=ignore_index is not None, batch=batch,
                     include_background=include_background, w=w)
         return impl(x, labels, ignore_index, head, xp)
     p = activate(x, activation, xp)
