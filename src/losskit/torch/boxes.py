@@ -88,6 +88,8 @@ class WIoULoss(torch.nn.Module):
     """
 
     iou_mean: torch.Tensor
+    _LOSS_OPTIONS = ("version", "alpha", "delta", "gamma", "fmt", "eps", "reduction")
+    _REPR = ("version", "alpha", "delta", "gamma", "momentum", "fmt", "eps", "reduction")
 
     def __init__(
         self,
@@ -102,21 +104,18 @@ class WIoULoss(torch.nn.Module):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
+        self.version, self.alpha, self.delta, self.gamma = version, alpha, delta, gamma
+        self.momentum, self.fmt, self.eps, self.reduction = momentum, fmt, eps, reduction
         # The options are validated by the functions themselves (on an empty batch), so
         # that the module accepts exactly what they accept, with their messages.
         empty = torch.zeros(0, 4)
-        wiou_loss(empty, empty, version=version, alpha=alpha, delta=delta, gamma=gamma,
-                  fmt=fmt, eps=eps, reduction=reduction)
+        wiou_loss(empty, empty, **self._loss_options())
         wiou_update_mean(1.0, 1.0, momentum=momentum)
-        self.version = version
-        self.alpha = alpha
-        self.delta = delta
-        self.gamma = gamma
-        self.momentum = momentum
-        self.fmt = fmt
-        self.eps = eps
-        self.reduction = reduction
         self.register_buffer("iou_mean", torch.tensor(1.0))
+
+    def _loss_options(self) -> dict:
+        # read at each call: an attribute set after construction takes effect, as before
+        return {name: getattr(self, name) for name in self._LOSS_OPTIONS}
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.training and self.version != 1:
@@ -124,22 +123,7 @@ class WIoULoss(torch.nn.Module):
                 batch = 1.0 - box_iou(pred, target, fmt=self.fmt, eps=self.eps)
                 new = wiou_update_mean(self.iou_mean, batch, momentum=self.momentum)
                 self.iou_mean.copy_(new)
-        return wiou_loss(
-            pred,
-            target,
-            version=self.version,
-            iou_mean=self.iou_mean,
-            alpha=self.alpha,
-            delta=self.delta,
-            gamma=self.gamma,
-            fmt=self.fmt,
-            eps=self.eps,
-            reduction=self.reduction,
-        )
+        return wiou_loss(pred, target, iou_mean=self.iou_mean, **self._loss_options())
 
     def extra_repr(self) -> str:
-        return (
-            f"version={self.version!r}, alpha={self.alpha!r}, delta={self.delta!r}, "
-            f"gamma={self.gamma!r}, momentum={self.momentum!r}, fmt={self.fmt!r}, "
-            f"eps={self.eps!r}, reduction={self.reduction!r}"
-        )
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._REPR)
