@@ -25,6 +25,17 @@ def _check_sizes(**sizes: Any) -> None:
             raise ValueError(f"{name}: expected a positive int, got {value!r}")
 
 
+def _initial_table(shape: tuple, init, device, dtype, **sizes: Any) -> torch.Tensor:
+    """A new ``shape`` tensor filled by ``init`` (default normal(0, 1), as
+    pytorch-metric-learning's margin losses and centre loss), after checking that each of
+    ``sizes`` is a positive int."""
+    _check_sizes(**sizes)
+    table = torch.empty(shape, device=device, dtype=dtype)
+    with torch.no_grad():
+        (init or torch.nn.init.normal_)(table)
+    return table
+
+
 class _MarginSoftmaxLoss(LossModule):
     """A shell that owns its class weight, an ``nn.Parameter`` named ``_param`` of shape
     ``_shape(num_classes, embedding_dim)`` ((num_classes, embedding_dim) by default), passed
@@ -47,13 +58,11 @@ class _MarginSoftmaxLoss(LossModule):
     ) -> None:
         super().__init__(**options)
         _check_sizes(num_classes=num_classes, embedding_dim=embedding_dim)
+        # only the rows' directions matter: they are normalised inside the loss
+        table = _initial_table(self._shape(num_classes, embedding_dim), init, device, dtype)
         self.num_classes = num_classes
         self.embedding_dim = embedding_dim
-        shape = self._shape(num_classes, embedding_dim)
-        setattr(self, self._param, torch.nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
-        # Default init: normal(0, 1), as pytorch-metric-learning's margin losses; only
-        # directions matter (rows are normalised inside the loss).
-        (init or torch.nn.init.normal_)(getattr(self, self._param))
+        setattr(self, self._param, torch.nn.Parameter(table))
 
     def forward(self, embeddings, labels, **extra: Any):
         return self.function(embeddings, labels, getattr(self, self._param), **{**self.options, **extra})
@@ -169,12 +178,9 @@ class CenterLoss(LossModule):
         **options: Any,
     ) -> None:
         super().__init__(**options)
-        _check_sizes(num_classes=num_classes, dim=dim)
+        centers = _initial_table((num_classes, dim), init, device, dtype, num_classes=num_classes, dim=dim)
         if not isinstance(learnable, bool):
             raise TypeError(f"learnable: expected a bool, got {type(learnable).__name__}")
-        centers = torch.empty(num_classes, dim, device=device, dtype=dtype)
-        with torch.no_grad():
-            (init or torch.nn.init.normal_)(centers)
         # alpha is validated by the update itself (its message), on an empty batch
         center_update(centers[:0], torch.zeros(0, dtype=torch.int64, device=centers.device), centers, alpha=alpha)
         self.num_classes = num_classes
