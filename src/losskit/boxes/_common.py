@@ -4,9 +4,12 @@ and the argument descriptions the box losses' docstrings name by ``%(key)s`` mar
 
 from __future__ import annotations
 
+import functools
 import math
 
-__all__ = ["FAST_KINDS", "ASPECT_K", "DOC"]
+from .. import _meta
+
+__all__ = ["FAST_KINDS", "ASPECT_K", "DOC", "loss"]
 
 #: The losses whose per-box kernel has fast paths (``boxes.numba``, ``boxes.torch``).
 FAST_KINDS: frozenset[str] = frozenset({"giou", "diou", "ciou", "eiou", "siou"})
@@ -39,3 +42,7 @@ DOC = {
     "fmt_eps_reduction": "\n".join((_FMT, _EPS, _REDUCTION)),
     "returns": _RETURNS,
 }
+
+# The family's decorator: ``@loss(...)`` with the box losses' shared docstring parts, so
+# that no loss restates ``doc=DOC`` (a loss may still pass its own ``doc``).
+loss = functools.partial(_meta.loss, doc=DOC)

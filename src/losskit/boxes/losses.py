@@ -46,11 +46,10 @@ from typing import Any
 
 from .._checks import check_bool, check_choice, check_number
 from .._fastpath import fast_path, select
-from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, backend_name, namespace, safe_pow, stop_gradient
 from . import _geometry as geo
-from ._common import DOC, FAST_KINDS
+from ._common import FAST_KINDS, loss
 from ._geometry import Pair, abs0, aspect_term, prepare, relu
 from .piou import _piou, _piou2
 
@@ -524,7 +523,6 @@ def _finish(kind, pred, target, fmt, eps, reduction, **options):
     reference=_REF_IOU,
     aliases=("box_iou_loss",),
     plot="box",
-    doc=DOC,
 )
 def iou_loss(
     pred,
@@ -588,7 +586,6 @@ def iou_loss(
     aliases=("giou", "generalized_iou_loss"),
     plot="box",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def giou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
     r"""Generalized IoU loss: IoU loss plus the empty fraction of the smallest enclosing box.
@@ -633,7 +630,6 @@ def giou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     aliases=("diou", "distance_iou_loss"),
     plot="box",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def diou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
     r"""Distance-IoU loss: IoU loss plus the normalised squared distance between the centres.
@@ -681,7 +677,6 @@ def diou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     aliases=("ciou", "complete_iou_loss"),
     plot="box",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def ciou_loss(
     pred,
@@ -749,7 +744,6 @@ def ciou_loss(
     aliases=("eiou", "efficient_iou_loss"),
     plot="box",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def eiou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: str = "mean"):
     r"""Efficient-IoU loss: DIoU loss plus separate width and height discrepancy terms.
@@ -792,7 +786,6 @@ def eiou_loss(pred, target, *, fmt: str = "xyxy", eps: float = 1e-7, reduction: 
     reference=_REF_EIOU,
     aliases=("focal_eiou",),
     plot="box",
-    doc=DOC,
 )
 def focal_eiou_loss(
     pred,
@@ -853,7 +846,6 @@ def focal_eiou_loss(
     aliases=("siou", "scylla_iou_loss"),
     plot="box",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def siou_loss(
     pred,
@@ -915,7 +907,6 @@ def siou_loss(
     reference=_REF_ALPHA,
     aliases=("alpha_iou",),
     plot="box",
-    doc=DOC,
 )
 def alpha_iou_loss(
     pred,
@@ -976,7 +967,6 @@ def alpha_iou_loss(
     reference=_REF_MPDIOU,
     aliases=("mpdiou",),
     plot="box",
-    doc=DOC,
 )
 def mpdiou_loss(
     pred,
@@ -1030,7 +1020,6 @@ def mpdiou_loss(
     reference=_REF_SHAPE,
     aliases=("shape_iou",),
     plot="box",
-    doc=DOC,
 )
 def shape_iou_loss(
     pred,

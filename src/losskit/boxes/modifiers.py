@@ -18,9 +18,8 @@ import warnings
 from typing import Any
 
 from .._checks import check_choice, check_number
-from .._meta import loss
 from .._reduce import reduce_loss
-from ._common import DOC
+from ._common import loss
 from ._geometry import Pair, guarded_ratio, prepare, relu
 from .losses import FAST_PATHS, OPTIONS, _elementwise
 from .wise import _kernel_options, _wiou, _wiou_options
@@ -124,7 +123,6 @@ def _inner_iou(p, t, xp, *, eps, ratio):
     aliases=("inner_iou",),
     plot="box",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def inner_iou_loss(
     pred,
@@ -204,7 +202,6 @@ def inner_iou_loss(
     aliases=("focaler_iou",),
     plot="box",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def focaler_iou_loss(
     pred,

@@ -10,9 +10,8 @@ halves the IoU) need. Same conventions as the IoU family (:mod:`losskit.boxes.lo
 from __future__ import annotations
 
 from .._checks import check_number
-from .._meta import loss
 from .._reduce import reduce_loss
-from ._common import DOC
+from ._common import loss
 from ._geometry import Pair, prepare
 
 __all__ = ["nwd_loss"]
@@ -43,7 +42,6 @@ def _nwd(p, t, xp, *, eps, constant):
     reference=_REF_NWD,
     aliases=("nwd", "wasserstein_box_loss"),
     plot="box",
-    doc=DOC,
 )
 def nwd_loss(pred, target, *, constant: float, fmt: str = "xyxy", eps: float = 1e-7,
              reduction: str = "mean"):

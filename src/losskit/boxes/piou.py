@@ -6,10 +6,9 @@ and v2's non-monotonic attention on it. Same conventions as the IoU family
 from __future__ import annotations
 
 from .._checks import check_choice, check_int, check_number
-from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import subgrad_abs
-from ._common import DOC
+from ._common import loss
 from ._geometry import Pair, prepare
 
 __all__ = ["piou_loss"]
@@ -57,7 +56,6 @@ def _piou2(p, t, xp, *, eps, lam=1.3):
     reference=_REF_PIOU,
     aliases=("piou", "powerful_iou_loss"),
     plot="box",
-    doc=DOC,
 )
 def piou_loss(pred, target, *, version: int = 1, lam: float = 1.3, fmt: str = "xyxy",
               eps: float = 1e-7, reduction: str = "mean"):

@@ -25,10 +25,9 @@ import math
 from typing import Any
 
 from .._checks import check_array, check_number, eager_min, is_scalar_option
-from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, namespace, size, stop_gradient
-from ._common import DOC
+from ._common import loss
 from ._geometry import Pair, prepare
 
 __all__ = ["wiou_loss", "wiou_update_mean", "wiou_momentum", "WIOU_DEFAULT_MOMENTUM", "WIOU_MEAN_FLOOR"]
@@ -168,7 +167,6 @@ def _wiou(p, t, xp, *, eps, version=1, iou_mean=None, alpha=1.9, delta=3.0, gamm
     ),
     aliases=("wiou", "wise_iou_loss"),
     plot="box",
-    doc=DOC,
 )
 def wiou_loss(
     pred,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from .. import _meta
 from .._checks import (
     check_array,
     check_broadcastable_to,
@@ -85,7 +87,7 @@ def _prepare_weight(weight: Any, loss_shape: tuple, xp, dtype):
     return as_float(weight, xp, dtype)
 
 
-# Argument and return descriptions shared by the family's docstrings (``@loss(doc=DOC)``).
+# Argument and return descriptions shared by the family's docstrings (filled by ``loss`` below).
 DOC = {
     "input_target": """\
         input: predictions, a floating array of any shape ``(*)``.
@@ -97,3 +99,7 @@ DOC = {
         A scalar, or an array of ``input``'s shape for ``"none"``. dtype: float64 for
         float64 input, else float32.""",
 }
+
+# The family's decorator: ``@loss(...)`` with the regression losses' shared docstring parts, so
+# that no loss restates ``doc=DOC`` (a loss may still pass its own ``doc``).
+loss = functools.partial(_meta.loss, doc=DOC)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .._checks import check_number, eager_min
 from .._fastpath import fast_path, select
-from .._meta import analytic_grad, loss
+from .._meta import analytic_grad
 from .._reduce import reduce_grad, reduce_loss
 from .._xp import (
     backend_name,
@@ -22,7 +22,7 @@ from .._xp import (
     subgrad_abs,
     subgrad_maximum,
 )
-from ._common import DOC
+from ._common import loss
 from ._common import prepare as _prepare
 
 __all__ = [
@@ -149,7 +149,6 @@ def _mse_loss_grad(input, target, *, weight=None, reduction="mean"):
     aliases=("l1", "mae", "absolute_error"),
     fast_paths=(TORCH_NATIVE.name,),
     plot="residual",
-    doc=DOC,
 )
 def l1_loss(input, target, *, weight=None, reduction="mean"):
     r"""Mean absolute error (L1): the absolute residual, averaged.
@@ -213,7 +212,6 @@ def _huber(d, delta: float, xp):
     aliases=("huber",),
     fast_paths=(TORCH_NATIVE.name,),
     plot="residual",
-    doc=DOC,
 )
 def huber_loss(input, target, *, delta=1.0, weight=None, reduction="mean"):
     r"""Huber loss: squared for small residuals, absolute (linear) for large ones.
@@ -286,7 +284,6 @@ def _smooth_l1(d, beta: float, xp):
     aliases=("smooth_l1",),
     fast_paths=(TORCH_NATIVE.name,),
     plot="residual",
-    doc=DOC,
 )
 def smooth_l1_loss(input, target, *, beta=1.0, weight=None, reduction="mean"):
     r"""Smooth L1 loss (Fast R-CNN): L1 with a quadratic patch of width ``beta`` at zero.
@@ -351,7 +348,6 @@ def _smooth_l1_loss_grad(input, target, *, beta=1.0, weight=None, reduction="mea
     aliases=("log_cosh", "logcosh"),
     fast_paths=(TORCH_LOG_COSH.name,),
     plot="residual",
-    doc=DOC,
 )
 def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
     r"""Log-cosh loss: about ``d^2 / 2`` for small residuals and ``|d| - log 2`` for large ones.
@@ -420,7 +416,6 @@ def _log_cosh_loss_grad(input, target, *, weight=None, reduction="mean"):
     reference="Koenker & Bassett, Regression Quantiles, Econometrica 1978",
     aliases=("pinball_loss", "pinball", "quantile"),
     plot="residual",
-    doc=DOC,
 )
 def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean"):
     r"""Quantile (pinball) loss: its minimiser is the ``quantile`` of the target distribution.
@@ -479,7 +474,6 @@ def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean")
     "for computed imaging, 1994; Lai et al., LapSRN, 2017, arXiv:1704.03915",
     aliases=("charbonnier",),
     plot="residual",
-    doc=DOC,
 )
 def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
     r"""Charbonnier loss: a differentiable L1, sqrt(d^2 + eps^2).
@@ -549,7 +543,6 @@ def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
     reference="scikit-learn, sklearn.metrics.mean_squared_log_error",
     aliases=("msle", "mean_squared_log_error", "squared_log_error"),
     plot="residual",
-    doc=DOC,
 )
 def msle_loss(input, target, *, weight=None, reduction="mean"):
     r"""Mean squared logarithmic error: squared error of ``log1p`` values (relative errors).

@@ -13,11 +13,10 @@ from .._checks import (
     check_number,
     is_scalar_option,
 )
-from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, stop_gradient
 from ._common import check_real as _check_real
-from ._common import DOC
+from ._common import loss
 from ._common import prepare as _prepare
 
 __all__ = ["poisson_nll_loss", "gaussian_nll_loss"]
@@ -29,7 +28,6 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
     formula=r"\ell(x, y) = e^{x} - y x \ \text{(log\_input)}, \quad x - y \log(x + \varepsilon) \ \text{(otherwise)}",
     reference="torch.nn.functional.poisson_nll_loss; Nelder & Wedderburn, Generalized Linear Models, 1972",
     aliases=("poisson_nll", "poisson"),
-    doc=DOC,
 )
 def poisson_nll_loss(
     input, target, *, log_input=True, full=False, eps=1e-8, weight=None, reduction="mean"
@@ -137,7 +135,6 @@ def _prepare_var(var: Any, input: Any, xp, dtype):
     reference="Nix & Weigend, Estimating the mean and variance of the target probability "
     "distribution, 1994; torch.nn.functional.gaussian_nll_loss",
     aliases=("gaussian_nll", "gaussian"),
-    doc=DOC,
 )
 def gaussian_nll_loss(input, target, var, *, full=False, eps=1e-6, weight=None, reduction="mean"):
     r"""Gaussian negative log-likelihood of ``target`` under a predicted mean and variance.

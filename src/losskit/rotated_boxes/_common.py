@@ -1,9 +1,13 @@
 """The argument descriptions the rotated-box losses' docstrings share, named there by
-``%(key)s`` markers that ``@loss(doc=DOC)`` fills."""
+``%(key)s`` markers that the family's ``loss`` decorator fills."""
 
 from __future__ import annotations
 
-__all__ = ["DOC"]
+import functools
+
+from .. import _meta
+
+__all__ = ["DOC", "loss"]
 
 #: The rotated-box losses' ``@loss(doc=...)`` parts, indented as items of a docstring's
 #: Args (or Returns) section (a marker stands alone at the start of its line); ``fun`` and
@@ -23,3 +27,7 @@ DOC = {
         ``broadcast(pred, target).shape[:-1]`` for ``reduction="none"``, else its mean or sum
         (0 for an empty batch). float64 for float64 ``pred``, float32 otherwise.""",
 }
+
+# The family's decorator: ``@loss(...)`` with the rotated-box losses' shared docstring parts, so
+# that no loss restates ``doc=DOC`` (a loss may still pass its own ``doc``).
+loss = functools.partial(_meta.loss, doc=DOC)

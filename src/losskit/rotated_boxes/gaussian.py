@@ -23,10 +23,9 @@ import math
 
 from .._checks import check_bool, check_choice, check_number
 from .._fastpath import fast_path, select
-from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import backend_name, subgrad_abs
-from ._common import DOC
+from ._common import loss
 from ._geometry import prepare, prepare_one, safe_sqrt, unpack
 
 __all__ = ["rotated_box_to_gaussian", "probiou_loss", "gwd_loss", "kld_loss", "kfiou_loss"]
@@ -209,7 +208,6 @@ def _one_minus_exp_neg(x, xp):
     reference=_REF_PROBIOU,
     aliases=("probiou",),
     fast_paths=(PROBIOU_NUMBA.name,),
-    doc=DOC,
 )
 def probiou_loss(pred, target, *, mode: str = "l1", floor: float = 0.0, angle_unit: str = "radians",
                  eps: float = 1e-7, reduction: str = "mean"):
@@ -298,7 +296,6 @@ def _wasserstein2(p, t, xp):
     formula=r"\mathcal{L}_{GWD} = 1 - \frac{1}{\tau + f(d^2)}",
     reference=_REF_GWD,
     aliases=("gwd",),
-    doc=DOC,
 )
 def gwd_loss(pred, target, *, fun: str = "log1p", tau: float | None = 1.0, sqrt: bool = False,
              normalize: bool = False, angle_unit: str = "radians", reduction: str = "mean"):
@@ -383,7 +380,6 @@ def _kl(p, t, xp, *, min_size, reverse=False):
     reference=_REF_KLD,
     aliases=("kld",),
     fast_paths=(KLD_NUMBA.name,),
-    doc=DOC,
 )
 def kld_loss(pred, target, *, fun: str = "log1p", tau: float | None = 1.0, sqrt: bool = False,
              direction: str = "pred_target", angle_unit: str = "radians", eps: float = 1e-7,
@@ -473,7 +469,6 @@ def _kfiou(p, t, xp, *, eps):
     formula=r"\mathcal{L}_{KFIoU} = 1 - 3\,\frac{V_S}{V_p + V_t - V_S}",
     reference=_REF_KFIOU,
     aliases=("kfiou",),
-    doc=DOC,
 )
 def kfiou_loss(pred, target, *, form: str = "normalized", center_beta: float | None = None,
                angle_unit: str = "radians", eps: float = 1e-7, reduction: str = "mean"):

@@ -22,10 +22,9 @@ gradients stay finite at coincident, nested and touching boxes.
 
 from __future__ import annotations
 
-from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import backend_name
-from ._common import DOC
+from ._common import loss
 from ._geometry import check_boxes, prepare, unpack
 
 __all__ = ["rotated_box_iou", "rotated_box_iou_matrix", "rotated_iou_loss"]
@@ -232,7 +231,6 @@ def rotated_box_iou_matrix(boxes1, boxes2, *, angle_unit: str = "radians", eps: 
     formula=r"\mathcal{L} = 1 - \frac{|A \cap B|}{|A \cup B|}",
     reference=_REF_SHAPELY,
     aliases=("riou_loss",),
-    doc=DOC,
 )
 def rotated_iou_loss(pred, target, *, angle_unit: str = "radians", eps: float = 1e-7,
                      reduction: str = "mean"):

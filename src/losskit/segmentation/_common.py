@@ -35,9 +35,11 @@ Both take the raw labels: they mask ``ignore_index`` and check the label range t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
+from .. import _meta
 from .._checks import (
     check_array,
     check_bool,
@@ -143,6 +145,10 @@ DOC = {
     "soft_label_squared": _SOFT_LABEL + """ With ``squared=True`` the product form
             already is the L2 form, zero at ``p = g``, and ``soft_label`` changes nothing.""",
 }
+
+# The family's decorator: ``@loss(...)`` with the segmentation losses' shared docstring parts, so
+# that no loss restates ``doc=DOC`` (a loss may still pass its own ``doc``).
+loss = functools.partial(_meta.loss, doc=DOC)
 
 
 # --------------------------------------------------------------------------- validation

@@ -20,10 +20,9 @@ import math
 
 from .._checks import check_bool, check_choice, check_number, check_reduction
 from .._fastpath import fast_path, select
-from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import is_traced, namespace, one_hot, to_numpy
-from ._common import class_weight, drop_background, label_map, namespace_of, prepare, spatial_shape
+from ._common import class_weight, drop_background, label_map, loss, namespace_of, prepare, spatial_shape
 
 __all__ = ["hausdorff_dt_loss", "distance_field", "boundary_loss", "signed_distance_map"]
 

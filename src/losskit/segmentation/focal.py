@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from ..classification import focal_loss, sigmoid_focal_loss
 from .._checks import check_choice, check_number, normalize_axis
-from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float
-from ._common import FAST_PATHS, channel_targets, check_compound, class_weight, is_label_map
+from ._common import FAST_PATHS, channel_targets, check_compound, class_weight, is_label_map, loss
 from .overlap import dice_loss, generalized_dice_loss
 
 __all__ = ["dice_focal_loss", "generalized_dice_focal_loss"]

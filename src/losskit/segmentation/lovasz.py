@@ -16,10 +16,9 @@ from .._checks import (
     check_ndim,
     check_reduction,
 )
-from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import as_float, one_hot, subgrad_abs, take_along_axis
-from ._common import check_unit_target, namespace_of, prepare
+from ._common import check_unit_target, loss, namespace_of, prepare
 
 __all__ = ["lovasz_softmax_loss", "lovasz_hinge_loss"]
 

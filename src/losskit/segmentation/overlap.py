@@ -41,7 +41,6 @@ from __future__ import annotations
 
 from ..classification import binary_cross_entropy_with_logits, cross_entropy
 from .._checks import check_choice, check_number, check_reduction, normalize_axis
-from .._meta import loss
 from .._xp import as_float, log_cosh
 from ._common import (
     FAST_PATHS,
@@ -52,8 +51,8 @@ from ._common import (
     check_compound,
     check_smooth,
     dice_formula,
-    DOC,
     is_label_map,
+    loss,
     namespace_of,
     overlap_loss,
     reduce_entries,
@@ -78,7 +77,6 @@ _MNR = "Milletari, Navab, Ahmadi, V-Net: Fully Convolutional Neural Networks for
     aliases=("dice", "soft_dice_loss"),
     plot="dice",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def dice_loss(
     input,
@@ -172,7 +170,6 @@ def dice_loss(
     aliases=("soft_jaccard_loss", "soft_iou_loss", "jaccard"),
     plot="dice",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def jaccard_loss(
     input,
@@ -252,7 +249,6 @@ def jaccard_loss(
     aliases=("gdl", "generalised_dice_loss"),
     plot="dice",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def generalized_dice_loss(
     input,
@@ -356,7 +352,6 @@ def _check_tversky(alpha, beta, smooth_nr, smooth_dr):
     aliases=("tversky",),
     plot="dice",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def tversky_loss(
     input,
@@ -440,7 +435,6 @@ def tversky_loss(
     aliases=("focal_tversky", "ftl"),
     plot="dice",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def focal_tversky_loss(
     input,
@@ -537,7 +531,6 @@ def focal_tversky_loss(
     aliases=("log_cosh_dice",),
     plot="dice",
     fast_paths=FAST_PATHS,
-    doc=DOC,
 )
 def log_cosh_dice_loss(
     input,

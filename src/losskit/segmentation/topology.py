@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from .._checks import check_bool, check_choice, check_ignore_index, check_int, check_number, check_reduction
 from .._fastpath import fast_path, select
-from .._meta import loss
 from .._reduce import reduce_loss
 from .._xp import backend_name, one_hot
 from ._common import (
@@ -24,6 +23,7 @@ from ._common import (
     drop_background,
     entry_weight,
     label_map,
+    loss,
     namespace_of,
     prepare,
     skeleton_iterations,
