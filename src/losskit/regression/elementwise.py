@@ -76,6 +76,15 @@ def _elementwise(name: str, x, t, w, reduction: str, xp, **options):
         out = _smooth_l1(d, options["beta"], xp)
     return reduce_loss(out, reduction, xp, weight=w)
 
+def _residual_grad(input, target, weight, reduction: str, loss_of, slope_of):
+    """``(value, gradient)`` of a loss of the residual ``d = input - target``: the reduced
+    ``loss_of(d, xp)`` and the reduced ``slope_of(d, xp)``, its derivative in ``d``."""
+    xp, x, t, w = _prepare(input, target, weight, reduction)
+    d = x - t
+    value = reduce_loss(loss_of(d, xp), reduction, xp, weight=w)
+    return value, reduce_grad(slope_of(d, xp), reduction, xp, weight=w)
+
+
 # --------------------------------------------------------------------------- mse
 
 
@@ -134,10 +143,7 @@ def mse_loss(input, target, *, weight=None, reduction="mean"):
 @analytic_grad(mse_loss)
 def _mse_loss_grad(input, target, *, weight=None, reduction="mean"):
     # d/dx (x - y)^2 = 2 (x - y)
-    xp, x, t, w = _prepare(input, target, weight, reduction)
-    d = x - t
-    value = reduce_loss(d * d, reduction, xp, weight=w)
-    return value, reduce_grad(2.0 * d, reduction, xp, weight=w)
+    return _residual_grad(input, target, weight, reduction, lambda d, xp: d * d, lambda d, xp: 2.0 * d)
 
 
 # --------------------------------------------------------------------------- l1
@@ -189,10 +195,7 @@ def l1_loss(input, target, *, weight=None, reduction="mean"):
 @analytic_grad(l1_loss)
 def _l1_loss_grad(input, target, *, weight=None, reduction="mean"):
     # d/dx |x - y| = sign(x - y) (0 at a zero residual, as torch's subgradient)
-    xp, x, t, w = _prepare(input, target, weight, reduction)
-    d = x - t
-    value = reduce_loss(subgrad_abs(d, xp), reduction, xp, weight=w)
-    return value, reduce_grad(xp.sign(d), reduction, xp, weight=w)
+    return _residual_grad(input, target, weight, reduction, subgrad_abs, lambda d, xp: xp.sign(d))
 
 
 # --------------------------------------------------------------------------- huber
@@ -260,10 +263,8 @@ def huber_loss(input, target, *, delta=1.0, weight=None, reduction="mean"):
 def _huber_loss_grad(input, target, *, delta=1.0, weight=None, reduction="mean"):
     # d/dx: d inside |d| < delta, delta * sign(d) outside = clip(d, -delta, delta).
     delta = float(check_number("delta", delta, low=0.0, low_open=True))
-    xp, x, t, w = _prepare(input, target, weight, reduction)
-    d = x - t
-    value = reduce_loss(_huber(d, delta, xp), reduction, xp, weight=w)
-    return value, reduce_grad(xp.clip(d, min=-delta, max=delta), reduction, xp, weight=w)
+    return _residual_grad(input, target, weight, reduction, lambda d, xp: _huber(d, delta, xp),
+                          lambda d, xp: xp.clip(d, min=-delta, max=delta))
 
 
 # --------------------------------------------------------------------------- smooth l1
@@ -332,11 +333,10 @@ def _smooth_l1_loss_grad(input, target, *, beta=1.0, weight=None, reduction="mea
     # d/dx: d / beta inside |d| < beta, sign(d) outside = clip(d / beta, -1, 1);
     # beta = 0 is L1, whose (sub)gradient is sign(d).
     beta = float(check_number("beta", beta, low=0.0))
-    xp, x, t, w = _prepare(input, target, weight, reduction)
-    d = x - t
-    value = reduce_loss(_smooth_l1(d, beta, xp), reduction, xp, weight=w)
-    g = xp.sign(d) if beta == 0.0 else xp.clip(d / beta, min=-1.0, max=1.0)
-    return value, reduce_grad(g, reduction, xp, weight=w)
+    return _residual_grad(
+        input, target, weight, reduction, lambda d, xp: _smooth_l1(d, beta, xp),
+        lambda d, xp: xp.sign(d) if beta == 0.0 else xp.clip(d / beta, min=-1.0, max=1.0),
+    )
 
 
 # --------------------------------------------------------------------------- log-cosh
@@ -402,10 +402,7 @@ def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
 @analytic_grad(log_cosh_loss)
 def _log_cosh_loss_grad(input, target, *, weight=None, reduction="mean"):
     # d/dx log cosh(d) = sinh(d) / cosh(d) = tanh(d) (tanh saturates, never overflows).
-    xp, x, t, w = _prepare(input, target, weight, reduction)
-    d = x - t
-    value = reduce_loss(log_cosh(d, xp), reduction, xp, weight=w)
-    return value, reduce_grad(xp.tanh(d), reduction, xp, weight=w)
+    return _residual_grad(input, target, weight, reduction, log_cosh, lambda d, xp: xp.tanh(d))
 
 
 # --------------------------------------------------------------------------- quantile
