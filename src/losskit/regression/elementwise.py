@@ -10,6 +10,7 @@ gradient at a zero residual of ``|d|`` is 0 on every backend.
 
 from __future__ import annotations
 
+import functools
 
 from .._checks import check_number, eager_min
 from .._fastpath import fast_path, select
@@ -22,7 +23,7 @@ from .._xp import (
     subgrad_abs,
     subgrad_maximum,
 )
-from ._common import loss
+from ._common import loss as _family_loss
 from ._common import prepare as _prepare
 
 __all__ = [
@@ -35,6 +36,9 @@ __all__ = [
     "charbonnier_loss",
     "msle_loss",
 ]
+
+# Every loss here is a function of the residual x - y alone: `losskit plot` draws it against that.
+loss = functools.partial(_family_loss, plot="residual")
 
 _FLOAT32_TINY = 2.0**-126  # the smallest normal float32
 
@@ -93,7 +97,6 @@ def _residual_grad(input, target, weight, reduction: str, loss_of, slope_of):
     reference="Gauss, Theoria motus corporum coelestium, 1809 (least squares); torch.nn.functional.mse_loss",
     aliases=("mse", "squared_error", "l2_loss"),
     fast_paths=(TORCH_NATIVE.name,),
-    plot="residual",
 )
 def mse_loss(input, target, *, weight=None, reduction="mean"):
     r"""Mean squared error: the squared residual, averaged.
@@ -154,7 +157,6 @@ def _mse_loss_grad(input, target, *, weight=None, reduction="mean"):
     reference="Laplace, 1774 (least absolute deviations); torch.nn.functional.l1_loss",
     aliases=("l1", "mae", "absolute_error"),
     fast_paths=(TORCH_NATIVE.name,),
-    plot="residual",
 )
 def l1_loss(input, target, *, weight=None, reduction="mean"):
     r"""Mean absolute error (L1): the absolute residual, averaged.
@@ -214,7 +216,6 @@ def _huber(d, delta: float, xp):
     reference="Huber, Robust Estimation of a Location Parameter, 1964",
     aliases=("huber",),
     fast_paths=(TORCH_NATIVE.name,),
-    plot="residual",
 )
 def huber_loss(input, target, *, delta=1.0, weight=None, reduction="mean"):
     r"""Huber loss: squared for small residuals, absolute (linear) for large ones.
@@ -284,7 +285,6 @@ def _smooth_l1(d, beta: float, xp):
     reference="Girshick, Fast R-CNN, 2015, arXiv:1504.08083",
     aliases=("smooth_l1",),
     fast_paths=(TORCH_NATIVE.name,),
-    plot="residual",
 )
 def smooth_l1_loss(input, target, *, beta=1.0, weight=None, reduction="mean"):
     r"""Smooth L1 loss (Fast R-CNN): L1 with a quadratic patch of width ``beta`` at zero.
@@ -347,7 +347,6 @@ def _smooth_l1_loss_grad(input, target, *, beta=1.0, weight=None, reduction="mea
     reference="Chen et al., Log Hyperbolic Cosine Loss Improves Variational Auto-Encoder, 2019",
     aliases=("log_cosh", "logcosh"),
     fast_paths=(TORCH_LOG_COSH.name,),
-    plot="residual",
 )
 def log_cosh_loss(input, target, *, weight=None, reduction="mean"):
     r"""Log-cosh loss: about ``d^2 / 2`` for small residuals and ``|d| - log 2`` for large ones.
@@ -412,7 +411,6 @@ def _log_cosh_loss_grad(input, target, *, weight=None, reduction="mean"):
     formula=r"\ell(x, y) = \max\big(q (y - x),\ (q - 1)(y - x)\big)",
     reference="Koenker & Bassett, Regression Quantiles, Econometrica 1978",
     aliases=("pinball_loss", "pinball", "quantile"),
-    plot="residual",
 )
 def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean"):
     r"""Quantile (pinball) loss: its minimiser is the ``quantile`` of the target distribution.
@@ -470,7 +468,6 @@ def quantile_loss(input, target, *, quantile=0.5, weight=None, reduction="mean")
     reference="Charbonnier et al., Two deterministic half-quadratic regularization algorithms "
     "for computed imaging, 1994; Lai et al., LapSRN, 2017, arXiv:1704.03915",
     aliases=("charbonnier",),
-    plot="residual",
 )
 def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
     r"""Charbonnier loss: a differentiable L1, sqrt(d^2 + eps^2).
@@ -539,7 +536,6 @@ def charbonnier_loss(input, target, *, eps=1e-3, weight=None, reduction="mean"):
     formula=r"\ell(x, y) = \big(\log(1 + x) - \log(1 + y)\big)^2",
     reference="scikit-learn, sklearn.metrics.mean_squared_log_error",
     aliases=("msle", "mean_squared_log_error", "squared_log_error"),
-    plot="residual",
 )
 def msle_loss(input, target, *, weight=None, reduction="mean"):
     r"""Mean squared logarithmic error: squared error of ``log1p`` values (relative errors).
