@@ -23,6 +23,7 @@ autodiff framework.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable
 
@@ -81,11 +82,26 @@ def _read_targets(t: Any, y: np.ndarray) -> tuple[np.ndarray, bool]:
     return t, True
 
 
-@loss(
-    formula=r"E = \frac{1}{2} \sum_k (y_k - t_k)^2",
-    reference="Saito, Deep Learning from Scratch, 2016 (ch. 4, loss functions)",
-    backends=("numpy",),
+# The article's reference and its example (a one-hot target, a softmax output), which both
+# losses' docstrings show.
+_DOC = {
+    "article": """\
+    References:
+        K. Saito, Deep Learning from Scratch, O'Reilly Japan, 2016 (chapter 4).
+
+    Example:
+        >>> import numpy as np
+        >>> t = np.array([0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+        >>> y = np.array([.1, .05, .6, 0, .05, .1, 0, .1, 0, 0])""",
+}
+
+# Both losses are the article's, in NumPy only, as it writes them.
+_article_loss = functools.partial(
+    loss, reference="Saito, Deep Learning from Scratch, 2016 (ch. 4, loss functions)", backends=("numpy",), doc=_DOC
 )
+
+
+@_article_loss(formula=r"E = \frac{1}{2} \sum_k (y_k - t_k)^2")
 def mean_squared_error(y, t):
     r"""Sum of squared errors, halved, exactly as the article writes it.
 
@@ -117,14 +133,8 @@ def mean_squared_error(y, t):
         convention) without the half: ``mse_loss(y, t) == 2 * mean_squared_error(y, t) /
         y.size``. Over a batch this half sum grows with the batch size; the mean does not.
 
-    References:
-        K. Saito, Deep Learning from Scratch, O'Reilly Japan, 2016 (chapter 4).
-
-    Example:
-        >>> import numpy as np
+%(article)s
         >>> from losskit.textbook import mean_squared_error
-        >>> t = np.array([0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
-        >>> y = np.array([.1, .05, .6, 0, .05, .1, 0, .1, 0, 0])
         >>> round(float(mean_squared_error(y, t)), 4)
         0.0975
     """
@@ -135,11 +145,7 @@ def mean_squared_error(y, t):
     return 0.5 * np.sum((y - t) ** 2)
 
 
-@loss(
-    formula=r"E = -\frac{1}{N} \sum_n \sum_k t_{nk} \log(y_{nk} + \delta), \quad \delta = 10^{-7}",
-    reference="Saito, Deep Learning from Scratch, 2016 (ch. 4, loss functions)",
-    backends=("numpy",),
-)
+@_article_loss(formula=r"E = -\frac{1}{N} \sum_n \sum_k t_{nk} \log(y_{nk} + \delta), \quad \delta = 10^{-7}")
 def cross_entropy_error(y, t):
     r"""Cross-entropy of probabilities with the article's delta = 1e-7, averaged over the batch.
 
@@ -175,14 +181,8 @@ def cross_entropy_error(y, t):
         :math:`\log\mathrm{softmax}` with log-sum-exp, which needs no :math:`\delta`, is
         exact for confident predictions and never negative; prefer it for training.
 
-    References:
-        K. Saito, Deep Learning from Scratch, O'Reilly Japan, 2016 (chapter 4).
-
-    Example:
-        >>> import numpy as np
+%(article)s
         >>> from losskit.textbook import cross_entropy_error
-        >>> t = np.array([0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
-        >>> y = np.array([.1, .05, .6, 0, .05, .1, 0, .1, 0, 0])
         >>> round(float(cross_entropy_error(y, t)), 2)  # -log 0.6
         0.51
         >>> round(float(cross_entropy_error(y[None], np.array([2]))), 2)  # labels, batch of 1
