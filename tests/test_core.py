@@ -1,5 +1,6 @@
 """The multi-backend core: namespace helpers, reduction, validation, registry."""
 
+import math
 import subprocess
 import sys
 
@@ -40,6 +41,18 @@ def test_log_sigmoid_softplus_sigmoid_are_finite_for_huge_logits(xp):
     np.testing.assert_allclose(ls, [-1e4, -30.0, -np.log(2.0), -np.exp(-30.0), 0.0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(sp, [0.0, np.exp(-30.0), np.log(2.0), 30.0, 1e4], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(sg, [0.0, np.exp(-30.0), 0.5, 1.0, 1.0], rtol=1e-5, atol=1e-6)
+
+
+def test_softplus_is_accurate_to_rounding_where_it_nears_the_identity(xp):
+    # softplus(x) = x + log1p(e^-x): for x in (20, 36) the second term (2e-9 .. 2e-16) is
+    # below float32's resolution of x but still above float64's, so returning x there in
+    # float64 (torch's default threshold=20) is wrong by up to ~1e-10 relative.
+    v = [15.0, 20.0, 20.0167, 25.0, 30.0, 35.0, 36.0, 40.0]
+    x = xp.asarray(np.array(v))
+    ns = _xp.namespace(x)
+    out = xp.np(xp.call(lambda a: _xp.softplus(a, ns), x))
+    exact = [t + math.log1p(math.exp(-t)) for t in v]
+    np.testing.assert_allclose(out, exact, rtol=2 * np.finfo(xp.float_dtype).eps, atol=0)
 
 
 def test_xlogy_zero_times_log_zero_is_zero(xp):

@@ -331,9 +331,12 @@ def softplus(x, xp):
     if name == "torch":
         import torch
 
-        # threshold=20 in torch's default switches to the identity; the result is the
-        # same to float precision and the gradient (sigmoid) is exact either way.
-        return torch.nn.functional.softplus(x)
+        # torch switches to the identity above its threshold, dropping log1p(e^-x) ~ e^-x.
+        # Its default, 20, is far below float32's resolution there but not float64's
+        # (e^-20 ~ 2e-9, ~1e-10 relative: a proxy-anchor loss was off by that); from 36 on
+        # e^-x < 3e-16 is below half an ulp of x in float64 too.
+        threshold = 36.0 if x.dtype == torch.float64 else 20.0
+        return torch.nn.functional.softplus(x, threshold=threshold)
     if name == "jax":
         import jax
 
