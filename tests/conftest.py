@@ -24,6 +24,15 @@ except ImportError:  # pragma: no cover
     pass
 
 
+@pytest.fixture(autouse=True)
+def _seed_torch_global_generator():
+    """Tests that draw from torch's global generator (or build a peer module that does) see
+    the same numbers whatever ran before them on their xdist worker, so a failure replays."""
+    torch = sys.modules.get("torch")  # never import torch for a test that did not
+    if torch is not None:
+        torch.manual_seed(0)
+
+
 @pytest.fixture(params=BACKENDS)
 def xp(request) -> Backend:
     name = request.param
