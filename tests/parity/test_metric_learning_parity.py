@@ -33,14 +33,6 @@ import losskit  # noqa: E402
 PEER = f"pml-{pml.__version__}"
 
 
-def seeded(make, seed):
-    """A PML module whose class weights (or proxies) PML draws from torch's global generator,
-    drawn under a fixed seed (restored after) so every run compares the same case."""
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        return make().double()
-
-
 def triplet_case(distance, soft):
     d = distances.LpDistance() if distance == "euclidean" else distances.CosineSimilarity()
     loss = losses.TripletMarginLoss(margin=0.2, distance=d, smooth_loss=soft)
@@ -100,10 +92,10 @@ def test_margin_softmax_losses_match_pml(kind):
     e = torch.randn(b, d, generator=g, dtype=torch.float64)
     y = torch.randint(0, c, (b,), generator=g)
     if kind == "arcface":
-        peer = seeded(lambda: losses.ArcFaceLoss(c, d, margin=28.6, scale=16), 3)
+        peer = losses.ArcFaceLoss(c, d, margin=28.6, scale=16).double()
         ours = lambda e_, w_: losskit.arcface_loss(e_, y, w_, margin=float(np.radians(28.6)), scale=16.0)  # noqa: E731
     else:
-        peer = seeded(lambda: losses.CosFaceLoss(c, d, margin=0.35, scale=16), 3)
+        peer = losses.CosFaceLoss(c, d, margin=0.35, scale=16).double()
         ours = lambda e_, w_: losskit.cosface_loss(e_, y, w_, margin=0.35, scale=16.0)  # noqa: E731
     w = peer.W.detach().T.contiguous().requires_grad_(True)
     e1, e2 = e.clone().requires_grad_(True), e.clone().requires_grad_(True)
@@ -162,7 +154,7 @@ def test_proxy_anchor_matches_pml(alpha, delta, absent):
     b, d, c = 20, 8, 6
     e = torch.randn(b, d, generator=g, dtype=torch.float64)
     y = torch.randint(0, c - 1 if absent else c, (b,), generator=g)  # class c - 1 absent: |P+| < |P|
-    peer = seeded(lambda: losses.ProxyAnchorLoss(c, d, margin=delta, alpha=alpha), 5)
+    peer = losses.ProxyAnchorLoss(c, d, margin=delta, alpha=alpha).double()
     p = peer.proxies.detach().clone().requires_grad_(True)
     e1, e2 = e.clone().requires_grad_(True), e.clone().requires_grad_(True)
     v1 = peer(e1, y)
@@ -182,7 +174,7 @@ def test_subcenter_arcface_matches_pml(k, layout):
     b, d, c = 16, 8, 5
     e = torch.randn(b, d, generator=g, dtype=torch.float64)
     y = torch.randint(0, c, (b,), generator=g)
-    peer = seeded(lambda: losses.SubCenterArcFaceLoss(num_classes=c, embedding_size=d, margin=28.6, scale=16, sub_centers=k), 6)
+    peer = losses.SubCenterArcFaceLoss(num_classes=c, embedding_size=d, margin=28.6, scale=16, sub_centers=k).double()
     flat = peer.W.detach().T.contiguous()  # (C K, D), row j * K + i: sub-centre i of class j
     w = (flat if layout == "flat" else flat.reshape(c, k, d)).clone().requires_grad_(True)
     e1, e2 = e.clone().requires_grad_(True), e.clone().requires_grad_(True)
