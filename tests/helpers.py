@@ -193,6 +193,6 @@ def check_gradient(backend: Backend, fn, x: np.ndarray, *args, rtol=1e-5, atol=1
     bkw = {k: backend.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
     _, g = backend.grad(fn, backend.asarray(x, dtype="float64"), *bargs, **bkw)
     nargs = [np.asarray(a) for a in args]
-    num = numerical_grad(lambda a: np.asarray(losskit._xp.to_numpy(fn(a, *nargs, **kwargs))), x)
+    num = numerical_grad(lambda a: np.asarray(to_numpy(fn(a, *nargs, **kwargs))), x)
     np.testing.assert_allclose(g, num, rtol=rtol, atol=atol)
     return g

@@ -9,7 +9,7 @@
   ``losskit.integrations``, ``losskit.keras``) use only public names of the families.
 * Every import path that ``losskit info`` / ``losskit list`` print imports.
 
-(``import losskit`` importing no framework is tested in ``tests/test_core.py``; its import
+(``import losskit`` importing no framework and no family is tested in ``tests/test_core.py``; its import
 time is measured by ``benchmarks/run.py``, not asserted.)
 """
 

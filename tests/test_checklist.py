@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import losskit
+from losskit._xp import to_numpy
 from cases import arrays_of, load
 from helpers import Backend, backend_available, check_gradient
 
@@ -160,7 +161,7 @@ def test_half_precision_is_computed_in_float32(name, backend, dtype):
         for a in args
     )
     if "numpy" in losskit.get(name).backends:
-        ref = np.asarray(losskit._xp.to_numpy(fn(*rounded, **case.options)), dtype=np.float64)
+        ref = np.asarray(to_numpy(fn(*rounded, **case.options)), dtype=np.float64)
     else:  # a loss of one library (linear_cross_entropy): float64 on that library
         ref = xp.np(_run(_backend(backend, float_dtype="float64"), fn, rounded, case.options))
     np.testing.assert_allclose(value, ref, rtol=1e-4, atol=1e-5)

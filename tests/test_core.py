@@ -12,15 +12,39 @@ from losskit import _xp
 from losskit._reduce import reduce_loss
 
 
-def test_import_losskit_imports_no_framework():
+def test_import_losskit_imports_no_framework_and_no_family():
+    # A public name is loaded from its module on first use (losskit/__init__.py), so the
+    # import itself loads neither a family nor NumPy; the first loss loads its own family only.
     code = (
-        "import sys, time; t = time.perf_counter(); import losskit; "
-        "dt = time.perf_counter() - t; "
-        "bad = [m for m in ('torch', 'jax', 'matplotlib', 'sklearn', 'scipy') if m in sys.modules]; "
-        "print(dt); assert not bad, bad"
+        "import sys, losskit; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('losskit', 'numpy', 'torch', 'jax', 'matplotlib', 'sklearn', 'scipy'))); "
+        "losskit.mse_loss; "
+        "print(sorted(m for m in sys.modules if m.startswith('losskit.') and m.count('.') == 1 "
+        "and not m.split('.')[1].startswith('_')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["['losskit']", "['losskit.regression']"]
+
+
+def test_every_public_name_loads_from_the_module_the_stub_names():
+    # losskit/__init__.pyi is the list of public names (type checkers read it too)
+    import importlib
+
+    assert set(losskit.__all__) == set(losskit._EXPORTS) | {"__version__"}
+    for name, module in losskit._EXPORTS.items():
+        value = getattr(losskit, name)
+        if module:
+            owner = importlib.import_module(f"losskit.{module}")
+            assert value is getattr(owner, name), name
+            assert name in owner.__all__, f"{name} is not public in losskit.{module}"
+        else:
+            assert value is importlib.import_module(f"losskit.{name}"), name
+    for module in losskit._MODULES:
+        assert module in dir(losskit) and getattr(losskit, module).__name__ == f"losskit.{module}"
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_loss'"):
+        losskit.no_such_loss
 
 
 def test_logsumexp_matches_reference_and_handles_extremes(xp):

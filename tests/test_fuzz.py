@@ -41,6 +41,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 import losskit
+from losskit._xp import to_numpy
 from cases import load
 from helpers import Backend, backend_available
 
@@ -98,7 +99,7 @@ def _fuzzable_cases(name):
 def _reference(info, args, options):
     """The loss in float64 on NumPy, or on torch for a loss that runs only there."""
     if "numpy" in info.backends:
-        return np.asarray(losskit._xp.to_numpy(info.fn(*args, **options)), dtype=np.float64)
+        return np.asarray(to_numpy(info.fn(*args, **options)), dtype=np.float64)
     return Backend("torch-float64").np(_call(Backend("torch-float64"), info.fn, args, options))
 
 

@@ -176,7 +176,7 @@ def test_half_precision_and_extreme_residuals_are_finite(xp, dtype):
     # residuals of 1e4: squares (1e8) overflow float16 (max 65504); we compute in float32
     x = xp.asarray(np.array([1e4, -1e4, 0.5, 0.0]), dtype=dtype)
     t = xp.asarray(np.array([0.0, 0.0, 0.0, 0.0]), dtype=dtype)
-    ns = losskit._xp.namespace(x)
+    ns = _xp.namespace(x)
     for fn in (losskit.mse_loss, losskit.l1_loss, losskit.huber_loss, losskit.smooth_l1_loss,
                losskit.log_cosh_loss, losskit.quantile_loss, losskit.charbonnier_loss,
                losskit.gaussian_nll_loss):
@@ -207,7 +207,7 @@ def test_log_cosh_large_residuals_value_and_gradient(autodiff_xp):
 def test_float64_stays_float64_and_float32_stays_float32(xp):
     x = xp.asarray(np.array([1.0, 2.0]))
     out = losskit.huber_loss(x, x)
-    ns = losskit._xp.namespace(x)
+    ns = _xp.namespace(x)
     assert out.dtype == (ns.float64 if xp.float_dtype == "float64" else ns.float32)
     # an integer target is cast to the prediction's dtype
     out = losskit.mse_loss(x, xp.asarray(np.array([1, 0])))
