@@ -23,6 +23,7 @@ import uuid
 import pytest
 
 import losskit
+from losskit import _meta
 
 pytest.importorskip("sphinx")
 pytest.importorskip("furo")
@@ -70,7 +71,7 @@ def test_every_registered_loss_has_a_page_and_a_row(site):
 
 
 def test_every_family_has_a_page_listing_its_losses(site):
-    for family in losskit._meta.FAMILIES:
+    for family in _meta.FAMILIES:
         names = losskit.registry.names(family)
         if not names:
             continue
@@ -86,7 +87,7 @@ GUIDE_COLUMNS = ["situation", "reach for", "why", "trade-off"]
 
 
 def _families():
-    return [f for f in losskit._meta.FAMILIES if losskit.registry.names(f)]
+    return [f for f in _meta.FAMILIES if losskit.registry.names(f)]
 
 
 def _text(fragment: str) -> str:
@@ -233,7 +234,7 @@ def _check_page(driver, page: str):
 
 
 def _pages():
-    families = [f for f in losskit._meta.FAMILIES if losskit.registry.names(f)]
+    families = [f for f in _meta.FAMILIES if losskit.registry.names(f)]
     sample = ["dice_loss", "ciou_loss", "cross_entropy", "adasp_loss", "huber_loss", "mean_squared_error"]
     sample = [n for n in sample if n in losskit.registry.names()]
     return (["index.html", "losses/index.html"] + [f"losses/{f}.html" for f in families]

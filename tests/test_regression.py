@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import losskit
+from losskit import _xp
 from helpers import check_gradient
 
 # The residuals used by most hand-derived values: d = x - t = [0.5, -2, 2, 0].

@@ -549,11 +549,12 @@ def api_cli_page() -> str:
 def generate(app=None) -> None:
     import losskit
     from losskit._fastpath import declared
+    from losskit._meta import FAMILIES
 
     import losskit_parity
 
     infos = list(losskit.registry.infos())
-    families = [f for f in losskit._meta.FAMILIES if any(i.family == f for i in infos)]
+    families = [f for f in FAMILIES if any(i.family == f for i in infos)]
     parity = losskit_parity.by_loss(losskit_parity.scan(ROOT, [i.name for i in infos]))
     fast = declared()
     src_hash = source_hash()

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 import losskit
+from losskit._xp import to_numpy
 
 KINDS = ("residual", "margin", "box", "dice")
 
@@ -78,7 +79,7 @@ def _evaluate(info, inputs: np.ndarray, target: np.ndarray, options: dict, grad:
         # No hand-derived gradient and no torch/jax (the `demo` extra alone): a float64
         # central difference, within ~1e-8 of the exact derivative on these curves.
         return _per_sample(info.fn(*args, **kwargs), n), _numerical_grad(info.fn, args, kwargs), "numerical derivative"
-    return _per_sample(value, n), np.asarray(losskit._xp.to_numpy(g), dtype=np.float64), ""
+    return _per_sample(value, n), np.asarray(to_numpy(g), dtype=np.float64), ""
 
 
 NUMERICAL_H = 1e-6
@@ -87,7 +88,7 @@ NUMERICAL_H = 1e-6
 def _per_sample(value, n: int) -> np.ndarray:
     """Per-sample values: ``reduction="none"`` output summed over all but the first axis
     (e.g. Dice's (samples, classes))."""
-    v = np.asarray(losskit._xp.to_numpy(value), dtype=np.float64)
+    v = np.asarray(to_numpy(value), dtype=np.float64)
     return v.reshape(n, -1).sum(axis=1) if v.ndim > 1 else v.reshape(-1)
 
 
